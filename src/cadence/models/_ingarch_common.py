@@ -1,0 +1,227 @@
+"""Pieces shared by the autoregressive count families (``Ingarch`` and ``Hawkes``).
+
+The ``Climatology`` fallback, column selection, capped count sampling, the NB2/Poisson
+log-likelihood in ``log(mean)`` and ``log(size)`` with its score, and the maximum
+likelihood inference helpers (observed information, coefficient and effect tables).
+
+Time convention (see ``cadence.models.base``): panel rows are periods labelled by their
+first day, oldest first; row t uses information dated <= t. Horizon column h is period
+``origin + h + 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from cadence.models._design import exogenous_matrix, sample_nb, warn_short_history
+from cadence.models.baselines import Climatology
+from cadence.models.errors import ModelError, PanelError
+
+Z_95 = float(stats.norm.ppf(0.975))
+
+# Simulated rates are capped so that an explosive scenario (a huge multiplier held for
+# weeks) yields large but finite integer paths instead of overflow.
+MAX_RATE = 1e9
+# Bounds of log(NB size): size 1e-3 is extreme overdispersion, 1e6 is Poisson in practice.
+LOG_SIZE_BOUNDS = (np.log(1e-3), np.log(1e6))
+
+
+def fit_fallback(
+    panel: pd.DataFrame,
+    target: str,
+    y: np.ndarray,
+    *,
+    min_history: int,
+    min_events: int,
+    name: str,
+) -> tuple[Climatology | None, str | None]:
+    """``Climatology`` fitted to the panel when ``y`` cannot support the family, with the
+    reason; ``(None, None)`` otherwise.
+
+    A history shorter than ``min_history`` observed periods warns (``ShortHistoryWarning``);
+    a longer history with fewer than ``min_events`` non-zero periods (all zeros, a single
+    spike) falls back silently: its likelihood has no interior maximum, and a constant
+    rate is the honest forecast.
+    """
+    n_obs = int(np.isfinite(y).sum())
+    if n_obs < min_history:
+        reason = f"{n_obs} observed periods < {min_history} needed"
+        warn_short_history(name, reason)
+        return Climatology().fit(panel, target), f"short history ({reason})"
+    n_events = int((y[np.isfinite(y)] > 0).sum())
+    if n_events < min_events:
+        reason = f"degenerate history ({n_events} non-zero periods < {min_events})"
+        return Climatology().fit(panel, target), reason
+    return None, None
+
+
+def draw_counts(rng: np.random.Generator, mean: np.ndarray, size: float | None) -> np.ndarray:
+    """Counts with means ``mean`` (any shape), int64: Poisson when ``size`` is None, else
+    NB2 with variance ``mean + mean**2 / size``. Means are capped at ``MAX_RATE``."""
+    lam = np.clip(np.nan_to_num(mean, nan=0.0, posinf=MAX_RATE), 0.0, MAX_RATE)
+    return sample_nb(rng, lam, 0.0 if size is None else 1.0 / size)
+
+
+def selected_columns(
+    panel: pd.DataFrame,
+    observed: np.ndarray,
+    requested: Sequence[str] | None,
+    prefixes: Sequence[str],
+) -> tuple[list[str], list[str]]:
+    """(used, dropped) exogenous columns: ``requested`` or the panel's exogenous columns
+    with one of ``prefixes``; columns constant over the ``observed`` rows are dropped."""
+    if requested is not None:
+        missing = [c for c in requested if c not in panel.columns]
+        if missing:
+            raise PanelError(f"panel lacks the requested covariates {missing}")
+        candidates = list(requested)
+    else:
+        candidates = [
+            c for c in panel.columns if isinstance(c, str) and c.startswith(tuple(prefixes))
+        ]
+    x = exogenous_matrix(panel, candidates)[observed]
+    varying = np.ptp(x, axis=0) > 0 if x.shape[0] else np.zeros(len(candidates), dtype=bool)
+    used = [c for c, v in zip(candidates, varying, strict=True) if v]
+    return used, [c for c in candidates if c not in used]
+
+
+# --- negative binomial log-likelihood -------------------------------------------------------
+
+
+def count_loglik(y: np.ndarray, mu: np.ndarray, log_size: float | None) -> np.ndarray:
+    """Per-period log-likelihood of counts ``y`` with means ``mu`` (Poisson when
+    ``log_size`` is None, else NB2 with size ``exp(log_size)``)."""
+    if log_size is None:
+        return special.xlogy(y, mu) - mu - special.gammaln(y + 1)
+    r = np.exp(log_size)
+    return (
+        special.gammaln(y + r)
+        - special.gammaln(r)
+        - special.gammaln(y + 1)
+        + r * (log_size - np.log(r + mu))
+        + special.xlogy(y, mu)
+        - special.xlogy(y, r + mu)
+    )
+
+
+def count_score(y: np.ndarray, mu: np.ndarray, log_size: float | None) -> tuple[np.ndarray, float]:
+    """Derivatives of ``count_loglik``: per-period d/d log(mu), shape like ``y``, and the
+    summed d/d log_size (0 for Poisson)."""
+    if log_size is None:
+        return y - mu, 0.0
+    r = np.exp(log_size)
+    d_logmu = r * (y - mu) / (r + mu)
+    d_logr = r * (
+        special.digamma(y + r)
+        - special.digamma(r)
+        + log_size
+        - np.log(r + mu)
+        + (mu - y) / (r + mu)
+    )
+    return d_logmu, float(d_logr.sum())
+
+
+def moment_log_size(y: np.ndarray) -> float:
+    """A starting value for log(NB size) from the sample mean and variance."""
+    m = float(np.mean(y))
+    v = float(np.var(y))
+    size = m * m / (v - m) if v > m > 0 else 1e3
+    return float(np.clip(np.log(size), LOG_SIZE_BOUNDS[0] + 1, LOG_SIZE_BOUNDS[1] - 1))
+
+
+# --- inference ---------------------------------------------------------------------------
+
+
+def observed_information(
+    grad: Callable[[np.ndarray], np.ndarray],
+    theta: np.ndarray,
+    bounds: Sequence[tuple[float, float]],
+) -> np.ndarray:
+    """Hessian of a negative log-likelihood by central differences of its analytic
+    gradient ``grad``, shape ``(k, k)``, symmetrized. Steps stay inside ``bounds``."""
+    k = theta.size
+    h = np.empty((k, k))
+    for j in range(k):
+        step = 1e-5 * max(1.0, abs(theta[j]))
+        lo, hi = bounds[j]
+        up = min(theta[j] + step, hi)
+        down = max(theta[j] - step, lo)
+        e_up, e_down = theta.copy(), theta.copy()
+        e_up[j], e_down[j] = up, down
+        h[:, j] = (grad(e_up) - grad(e_down)) / (up - down)
+    return 0.5 * (h + h.T)
+
+
+def covariance_from_information(info: np.ndarray) -> np.ndarray:
+    """Inverse observed information; rows/columns of directions the data do not identify
+    (non-positive curvature) are NaN instead of meaningless numbers."""
+    k = info.shape[0]
+    cov = np.full((k, k), np.nan)
+    if k == 0 or not np.isfinite(info).all():
+        return cov
+    ok = np.diag(info) > 0
+    for _ in range(k):
+        sub = info[np.ix_(ok, ok)]
+        if not ok.any():
+            return cov
+        eig = np.linalg.eigvalsh(sub)
+        if eig.min() > 1e-10 * max(eig.max(), 1.0):
+            inv = np.linalg.inv(sub)
+            cov[np.ix_(ok, ok)] = inv
+            return cov
+        # Drop the parameter with the weakest curvature and retry: at a bound or in a
+        # flat direction its standard error is undefined, the others still are.
+        d = np.where(ok, np.abs(np.diag(info)), np.inf)
+        ok[int(np.argmin(d))] = False
+    return cov
+
+
+def coef_frame(names: Sequence[str], est: np.ndarray, cov: np.ndarray) -> pd.DataFrame:
+    """Estimates with standard errors, Wald z, two-sided p-values and 95% intervals."""
+    se = np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = est / se
+    p = 2 * stats.norm.sf(np.abs(z))
+    return pd.DataFrame(
+        {
+            "estimate": est,
+            "std_error": se,
+            "z": z,
+            "p_value": p,
+            "lower": est - Z_95 * se,
+            "upper": est + Z_95 * se,
+        },
+        index=pd.Index(list(names), name="parameter"),
+    )
+
+
+EFFECT_COLUMNS = ("feature", "irr", "lower", "upper", "p_value")
+
+
+def effects_frame(features: Sequence[str], log_irr: np.ndarray, se: np.ndarray) -> pd.DataFrame:
+    """Incidence-rate ratios ``exp(log_irr)`` with 95% intervals and Wald p-values (H0:
+    ratio 1), one row per feature, columns ``EFFECT_COLUMNS``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * stats.norm.sf(np.abs(log_irr / se))
+    return pd.DataFrame(
+        {
+            "feature": list(features),
+            "irr": np.exp(log_irr),
+            "lower": np.exp(log_irr - Z_95 * se),
+            "upper": np.exp(log_irr + Z_95 * se),
+            "p_value": p,
+        },
+        columns=list(EFFECT_COLUMNS),
+    )
+
+
+def lag_list(spec: int | Sequence[int], what: str) -> tuple[int, ...]:
+    """Lags from an int ``n`` (lags 1..n) or an explicit sequence of positive ints."""
+    lags = tuple(range(1, spec + 1)) if isinstance(spec, int | np.integer) else tuple(spec)
+    if any(int(k) < 1 for k in lags) or len(set(lags)) != len(lags):
+        raise ModelError(f"{what} must be distinct positive lags, got {spec!r}")
+    return tuple(sorted(int(k) for k in lags))

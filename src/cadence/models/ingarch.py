@@ -1,0 +1,366 @@
+"""``Ingarch``: log-linear negative-binomial count autoregression with covariates.
+
+The model of R's tscount (``tsglm(link = "log", distr = "nbinom")``)::
+
+    nu_t = beta_0 + sum_i beta_i log(1 + Y_{t - p_i}) + sum_l alpha_l nu_{t - q_l} + eta' X_t
+    Y_t | past ~ NB(mean exp(nu_t), size r),     Var = mu + mu^2 / r
+
+``Y_t`` is the count of period t (the panel's ``count``), ``X_t`` the panel's exogenous
+columns at row t (prefixes ``ret_``, ``stm_``, ``cal_``; dated <= t by the panel's
+contract). Covariates enter inside the feedback (tscount's default ``external = FALSE``).
+Fitted by maximum likelihood (L-BFGS-B on the analytic score; stationarity kept by bounds
+``|beta_i|, |alpha_l| < 0.995`` and a penalty outside ``|sum beta + sum alpha| < 0.99``);
+standard errors from the inverse observed information (central differences of the
+analytic score). Forecasts simulate paths forward, feeding simulated counts back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Self
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from cadence.columns import COUNT, EXOGENOUS_PREFIXES, PREFIX_RETALIATION, PREFIX_STATEMENT
+from cadence.models._design import (
+    exogenous_matrix,
+    future_matrix,
+    horizon_index,
+    read_series,
+    reject_intervals,
+)
+from cadence.models._ingarch_common import (
+    EFFECT_COLUMNS,
+    MAX_RATE,
+    coef_frame,
+    covariance_from_information,
+    draw_counts,
+    effects_frame,
+    fit_fallback,
+    lag_list,
+    moment_log_size,
+    observed_information,
+    selected_columns,
+)
+from cadence.models._ingarch_likelihood import IngarchData
+from cadence.models.base import ParamsMixin
+from cadence.models.baselines import Climatology
+from cadence.models.errors import ModelError, NotFittedError
+from cadence.models.forecast import CountForecast
+
+Distribution = Literal["nbinom", "poisson"]
+
+
+class Ingarch(ParamsMixin):
+    """Log-linear NB autoregression (INGARCH) with covariates, tscount-style.
+
+    Hyperparameters:
+        past_obs: lags of ``log(1 + Y)``; an int n means lags 1..n (tscount's
+            ``past_obs``).
+        past_mean: lags of ``nu`` (tscount's ``past_mean``), same convention; 0 for none.
+        distribution: ``"nbinom"`` (dispersion estimated) or ``"poisson"``.
+        covariates: exogenous columns to use; None means every panel column with a
+            prefix in ``exog_prefixes``. Columns constant over the history are dropped.
+        exog_prefixes: prefixes scanned when ``covariates`` is None.
+        min_history: fewer observed periods than this (or than 3 per parameter) falls
+            back to ``Climatology`` with a ``ShortHistoryWarning``.
+        min_events: fewer non-zero periods than this (all zeros, a single spike) falls
+            back to ``Climatology`` silently (the likelihood has no interior maximum).
+
+    Fitted attributes (after ``fit``): ``coef_`` (Series, covariates in panel units),
+    ``cov_`` (DataFrame), ``size_`` (NB size or None), ``loglik_``, ``aic_``, ``n_obs_``,
+    ``covariates_``, ``dropped_covariates_``, ``fitted_`` (in-sample conditional means,
+    Series), ``converged_``, ``fallback_`` (None, or why ``Climatology`` is used),
+    ``fallback_model_`` (that fitted ``Climatology`` or None), ``origin_``, ``freq_``.
+    """
+
+    name = "ingarch"
+    supports_intervals = False
+
+    fallback_model_: Climatology | None
+    fallback_: str | None
+    size_: float | None
+    covariates_: list[str]
+    dropped_covariates_: list[str]
+
+    def __init__(
+        self,
+        past_obs: int | Sequence[int] = 1,
+        past_mean: int | Sequence[int] = 1,
+        distribution: Distribution = "nbinom",
+        covariates: Sequence[str] | None = None,
+        exog_prefixes: Sequence[str] = EXOGENOUS_PREFIXES,
+        min_history: int = 30,
+        min_events: int = 5,
+    ) -> None:
+        self.past_obs = past_obs
+        self.past_mean = past_mean
+        self.distribution = distribution
+        self.covariates = covariates
+        self.exog_prefixes = exog_prefixes
+        self.min_history = min_history
+        self.min_events = min_events
+
+    # --- fitting ------------------------------------------------------------------------
+
+    def fit(
+        self,
+        panel: pd.DataFrame,
+        target: str = COUNT,
+        intervals: pd.DataFrame | None = None,
+    ) -> Self:
+        """Fit by maximum likelihood to ``panel[target]`` (counts per period, oldest
+        first; NaN periods are skipped in the likelihood and fed back as the mean)."""
+        reject_intervals(self.name, intervals)
+        if self.distribution not in ("nbinom", "poisson"):
+            raise ModelError(
+                f"distribution must be 'nbinom' or 'poisson', got {self.distribution!r}"
+            )
+        p_lags = lag_list(self.past_obs, "past_obs") if self.past_obs else ()
+        q_lags = lag_list(self.past_mean, "past_mean") if self.past_mean else ()
+        series = read_series(panel, target)
+        y = series.y
+        self.freq_, self.origin_ = series.freq, series.origin
+        self.p_lags_, self.q_lags_ = p_lags, q_lags
+        self._reset_fit()
+
+        observed = np.isfinite(y)
+        self.covariates_, self.dropped_covariates_ = selected_columns(
+            panel, observed, self.covariates, self.exog_prefixes
+        )
+        n_params = 1 + len(p_lags) + len(q_lags) + len(self.covariates_) + int(self._negbin)
+        self.fallback_model_, self.fallback_ = fit_fallback(
+            panel,
+            target,
+            y,
+            min_history=max(self.min_history, 3 * n_params),
+            min_events=self.min_events,
+            name=self.name,
+        )
+        if self.fallback_model_ is not None:
+            self._use_fallback(y)
+            return self
+
+        x = exogenous_matrix(panel, self.covariates_)
+        x_mean, x_sd = x[observed].mean(axis=0), x[observed].std(axis=0)
+        data = IngarchData.build(y, (x - x_mean) / x_sd, p_lags, q_lags, self._negbin)
+        theta, converged = self._maximize(data)
+        if theta is None:
+            self.fallback_model_ = Climatology().fit(panel, target)
+            self.fallback_ = "likelihood maximization failed"
+            self._use_fallback(y)
+            return self
+
+        info = data.n_obs * observed_information(
+            lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
+        )
+        cov_std = covariance_from_information(info)
+        est, jac = _unstandardize(theta, data, x_mean, x_sd)
+        names = pd.Index(self._param_names(), name="parameter")
+        self.coef_ = pd.Series(est, index=names, name="estimate")
+        self.cov_ = pd.DataFrame(jac @ cov_std @ jac.T, index=names, columns=names)
+        nu = data.nu(theta)
+        self.fitted_ = pd.Series(np.exp(nu), index=series.index, name="fitted_mean")
+        self.loglik_ = -data.negloglik_and_grad(theta)[0] * data.n_obs
+        self.aic_ = 2 * data.n_params - 2 * self.loglik_
+        self.n_obs_ = data.n_obs
+        self.converged_ = converged
+        self.size_ = float(np.exp(theta[-1])) if self._negbin else None
+        # State that continues the recursion past the origin (oldest first).
+        z = np.log1p(data.y)
+        self.z_tail_ = _tail(z, max(p_lags, default=0), float(z.mean()))
+        self.nu_tail_ = _tail(nu, max(q_lags, default=0), data.nu0)
+        return self
+
+    @property
+    def _negbin(self) -> bool:
+        return self.distribution == "nbinom"
+
+    def _reset_fit(self) -> None:
+        self.fallback_model_ = None
+        self.fallback_ = None
+        self.coef_ = pd.Series(dtype=float)
+        self.cov_ = pd.DataFrame()
+        self.size_ = None
+        self.converged_ = False
+        self.covariates_ = []
+        self.dropped_covariates_ = []
+
+    def _use_fallback(self, y: np.ndarray) -> None:
+        self.covariates_ = []
+        self.n_obs_ = int(np.isfinite(y).sum())
+        self.loglik_ = float("nan")
+        self.aic_ = float("nan")
+        self.fitted_ = pd.Series(dtype=float)
+
+    def _param_names(self) -> list[str]:
+        names = ["intercept"]
+        names += [f"beta_{k}" for k in self.p_lags_]
+        names += [f"alpha_{k}" for k in self.q_lags_]
+        names += list(self.covariates_)
+        if self._negbin:
+            names.append("log_size")
+        return names
+
+    def _maximize(self, data: IngarchData) -> tuple[np.ndarray | None, bool]:
+        """Best L-BFGS-B optimum over two starting points, or None if none is finite."""
+        obs_y = data.y[data.observed]
+        nubar = float(np.log(max(obs_y.mean(), 1e-2)))
+        p, q, k = len(data.past_obs), len(data.past_mean), data.x.shape[1]
+        best: tuple[float, np.ndarray, bool] | None = None
+        for persistence in (0.6, 0.2):
+            b = (
+                np.full(p, persistence / 2 / max(p, 1))
+                if q
+                else np.full(p, persistence / max(p, 1))
+            )
+            a = np.full(q, persistence / 2 / max(q, 1))
+            start = [nubar * (1 - b.sum() - a.sum()), *b, *a, *np.zeros(k)]
+            if data.negbin:
+                start.append(moment_log_size(obs_y))
+            with np.errstate(over="ignore", invalid="ignore"):
+                res = optimize.minimize(
+                    data.negloglik_and_grad,
+                    np.asarray(start, dtype=float),
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=data.bounds(),
+                    options={"maxiter": 1000},
+                )
+            if (
+                np.isfinite(res.fun)
+                and np.isfinite(res.x).all()
+                and (best is None or res.fun < best[0])
+            ):
+                best = (float(res.fun), res.x, bool(res.success))
+        if best is None:
+            return None, False
+        return best[1], best[2]
+
+    # --- reporting ----------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "origin_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(panel) first")
+
+    def coef_table(self) -> pd.DataFrame:
+        """One row per parameter (``intercept``, ``beta_k``, ``alpha_l``, covariates in
+        panel units, ``log_size``): estimate, std_error, z, p_value, 95% lower/upper.
+        Empty when the model fell back to a constant rate."""
+        self._check_fitted()
+        if self.fallback_model_ is not None:
+            return coef_frame([], np.zeros(0), np.zeros((0, 0)))
+        return coef_frame(list(self.coef_.index), self.coef_.to_numpy(), self.cov_.to_numpy())
+
+    def effects(self) -> pd.DataFrame:
+        """Incidence-rate ratios of the ``ret_`` and ``stm_`` covariates: the factor by
+        which one unit more of the feature at period t multiplies the expected count of
+        period t, the past held fixed (the long-run factor of a sustained unit change is
+        ``irr ** (1 / (1 - sum(alpha)))`` through the mean feedback). Columns ``feature,
+        irr, lower, upper, p_value`` (95% Wald interval on the log scale)."""
+        table = self.coef_table()
+        rows = [c for c in self.covariates_ if c.startswith((PREFIX_RETALIATION, PREFIX_STATEMENT))]
+        if not rows:
+            return pd.DataFrame(columns=list(EFFECT_COLUMNS))
+        sub = table.loc[rows]
+        return effects_frame(rows, sub["estimate"].to_numpy(), sub["std_error"].to_numpy())
+
+    def summary(self) -> str:
+        """A plain-text report: fit facts and the coefficient table."""
+        self._check_fitted()
+        head = [
+            f"Ingarch  past_obs={list(self.p_lags_)} past_mean={list(self.q_lags_)} "
+            f"distribution={self.distribution}"
+        ]
+        head.append(
+            f"origin {self.origin_.date()}  freq {self.freq_}  observed periods {self.n_obs_}"
+        )
+        if self.fallback_model_ is not None:
+            fb = self.fallback_model_
+            head.append(
+                f"FALLBACK to climatology: {self.fallback_}; mean {fb.mu_:.4g} per period, "
+                f"NB2 alpha {fb.alpha_:.4g}"
+            )
+            return "\n".join(head)
+        head.append(
+            f"log-likelihood {self.loglik_:.3f}  AIC {self.aic_:.3f}  converged {self.converged_}"
+        )
+        if self.size_ is not None:
+            head.append(f"NB size {self.size_:.4g} (sigma^2 = 1/size = {1 / self.size_:.4g})")
+        if self.dropped_covariates_:
+            head.append(f"dropped constant covariates: {self.dropped_covariates_}")
+        with pd.option_context("display.width", 120, "display.max_rows", 200):
+            return "\n".join(head) + "\n" + self.coef_table().round(4).to_string()
+
+    # --- forecasting --------------------------------------------------------------------
+
+    def forecast(
+        self,
+        horizon: int,
+        *,
+        future: pd.DataFrame | None = None,
+        n_samples: int = 1000,
+        rng: np.random.Generator,
+    ) -> CountForecast:
+        """Sample paths ``(n_samples, horizon)`` of the counts after the origin, simulated
+        forward with each path's simulated counts fed back. ``future`` must hold the
+        fitted covariates for the horizon periods (rows matched by date)."""
+        self._check_fitted()
+        if self.fallback_model_ is not None:
+            fc = self.fallback_model_.forecast(horizon, n_samples=n_samples, rng=rng)
+            meta = {**fc.meta, "fallback": self.fallback_}
+            return CountForecast(self.origin_, fc.samples, fc.index, model=self.name, meta=meta)
+        index = horizon_index(self.origin_, horizon, self.freq_)
+        x_future = future_matrix(future, self.covariates_, index)
+        coef = self.coef_
+        b0 = float(coef["intercept"])
+        beta = coef[[f"beta_{k}" for k in self.p_lags_]].to_numpy()
+        alpha = coef[[f"alpha_{k}" for k in self.q_lags_]].to_numpy()
+        eta = coef[list(self.covariates_)].to_numpy()
+        exog = b0 + x_future @ eta  # (horizon,)
+
+        max_p, max_q = len(self.z_tail_), len(self.nu_tail_)
+        z = np.empty((n_samples, max_p + horizon))
+        z[:, :max_p] = self.z_tail_
+        nu = np.empty((n_samples, max_q + horizon))
+        nu[:, :max_q] = self.nu_tail_
+        paths = np.empty((n_samples, horizon), dtype=np.int64)
+        log_cap = np.log(MAX_RATE)
+        for h in range(horizon):
+            step = np.full(n_samples, exog[h])
+            for b, k in zip(beta, self.p_lags_, strict=True):
+                step += b * z[:, max_p + h - k]
+            for a, lag in zip(alpha, self.q_lags_, strict=True):
+                step += a * nu[:, max_q + h - lag]
+            nu[:, max_q + h] = step
+            counts = draw_counts(rng, np.exp(np.minimum(step, log_cap)), self.size_)
+            paths[:, h] = counts
+            z[:, max_p + h] = np.log1p(counts)
+        meta = {"fallback": None, "size": self.size_}
+        return CountForecast(self.origin_, paths, index, model=self.name, meta=meta)
+
+
+def _tail(values: np.ndarray, n: int, pad: float) -> np.ndarray:
+    """The last ``n`` values (oldest first), left-padded with ``pad`` if too few."""
+    if n == 0:
+        return np.zeros(0)
+    tail = values[-n:]
+    return np.concatenate([np.full(n - tail.size, pad), tail])
+
+
+def _unstandardize(
+    theta: np.ndarray, data: IngarchData, x_mean: np.ndarray, x_sd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates with covariate effects in panel units, and the Jacobian of that map
+    (for the covariance). The fit uses standardized covariates for conditioning."""
+    p, q, k = len(data.past_obs), len(data.past_mean), data.x.shape[1]
+    est = theta.astype(float).copy()
+    jac = np.eye(theta.size)
+    sl = slice(1 + p + q, 1 + p + q + k)
+    est[sl] = theta[sl] / x_sd
+    est[0] = theta[0] - float(np.sum(theta[sl] * x_mean / x_sd))
+    jac[sl, sl] = np.diag(1 / x_sd)
+    jac[0, sl] = -x_mean / x_sd
+    return est, jac

@@ -1,0 +1,586 @@
+"""Validated, transactional, idempotent ingest of events, statements, counts and tallies.
+
+Each ingest runs in one transaction: a file with invalid rows is rejected whole (every
+error listed, at most ``MAX_LISTED_ERRORS``) and nothing is stored, unless
+``skip_invalid`` is set, in which case valid rows are stored and rejected rows are
+written with their reasons to a rejects file. Files stream in chunks, so memory stays
+bounded whatever the file size.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, select
+
+from cadence import columns as C
+from cadence.store.errors import ConflictError, RowError, ValidationFailedError
+from cadence.store.fields import (
+    AS_OF_DATE,
+    COUNT_FIELDS,
+    EVENT_FIELDS,
+    PERIOD_START,
+    STATEMENT_FIELDS,
+    TALLY_FIELDS,
+    TOTAL,
+    FieldSpec,
+    validate,
+)
+from cadence.store.readers import (
+    ACLED_REQUIRED,
+    ACLED_SOURCE,
+    DEFAULT_CHUNK_ROWS,
+    FileFormat,
+    acled_to_native,
+    read_chunks,
+    require_columns,
+)
+from cadence.store.series_repo import apply_series
+from cadence.store.tables import (
+    events_table,
+    observations_table,
+    series_table,
+    statements_table,
+    utcnow,
+)
+from cadence.store.upsert import HASH_COLUMN, WriteCounts, content_hash, extra_json, write_chunk
+
+MAX_LISTED_ERRORS = 50
+Enricher = Callable[[pd.DataFrame], pd.DataFrame]
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did. ``rows`` counts data rows read."""
+
+    kind: str
+    source: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    removed: int = 0
+    rejects_path: str | None = None
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, c: WriteCounts) -> None:
+        self.inserted += c.inserted
+        self.updated += c.updated
+        self.unchanged += c.unchanged
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class _Errors:
+    """Collects row errors: the first ``MAX_LISTED_ERRORS`` kept, all counted."""
+
+    def __init__(self) -> None:
+        self.listed: list[RowError] = []
+        self.count = 0
+
+    def add(self, errs: list[RowError]) -> None:
+        self.count += len(errs)
+        room = MAX_LISTED_ERRORS - len(self.listed)
+        if room > 0:
+            self.listed += errs[:room]
+
+
+class _Rejects:
+    """Writes rejected input rows, with their reasons, to a CSV file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.n = 0
+        self._header: list[str] | None = None
+
+    def write(self, chunk: pd.DataFrame, bad: np.ndarray, errors: list[RowError]) -> None:
+        if not bad.any():
+            return
+        self.n += int(bad.sum())
+        if self.path is None:
+            return
+        reasons: dict[int, list[str]] = {}
+        for e in errors:
+            reasons.setdefault(e.row, []).append(str(e))
+        rows = chunk.index.to_numpy()[bad]
+        out = chunk.loc[bad].copy()
+        out.insert(0, "row", rows)
+        out["errors"] = ["; ".join(reasons.get(int(r), [])) for r in rows]
+        first = self._header is None
+        if first:
+            self._header = list(out.columns)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        out = out.reindex(columns=self._header)
+        out.to_csv(
+            self.path,
+            mode="w" if first else "a",
+            header=first,
+            index=False,
+            quoting=csv.QUOTE_MINIMAL,
+        )
+
+
+def _names(fields: tuple[FieldSpec, ...]) -> list[str]:
+    return [f.name for f in fields]
+
+
+def _run(
+    engine: Engine,
+    kind: str,
+    source_label: str,
+    chunks: Iterable[pd.DataFrame],
+    prepare: Callable[
+        [Connection, pd.DataFrame, _Errors], tuple[pd.DataFrame, np.ndarray, list[RowError]]
+    ],
+    write: Callable[
+        [Connection, pd.DataFrame, np.ndarray, dt.datetime], tuple[WriteCounts, list[RowError]]
+    ],
+    *,
+    skip_invalid: bool,
+    rejects_path: Path | None,
+    progress: Progress | None,
+) -> IngestSummary:
+    """The shared loop: validate each chunk, write the valid rows, commit once at the end
+    (or roll back everything when errors were found and ``skip_invalid`` is off)."""
+    started = time.perf_counter()
+    summary = IngestSummary(kind=kind, source=source_label)
+    errs = _Errors()
+    rejects = _Rejects(rejects_path if skip_invalid else None)
+    run_started = utcnow()
+    with engine.begin() as conn:
+        for chunk in chunks:
+            summary.rows += len(chunk)
+            typed, bad, row_errors = prepare(conn, chunk, errs)
+            errs.add(row_errors)
+            if skip_invalid:
+                rejects.write(chunk, bad, row_errors)
+            writable = not errs.count or skip_invalid
+            if writable and (~bad).any():
+                counts, write_errors = write(
+                    conn, typed.loc[~bad], chunk.index.to_numpy()[~bad], run_started
+                )
+                summary.add(counts)
+                if write_errors:
+                    errs.add(write_errors)
+                    if skip_invalid:
+                        # a conflicting duplicate cannot be skipped row by row safely
+                        raise ValidationFailedError(errs.listed, errs.count, summary.rows)
+            if progress is not None:
+                progress(len(chunk))
+        if errs.count and not skip_invalid:
+            conn.rollback()
+            raise ValidationFailedError(errs.listed, errs.count, summary.rows)
+    summary.rejected = rejects.n
+    summary.rejects_path = (
+        str(rejects_path) if skip_invalid and rejects.n and rejects_path else None
+    )
+    summary.errors = [str(e) for e in errs.listed]
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _keyed(typed: pd.DataFrame, chunk: pd.DataFrame, known: list[str]) -> pd.DataFrame:
+    """Add ``extra`` and ``content_hash``; fill a missing ``source_id`` from the hash."""
+    extra = extra_json(chunk, known)
+    typed = typed.assign(**{C.EXTRA: extra if extra is not None else None})
+    h = content_hash(typed)
+    typed[HASH_COLUMN] = h
+    missing = typed[C.SOURCE_ID].isna().to_numpy()
+    if missing.any():
+        typed.loc[missing, C.SOURCE_ID] = np.char.add("h", h[missing])
+    return typed
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def event_chunks(
+    path: str | Path,
+    fmt: FileFormat = "native",
+    *,
+    source: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """Chunks of native-layout event rows read from a file in ``fmt``."""
+    for chunk in read_chunks(path, chunk_rows):
+        if fmt == "acled":
+            require_columns(chunk, ACLED_REQUIRED, path)
+            chunk = acled_to_native(chunk, source or ACLED_SOURCE)
+        else:
+            require_columns(chunk, (C.DATE, C.KIND, C.SOURCE), path)
+            if source is not None:
+                chunk[C.SOURCE] = source
+        yield chunk
+
+
+def ingest_events(
+    engine: Engine,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    source_label: str = "",
+    skip_invalid: bool = False,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest event rows (native layout, text cells) keyed by ``(source, source_id)``."""
+    known = _names(EVENT_FIELDS)
+    table = events_table
+
+    def prepare(
+        _c: Connection, chunk: pd.DataFrame, _e: _Errors
+    ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
+        typed, errors, bad = validate(chunk, EVENT_FIELDS, chunk.index.to_numpy())
+        typed[C.KIND] = typed[C.KIND].str.lower()
+        return _keyed(typed, chunk, known), bad, errors
+
+    def write(
+        conn: Connection, typed: pd.DataFrame, rows: np.ndarray, t0: dt.datetime
+    ) -> tuple[WriteCounts, list[RowError]]:
+        return write_chunk(conn, table, typed, (C.SOURCE, C.SOURCE_ID), rows, t0)
+
+    return _run(
+        engine,
+        "events",
+        source_label,
+        chunks,
+        prepare,
+        write,
+        skip_invalid=skip_invalid,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
+
+
+# --- statements --------------------------------------------------------------------------
+
+
+def ingest_statements(
+    engine: Engine,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    source_label: str = "",
+    enrich: Enricher | None = None,
+    skip_invalid: bool = False,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest statements keyed by ``(source, source_id)``. A stance given in the file is
+    the analyst's; ``enrich`` (e.g. the statement-signal extractor) may fill the others and
+    add ``stance_source``, ``confidence``, ``extractor_version`` and extra columns."""
+    known = _names(STATEMENT_FIELDS)
+    table = statements_table
+    stored_cols = {c.name for c in table.columns}
+
+    def prepare(
+        _c: Connection, chunk: pd.DataFrame, _e: _Errors
+    ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
+        typed, errors, bad = validate(chunk, STATEMENT_FIELDS, chunk.index.to_numpy())
+        analyst = typed[C.STANCE].notna()
+        typed[C.STANCE_SOURCE] = analyst.map({True: C.STANCE_SOURCE_ANALYST, False: None})
+        typed[C.CONFIDENCE] = np.where(typed[C.STANCE].notna(), 1.0, np.nan)
+        typed[C.EXTRACTOR_VERSION] = None
+        extra_in = chunk
+        if enrich is not None and (~bad).any():
+            enriched = enrich(typed.loc[~bad])
+            for col in (C.STANCE, C.STANCE_SOURCE, C.CONFIDENCE, C.EXTRACTOR_VERSION):
+                if col in enriched:
+                    typed.loc[~bad, col] = enriched[col]
+            added = [c for c in enriched.columns if c not in stored_cols and c not in typed]
+            if added:
+                extra_in = chunk.join(enriched[added].astype("string"), how="left")
+        return _keyed(typed, extra_in, known), bad, errors
+
+    def write(
+        conn: Connection, typed: pd.DataFrame, rows: np.ndarray, t0: dt.datetime
+    ) -> tuple[WriteCounts, list[RowError]]:
+        return write_chunk(conn, table, typed, (C.SOURCE, C.SOURCE_ID), rows, t0)
+
+    return _run(
+        engine,
+        "statements",
+        source_label,
+        chunks,
+        prepare,
+        write,
+        skip_invalid=skip_invalid,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
+
+
+# --- counts --------------------------------------------------------------------------------
+
+
+def _period_end(start: pd.Series, freq: pd.Series) -> pd.Series:
+    out = start + pd.Timedelta(days=1)
+    for f, off in (("W", pd.DateOffset(weeks=1)), ("M", pd.DateOffset(months=1))):
+        m = (freq == f).to_numpy()
+        if m.any():
+            out[m] = start[m] + off
+    return out
+
+
+def ingest_counts(
+    engine: Engine,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    series: str | None = None,
+    frequency: str | None = None,
+    source: str = "counts",
+    skip_invalid: bool = False,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest aggregated counts (``series,date,count[,end]``) as observations over
+    ``[date, end)``; ``end`` defaults to one period of the series' frequency. ``series``
+    fills a missing series column. An unknown series is created as an observed series
+    when ``frequency`` is given, otherwise it is a row error."""
+    table = observations_table
+    s_table = series_table
+    cache: dict[str, tuple[int, str] | None] = {}
+
+    def lookup(conn: Connection, names: Iterable[str]) -> None:
+        for name in names:
+            if name in cache:
+                continue
+            row = conn.execute(
+                select(s_table.c.id, s_table.c.frequency).where(s_table.c.name == name)
+            ).first()
+            if row is None and frequency is not None:
+                apply_series(
+                    conn,
+                    name,
+                    frequency,
+                    observed=True,
+                    definition={
+                        "name": name,
+                        "frequency": frequency,
+                        "target": {"observations": True},
+                    },
+                )
+                row = conn.execute(
+                    select(s_table.c.id, s_table.c.frequency).where(s_table.c.name == name)
+                ).first()
+            cache[name] = None if row is None else (int(row[0]), str(row[1]))
+
+    def prepare(
+        conn: Connection, chunk: pd.DataFrame, _e: _Errors
+    ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
+        if series is not None:
+            chunk = chunk.assign(**{C.SERIES: chunk.get(C.SERIES, series)})
+            chunk[C.SERIES] = chunk[C.SERIES].replace("", series)
+        rows = chunk.index.to_numpy()
+        typed, errors, bad = validate(chunk, COUNT_FIELDS, rows)
+        names = typed[C.SERIES].fillna("")
+        lookup(conn, [n for n in names.unique() if n])
+        unknown = (
+            ~names.map(lambda n: cache.get(n) is not None).to_numpy() & (names != "").to_numpy()
+        )
+        for i in np.flatnonzero(unknown):
+            errors.append(
+                RowError(
+                    int(rows[i]),
+                    C.SERIES,
+                    "a declared series (or --frequency to create it)",
+                    repr(names.iloc[i]),
+                )
+            )
+        bad |= unknown
+        known_ids = {n: v for n, v in cache.items() if v is not None}
+        ids = names.map(lambda n: known_ids[n][0] if n in known_ids else -1)
+        freqs = names.map(lambda n: known_ids[n][1] if n in known_ids else "D")
+        start = typed[C.DATE]
+        end = typed[C.END].where(typed[C.END].notna(), _period_end(start, freqs))
+        not_after = (end <= start).to_numpy() & ~bad
+        for i in np.flatnonzero(not_after):
+            errors.append(
+                RowError(
+                    int(rows[i]),
+                    C.END,
+                    f"a date after {start.iloc[i].date()}",
+                    repr(str(end.iloc[i].date())),
+                )
+            )
+        bad |= not_after
+        src = typed[C.SOURCE].fillna(source)
+        obs = pd.DataFrame(
+            {
+                "series_id": ids.astype("int64"),
+                "period_start": start,
+                "period_end": end,
+                "count": typed[C.COUNT],
+                "source": src,
+            }
+        )
+        obs[C.EXTRA] = extra_json(chunk, _names(COUNT_FIELDS))
+        obs[HASH_COLUMN] = content_hash(obs[["count", C.EXTRA]])
+        errors.sort(key=lambda e: e.row)
+        return obs, bad, errors
+
+    def write(
+        conn: Connection, obs: pd.DataFrame, rows: np.ndarray, t0: dt.datetime
+    ) -> tuple[WriteCounts, list[RowError]]:
+        return write_chunk(
+            conn, table, obs, ("series_id", "period_start", "period_end", "source"), rows, t0
+        )
+
+    return _run(
+        engine,
+        "counts",
+        source,
+        chunks,
+        prepare,
+        write,
+        skip_invalid=skip_invalid,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
+
+
+# --- tallies ---------------------------------------------------------------------------------
+
+
+def tally_intervals(typed: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, list[RowError]]:
+    """Cumulative totals as of dates -> interval counts.
+
+    Sorted by date, interval i covers ``[as_of[i-1] + 1 day, as_of[i] + 1 day)`` with
+    ``total[i] - total[i-1]`` events; the first tally opens an interval only when its
+    ``period_start`` (the day counting began) is given. Totals must not decrease.
+    """
+    df = typed.assign(_row=rows).sort_values([AS_OF_DATE, "_row"], kind="stable")
+    errors: list[RowError] = []
+    same_day = df.duplicated(AS_OF_DATE, keep=False)
+    if same_day.any():
+        for _, grp in df[same_day].groupby(AS_OF_DATE):
+            if grp[TOTAL].nunique() > 1:
+                first = grp.iloc[0]
+                for _, r in grp.iloc[1:].iterrows():
+                    errors.append(
+                        RowError(
+                            int(r["_row"]),
+                            TOTAL,
+                            f"the same total as row {int(first['_row'])} "
+                            f"for {first[AS_OF_DATE].date()} ({first[TOTAL]})",
+                            repr(str(r[TOTAL])),
+                        )
+                    )
+        df = df.drop_duplicates(AS_OF_DATE, keep="first")
+    totals = df[TOTAL].astype("int64").to_numpy()
+    prev_rows = df["_row"].to_numpy()
+    for i in np.flatnonzero(np.diff(totals) < 0) + 1:
+        errors.append(
+            RowError(
+                int(prev_rows[i]),
+                TOTAL,
+                f"a total >= {totals[i - 1]} (the tally of row {int(prev_rows[i - 1])}, "
+                "totals are cumulative)",
+                repr(str(totals[i])),
+            )
+        )
+    ends = df[AS_OF_DATE] + pd.Timedelta(days=1)
+    starts = ends.shift(1)
+    counts = pd.Series(np.r_[totals[:1], np.diff(totals)], index=df.index)
+    first_start = df[PERIOD_START].iloc[0] if len(df) else pd.NaT
+    if len(df) and pd.notna(first_start):
+        starts.iloc[0] = first_start
+    out = pd.DataFrame(
+        {"period_start": starts, "period_end": ends, "count": counts, "_row": df["_row"]}
+    )
+    return out.dropna(subset=["period_start"]), errors
+
+
+def ingest_tallies(
+    engine: Engine,
+    path: str | Path,
+    *,
+    series: str,
+    frequency: str | None = None,
+    source: str | None = None,
+    skip_invalid: bool = False,
+    rejects_path: Path | None = None,
+) -> IngestSummary:
+    """Ingest cumulative tallies (``as_of_date,total[,period_start]``) as interval
+    observations of ``series``. The tallies of one ``source`` are a snapshot: intervals
+    of that source no longer implied by the file are removed (reported as ``removed``),
+    so inserting a tally between two others splits their interval instead of double
+    counting."""
+    started = time.perf_counter()
+    src = source or Path(path).stem
+    chunks = list(read_chunks(path))
+    frame = pd.concat(chunks) if chunks else pd.DataFrame(columns=[AS_OF_DATE, TOTAL])
+    rows = frame.index.to_numpy()
+    require_columns(frame, (AS_OF_DATE, TOTAL), path)
+    typed, errors, bad = validate(frame, TALLY_FIELDS, rows)
+    summary = IngestSummary(kind="tallies", source=src, rows=len(frame))
+    if errors and not skip_invalid:
+        raise ValidationFailedError(errors[:MAX_LISTED_ERRORS], len(errors), len(frame))
+    intervals, order_errors = tally_intervals(typed.loc[~bad], rows[~bad])
+    if order_errors:
+        raise ValidationFailedError(order_errors[:MAX_LISTED_ERRORS], len(order_errors), len(frame))
+    if skip_invalid:
+        rej = _Rejects(rejects_path)
+        rej.write(frame, bad, errors)
+        summary.rejected = rej.n
+        summary.rejects_path = str(rejects_path) if rej.n and rejects_path else None
+    run_started = utcnow()
+    table = observations_table
+    with engine.begin() as conn:
+        row = conn.execute(select(series_table.c.id).where(series_table.c.name == series)).first()
+        if row is None:
+            if frequency is None:
+                raise ConflictError(f"no series named {series!r}; declare it or pass --frequency")
+            apply_series(
+                conn,
+                series,
+                frequency,
+                observed=True,
+                definition={
+                    "name": series,
+                    "frequency": frequency,
+                    "target": {"observations": True},
+                },
+            )
+            row = conn.execute(
+                select(series_table.c.id).where(series_table.c.name == series)
+            ).first()
+        assert row is not None
+        sid = int(row[0])
+        obs = intervals.drop(columns="_row").assign(series_id=sid, source=src, extra=None)
+        obs[HASH_COLUMN] = content_hash(obs[["count"]])
+        counts, werrs = write_chunk(
+            conn,
+            table,
+            obs,
+            ("series_id", "period_start", "period_end", "source"),
+            intervals["_row"].to_numpy(),
+            run_started,
+        )
+        if werrs:
+            raise ValidationFailedError(werrs, len(werrs), len(frame))
+        summary.add(counts)
+        keep = {
+            (s.date(), e.date())
+            for s, e in zip(obs["period_start"], obs["period_end"], strict=True)
+        }
+        stored = conn.execute(
+            select(table.c.id, table.c.period_start, table.c.period_end).where(
+                table.c.series_id == sid, table.c.source == src
+            )
+        ).all()
+        stale = [r.id for r in stored if (r.period_start, r.period_end) not in keep]
+        if stale:
+            conn.execute(delete(table).where(table.c.id.in_(stale)))
+        summary.removed = len(stale)
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,88 @@
+"""Series: declared forecast targets. Applying the same definition twice changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, func, select
+
+from cadence.columns import FREQUENCIES
+from cadence.store.errors import NotFoundError
+from cadence.store.tables import observations_table, series_table, utcnow
+
+ApplyStatus = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    id: int
+    name: str
+    frequency: str
+    observed: bool
+    definition: dict[str, Any]
+    description: str | None
+
+
+def apply_series(
+    conn: Connection,
+    name: str,
+    frequency: str,
+    *,
+    observed: bool,
+    definition: dict[str, Any],
+    description: str | None = None,
+) -> ApplyStatus:
+    """Create or update one series by name on ``conn`` (the caller's transaction)."""
+    if frequency not in FREQUENCIES:
+        raise ValueError(f"series {name!r}: frequency must be one of D, W, M, got {frequency!r}")
+    t = series_table
+    row = conn.execute(select(t).where(t.c.name == name)).mappings().first()
+    now = utcnow()
+    values = {
+        "frequency": frequency,
+        "observed": observed,
+        "definition": definition,
+        "description": description,
+    }
+    if row is None:
+        conn.execute(t.insert().values(name=name, created_at=now, updated_at=now, **values))
+        return "created"
+    if all(row[k] == v for k, v in values.items()):
+        return "unchanged"
+    conn.execute(t.update().where(t.c.name == name).values(updated_at=now, **values))
+    return "updated"
+
+
+def list_series(engine: Engine) -> list[SeriesInfo]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(series_table).order_by(series_table.c.name)).all()
+    return [
+        SeriesInfo(r.id, r.name, r.frequency, r.observed, r.definition, r.description) for r in rows
+    ]
+
+
+def get_series(conn: Connection | Engine, name: str) -> SeriesInfo:
+    t = series_table
+    stmt = select(t).where(t.c.name == name)
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            r = c.execute(stmt).first()
+    else:
+        r = conn.execute(stmt).first()
+    if r is None:
+        raise NotFoundError(
+            f"no series named {name!r}; `cadence series list` shows the declared ones"
+        )
+    return SeriesInfo(r.id, r.name, r.frequency, r.observed, r.definition, r.description)
+
+
+def observation_counts(engine: Engine) -> dict[str, int]:
+    """Number of stored observations per series name."""
+    s, o = series_table, observations_table
+    stmt = select(s.c.name, func.count(o.c.id)).select_from(s.outerjoin(o)).group_by(s.c.name)
+    with engine.connect() as conn:
+        return {name: int(n) for name, n in conn.execute(stmt).all()}
+
+
+__all__ = ["SeriesInfo", "apply_series", "get_series", "list_series", "observation_counts"]

@@ -1,0 +1,182 @@
+"""Keyed, idempotent writes of validated chunks.
+
+A chunk is classified against what is stored by natural key and ``content_hash``:
+new keys are inserted, changed content is updated, identical content is left alone.
+Everything runs on the caller's connection, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
+
+from cadence.store.errors import RowError
+
+LOOKUP_BATCH = 5_000
+HASH_COLUMN = "content_hash"
+
+
+@dataclass
+class WriteCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def content_hash(frame: pd.DataFrame) -> np.ndarray:
+    """A 16-hex-digit hash per row of the canonical text of every column (stable across
+    runs: pandas' fixed-key SipHash over strings)."""
+    canon = pd.DataFrame(
+        {c: frame[c].astype("string").fillna("\x00") for c in frame.columns}, index=frame.index
+    )
+    h = pd.util.hash_pandas_object(canon, index=False).to_numpy(dtype=np.uint64)
+    return np.char.mod("%016x", h)
+
+
+def extra_json(chunk: pd.DataFrame, known: Sequence[str]) -> pd.Series | None:
+    """The columns of ``chunk`` not in ``known`` as one JSON object (text) per row; blank
+    cells are left out. None when there are no extra columns."""
+    cols = [c for c in chunk.columns if c not in known and not str(c).startswith("_")]
+    if not cols:
+        return None
+    sub = chunk[cols].astype(object)
+    sub = sub.where(sub.notna() & (sub.astype("string").fillna("") != ""), None)
+    lines = sub.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    # drop nulls so a blank cell and an absent column encode the same way
+    texts = [
+        line
+        if "null" not in line
+        else json.dumps(
+            {k: v for k, v in json.loads(line).items() if v is not None}, ensure_ascii=False
+        )
+        for line in lines
+    ]
+    s = pd.Series(texts, index=chunk.index, dtype=object)
+    return s.where(s != "{}", None)
+
+
+def to_records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as dicts of plain Python values: naive datetime64 columns become ``date``,
+    tz-aware ones ``datetime``; NA becomes None."""
+    out = frame.copy()
+    for c in out.columns:
+        col = out[c]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):  # timestamps stay timestamps
+            out[c] = pd.Series(col.dt.to_pydatetime(), index=out.index, dtype=object)
+        elif pd.api.types.is_datetime64_any_dtype(col):  # naive datetimes are dates
+            out[c] = pd.Series(col.dt.date, index=out.index, dtype=object)
+    obj = out.astype(object)
+    return obj.where(out.notna(), None).to_dict("records")
+
+
+def _as_utc(values: pd.Series) -> pd.Series:
+    s = pd.to_datetime(values)
+    return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+
+
+def existing_rows(
+    conn: Connection, table: Table, keys: pd.DataFrame, key_cols: Sequence[str]
+) -> pd.DataFrame:
+    """Stored ``key_cols + content_hash + updated_at`` for the keys in ``keys``."""
+    cols = [table.c[k] for k in key_cols] + [table.c[HASH_COLUMN], table.c.updated_at]
+    first, rest = key_cols[0], list(key_cols[1:])
+    parts: list[pd.DataFrame] = []
+    for fixed, group in keys.groupby(rest, sort=False) if rest else [((), keys)]:
+        fixed_vals = fixed if isinstance(fixed, tuple) else (fixed,)
+        conds = [table.c[k] == v for k, v in zip(rest, fixed_vals, strict=True)]
+        values = group[first].unique().tolist()
+        for i in range(0, len(values), LOOKUP_BATCH):
+            stmt = select(*cols).where(
+                and_(*conds, table.c[first].in_(values[i : i + LOOKUP_BATCH]))
+            )
+            rows = conn.execute(stmt).all()
+            if rows:
+                parts.append(pd.DataFrame(rows, columns=[*key_cols, HASH_COLUMN, "updated_at"]))
+    if not parts:
+        return pd.DataFrame(columns=[*key_cols, HASH_COLUMN, "updated_at"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_chunk(
+    conn: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    key_cols: Sequence[str],
+    rows: np.ndarray,
+    run_started: dt.datetime,
+) -> tuple[WriteCounts, list[RowError]]:
+    """Insert new keys, update changed ones. ``frame`` holds the table's columns plus
+    ``content_hash``; ``rows`` the input row numbers. A key repeated with different
+    content within one ingest run (same chunk or an earlier one) is an error."""
+    counts = WriteCounts()
+    errors: list[RowError] = []
+    frame = frame.assign(_row=rows)
+    key_frame = frame[list(key_cols)]
+    # repeats inside this chunk
+    dup = key_frame.duplicated(keep="first").to_numpy()
+    if dup.any():
+        firsts = frame.loc[~dup].set_index(list(key_cols))
+        for _, r in frame.loc[dup].iterrows():
+            key = tuple(r[k] for k in key_cols)
+            first = firsts.loc[key if len(key) > 1 else key[0]]
+            if first[HASH_COLUMN] != r[HASH_COLUMN]:
+                errors.append(
+                    RowError(
+                        int(r["_row"]),
+                        key_cols[-1],
+                        "a key not used by an earlier row "
+                        f"with different content (row {int(first['_row'])})",
+                        repr(key),
+                    )
+                )
+            else:
+                counts.unchanged += 1
+        frame = frame.loc[~dup]
+    stored = existing_rows(conn, table, frame[list(key_cols)], key_cols)
+    merged = frame.merge(stored, on=list(key_cols), how="left", suffixes=("", "_stored"))
+    is_new = merged[f"{HASH_COLUMN}_stored"].isna().to_numpy()
+    same = (merged[HASH_COLUMN] == merged[f"{HASH_COLUMN}_stored"]).to_numpy() & ~is_new
+    changed = ~is_new & ~same
+    if changed.any():
+        this_run = (_as_utc(merged.loc[changed, "updated_at"]) >= run_started).to_numpy()
+        if this_run.any():
+            for _, r in merged.loc[changed].loc[this_run].iterrows():
+                errors.append(
+                    RowError(
+                        int(r["_row"]),
+                        key_cols[-1],
+                        "a key not used by an earlier row with different content",
+                        repr(tuple(r[k] for k in key_cols)),
+                    )
+                )
+            changed_idx = np.flatnonzero(changed)[~this_run]
+            changed = np.zeros(len(merged), dtype=bool)
+            changed[changed_idx] = True
+    counts.unchanged += int(same.sum())
+    if errors:
+        return counts, errors
+    data_cols = [c for c in frame.columns if c != "_row"]
+    if is_new.any():
+        new = merged.loc[is_new, data_cols].assign(ingested_at=run_started, updated_at=run_started)
+        conn.execute(insert(table), to_records(new))
+        counts.inserted += int(is_new.sum())
+    if changed.any():
+        upd = merged.loc[changed, data_cols].assign(updated_at=run_started)
+        set_cols = [c for c in upd.columns if c not in key_cols]
+        stmt = (
+            update(table)
+            .where(and_(*[table.c[k] == bindparam(f"k_{k}") for k in key_cols]))
+            .values({c: bindparam(f"v_{c}") for c in set_cols})
+        )
+        recs = to_records(
+            upd.rename(columns={c: (f"k_{c}" if c in key_cols else f"v_{c}") for c in upd.columns})
+        )
+        conn.execute(stmt, recs)
+        counts.updated += int(changed.sum())
+    return counts, errors

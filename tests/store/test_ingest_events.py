@@ -1,0 +1,155 @@
+"""Event ingest: validation, transactions, idempotency, ACLED layout, on each backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select
+
+from cadence.store.errors import InputFileError, ValidationFailedError
+from cadence.store.ingest import event_chunks, ingest_events
+from cadence.store.tables import events_table
+
+from .synthetic import acled_rows, native_event_rows, write_csv, write_jsonl
+
+
+def n_events(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(events_table)).scalar_one())
+
+
+def ingest(engine: Engine, path: Path, **kw: object) -> object:
+    fmt = kw.pop("fmt", "native")
+    return ingest_events(
+        engine, event_chunks(path, fmt, chunk_rows=int(kw.pop("chunk_rows", 40))), **kw
+    )  # type: ignore[arg-type]
+
+
+def with_three_bad(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    rows[9]["date"] = "17/10/2023"
+    rows[49]["latitude"] = "123.5"
+    rows[89]["fatalities"] = "-2"
+    return rows
+
+
+def test_bad_rows_reject_the_whole_file_and_keep_stored_rows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ingest(engine, write_csv(tmp_path / "before.csv", native_event_rows(5, seed=9)))
+    path = write_csv(tmp_path / "events.csv", with_three_bad(native_event_rows(100)))
+    with pytest.raises(ValidationFailedError) as info:
+        ingest(engine, path)
+    messages = [str(e) for e in info.value.errors]
+    assert messages == [
+        "row 10, field `date`: expected a date as YYYY-MM-DD, got '17/10/2023'",
+        "row 50, field `latitude`: expected a latitude between -90 and 90, got '123.5'",
+        "row 90, field `fatalities`: expected a whole number >= 0, got '-2'",
+    ]
+    assert info.value.n_errors == 3 and info.value.n_rows == 100
+    assert n_events(engine) == 5
+
+
+def test_skip_invalid_stores_valid_rows_and_writes_rejects(engine: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "events.csv", with_three_bad(native_event_rows(100)))
+    rejects = tmp_path / "rejects.csv"
+    summary = ingest(engine, path, skip_invalid=True, rejects_path=rejects)
+    assert (summary.inserted, summary.rejected) == (97, 3)  # type: ignore[attr-defined]
+    assert n_events(engine) == 97
+    rej = pd.read_csv(rejects, dtype=str)
+    assert rej["row"].tolist() == ["10", "50", "90"]
+    assert "expected a date as YYYY-MM-DD" in rej["errors"].iloc[0]
+    assert rej["source_id"].tolist() == ["syn-000009", "syn-000049", "syn-000089"]
+
+
+def test_same_file_twice_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "events.csv", native_event_rows(100))
+    first = ingest(engine, path)
+    with engine.connect() as c:
+        before = c.execute(select(events_table).order_by(events_table.c.id)).all()
+    second = ingest(engine, path)
+    assert (first.inserted, first.unchanged) == (100, 0)  # type: ignore[attr-defined]
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 100)  # type: ignore[attr-defined]
+    with engine.connect() as c:
+        after = c.execute(select(events_table).order_by(events_table.c.id)).all()
+    assert before == after
+
+
+def test_changed_row_is_updated_and_reported(engine: Engine, tmp_path: Path) -> None:
+    rows = native_event_rows(30)
+    ingest(engine, write_csv(tmp_path / "a.csv", rows))
+    rows[3]["fatalities"] = "7"
+    summary = ingest(engine, write_csv(tmp_path / "b.csv", rows))
+    assert (summary.inserted, summary.updated, summary.unchanged) == (0, 1, 29)  # type: ignore[attr-defined]
+    with engine.connect() as c:
+        fat = c.execute(
+            select(events_table.c.fatalities).where(events_table.c.source_id == "syn-000003")
+        ).scalar_one()
+    assert fat == 7
+
+
+def test_extra_columns_are_kept(engine: Engine, tmp_path: Path) -> None:
+    ingest(engine, write_csv(tmp_path / "e.csv", native_event_rows(10)))
+    with engine.connect() as c:
+        extras = dict(c.execute(select(events_table.c.source_id, events_table.c.extra)).all())
+    assert json.loads(extras["syn-000000"]) == {"analyst_flag": "x"}
+    assert extras["syn-000001"] is None
+
+
+def test_rows_without_source_id_are_keyed_by_content(engine: Engine, tmp_path: Path) -> None:
+    rows = native_event_rows(20)
+    for r in rows:
+        r["source_id"] = ""
+    path = write_csv(tmp_path / "e.csv", rows)
+    assert ingest(engine, path).inserted == 20  # type: ignore[attr-defined]
+    assert ingest(engine, path).unchanged == 20  # type: ignore[attr-defined]
+    assert n_events(engine) == 20
+
+
+def test_conflicting_duplicate_key_in_one_file_is_an_error(engine: Engine, tmp_path: Path) -> None:
+    rows = native_event_rows(100)
+    rows[70] = dict(rows[5], notes="another text")  # same key as row 6, other content
+    with pytest.raises(ValidationFailedError) as info:
+        ingest(engine, write_csv(tmp_path / "e.csv", rows), chunk_rows=40)
+    assert [e.row for e in info.value.errors] == [71]
+    assert "row 6" in str(info.value.errors[0]) or "earlier row" in str(info.value.errors[0])
+    assert n_events(engine) == 0
+
+
+def test_missing_required_column_names_it(engine: Engine, tmp_path: Path) -> None:
+    rows = [{k: v for k, v in r.items() if k != "kind"} for r in native_event_rows(3)]
+    with pytest.raises(InputFileError, match="missing required column"):
+        ingest(engine, write_csv(tmp_path / "e.csv", rows))
+
+
+def test_json_lines_input(engine: Engine, tmp_path: Path) -> None:
+    rows: list[dict[str, object]] = [dict(r) for r in native_event_rows(12)]
+    rows[0]["fatalities"] = 2
+    rows[1]["latitude"] = None
+    summary = ingest(engine, write_jsonl(tmp_path / "e.jsonl", rows))
+    assert summary.inserted == 12  # type: ignore[attr-defined]
+    with engine.connect() as c:
+        got = c.execute(
+            select(events_table.c.fatalities, events_table.c.latitude)
+            .where(events_table.c.source_id.in_(["syn-000000", "syn-000001"]))
+            .order_by(events_table.c.source_id)
+        ).all()
+    assert got[0][0] == 2 and got[1][1] is None
+
+
+@pytest.mark.parametrize("long_dates", [False, True])
+def test_acled_file_twice(engine: Engine, tmp_path: Path, long_dates: bool) -> None:
+    path = write_csv(tmp_path / "acled.csv", acled_rows(60, long_dates=long_dates))
+    first = ingest(engine, path, fmt="acled")
+    second = ingest(engine, path, fmt="acled")
+    assert first.inserted == 60  # type: ignore[attr-defined]
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 60)  # type: ignore[attr-defined]
+    with engine.connect() as c:
+        row = c.execute(select(events_table).where(events_table.c.source_id == "SYN0000000")).one()
+    assert row.source == "acled" and row.kind == "explosions/remote violence"
+    assert row.actor == "Synthetic militia" and row.target == "Synthetic forces"
+    extra = json.loads(row.extra)
+    assert extra["sub_event_type"] == "Air/drone strike"
+    assert extra["source_outlets"] == "Synthetic Wire"

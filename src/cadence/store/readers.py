@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Literal
 
-import numpy as np
 import pandas as pd
 
 from cadence import columns as C

@@ -14,6 +14,7 @@ Models build autoregressive terms from ``count`` themselves and use the exogenou
 
 from __future__ import annotations
 
+import inspect
 from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
@@ -44,3 +45,19 @@ class CountModel(Protocol):
         n_samples: int = 1000,
         rng: np.random.Generator,
     ) -> CountForecast: ...
+
+    def get_params(self) -> dict[str, object]: ...
+
+
+class ParamsMixin:
+    """``get_params()`` from the ``__init__`` signature (as scikit-learn does): each
+    hyperparameter is stored on ``self`` under its own name."""
+
+    def get_params(self) -> dict[str, object]:
+        """Hyperparameters by name, as passed to ``__init__`` (for experiment logging)."""
+        sig = inspect.signature(type(self).__init__)
+        return {
+            p: getattr(self, p)
+            for p in sig.parameters
+            if p != "self" and sig.parameters[p].kind is not inspect.Parameter.VAR_KEYWORD
+        }

@@ -1,13 +1,19 @@
-"""Errors raised by count models.
+"""Errors and warnings raised by count models.
 
 Tree::
 
     ModelError                      base of everything a model raises on purpose
     ├── NotFittedError              forecast() before fit()
     ├── InsufficientDataError       too little history to fit this family
+    ├── PanelError                  the panel is malformed (index, frequency, target)
+    ├── IntervalsError              interval observations are malformed or inconsistent
     ├── IntervalsUnsupportedError   the family cannot fit interval (aggregated) observations
     ├── FutureFrameError            ``future`` misses rows or columns the model needs
-    └── UnknownModelError           a registry name that does not exist
+    ├── UnknownModelError           a registry name that does not exist (also a KeyError)
+    └── ModelUnavailableError       a registered model whose module cannot be imported
+
+    UserWarning
+    └── ShortHistoryWarning         a family fell back to ``Climatology`` for lack of data
 
 Exceptions are plain data: no logging or I/O in ``__init__``.
 """
@@ -27,6 +33,14 @@ class InsufficientDataError(ModelError):
     """The history is too short (or too empty) for this model family."""
 
 
+class PanelError(ModelError):
+    """The panel lacks the target, a regular ``DatetimeIndex`` or a known frequency."""
+
+
+class IntervalsError(ModelError):
+    """Interval observations are malformed, outside the panel or overlap daily counts."""
+
+
 class IntervalsUnsupportedError(ModelError):
     """The model family cannot be fitted to interval observations."""
 
@@ -37,3 +51,15 @@ class FutureFrameError(ModelError):
 
 class UnknownModelError(ModelError, KeyError):
     """No model is registered under that name."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; a sentence reads better.
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelUnavailableError(ModelError):
+    """A registered model's module or class cannot be imported."""
+
+
+class ShortHistoryWarning(UserWarning):
+    """Too little information to fit the family: the model forecasts with ``Climatology``."""

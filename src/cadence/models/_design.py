@@ -1,0 +1,289 @@
+"""Shared building blocks of the count models: panel checks, exogenous columns, interval
+coverage, the negative-binomial (NB2) likelihood and sampler, horizon labels.
+
+Conventions (see ``cadence.models.base``): a panel is indexed by period start, oldest
+first, with a regular frequency; ``count`` is float with NaN where a period is unobserved
+or only known inside an interval total. NB2 means mean ``mu`` and variance
+``mu + alpha * mu**2`` (``size = 1 / alpha``); ``alpha == 0`` is the Poisson limit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import digamma, gammaln
+
+from cadence.columns import COUNT, END, EXOGENOUS_PREFIXES, PANDAS_FREQ, START
+from cadence.models.errors import (
+    FutureFrameError,
+    IntervalsError,
+    IntervalsUnsupportedError,
+    PanelError,
+    ShortHistoryWarning,
+)
+
+# Default look-backs per pandas frequency string, so that a weekly or monthly series gets
+# windows of a comparable span of time rather than the same number of rows.
+_FREQ_KEY = {v: k for k, v in PANDAS_FREQ.items()}
+
+
+def frequency_key(freq: str) -> str:
+    """``"D"``, ``"W"`` or ``"M"`` for a pandas frequency string (``D``, ``W-MON``, ``MS``)."""
+    key = _FREQ_KEY.get(freq)
+    if key is None:
+        raise PanelError(f"panel frequency must be one of {sorted(_FREQ_KEY)}, got {freq!r}")
+    return key
+
+
+def by_frequency(freq: str, daily: int, weekly: int, monthly: int) -> int:
+    """Pick a look-back length (in periods) for the panel's frequency."""
+    return {"D": daily, "W": weekly, "M": monthly}[frequency_key(freq)]
+
+
+@dataclass(frozen=True)
+class Series:
+    """The target of a panel as arrays.
+
+    ``y`` is float, shape ``(T,)``, NaN where unobserved; ``index`` the period starts;
+    ``freq`` the pandas frequency string.
+    """
+
+    y: np.ndarray
+    index: pd.DatetimeIndex
+    freq: str
+
+    @property
+    def origin(self) -> pd.Timestamp:
+        return pd.Timestamp(self.index[-1])
+
+
+def read_series(panel: pd.DataFrame, target: str = COUNT) -> Series:
+    """Check the panel and return its target. Raises ``PanelError``."""
+    if not isinstance(panel, pd.DataFrame):
+        raise PanelError(f"panel must be a DataFrame, got {type(panel).__name__}")
+    if target not in panel.columns:
+        raise PanelError(f"panel has no target column {target!r}; columns: {list(panel.columns)}")
+    idx = panel.index
+    if not isinstance(idx, pd.DatetimeIndex):
+        raise PanelError(f"panel index must be a DatetimeIndex, got {type(idx).__name__}")
+    if len(idx) == 0:
+        raise PanelError("panel is empty")
+    if not idx.is_monotonic_increasing or idx.has_duplicates:
+        raise PanelError("panel index must be strictly increasing (oldest first)")
+    freq = idx.freqstr if idx.freq is not None else _match_frequency(idx)
+    if freq is None:
+        raise PanelError("panel index needs a regular frequency (D, W-MON or MS); set index.freq")
+    frequency_key(freq)
+    y = pd.to_numeric(panel[target], errors="coerce").to_numpy(dtype=float)
+    if np.any(y[np.isfinite(y)] < 0):
+        raise PanelError(f"target {target!r} has negative counts")
+    y = np.where(np.isfinite(y), y, np.nan)
+    return Series(y=y, index=pd.DatetimeIndex(idx, freq=freq), freq=freq)
+
+
+def _match_frequency(idx: pd.DatetimeIndex) -> str | None:
+    """The supported frequency whose regular range reproduces ``idx``, if any."""
+    for freq in PANDAS_FREQ.values():
+        if pd.date_range(idx[0], periods=len(idx), freq=freq).equals(idx):
+            return freq
+    return None
+
+
+def horizon_index(origin: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
+    """Period labels of the ``horizon`` periods after ``origin``."""
+    if horizon < 1:
+        raise ValueError(f"horizon must be >= 1, got {horizon}")
+    return pd.date_range(origin, periods=horizon + 1, freq=freq)[1:]
+
+
+def exogenous_columns(panel: pd.DataFrame, rows: np.ndarray | None = None) -> list[str]:
+    """Numeric exogenous columns (prefixes ``ret_``, ``stm_``, ``cal_``) that vary.
+
+    Columns that are all-NaN or constant over ``rows`` (a boolean mask, default all rows)
+    carry no information and are dropped. Order follows the panel.
+    """
+    candidates = [
+        c for c in panel.columns if isinstance(c, str) and c.startswith(EXOGENOUS_PREFIXES)
+    ]
+    if not candidates:
+        return []
+    x = _as_float(panel[candidates])
+    if rows is not None:
+        x = x[rows]
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(x)
+        hi = np.where(finite, x, -np.inf).max(axis=0, initial=-np.inf)
+        lo = np.where(finite, x, np.inf).min(axis=0, initial=np.inf)
+    varies = finite.any(axis=0) & (hi > lo)
+    return [c for c, v in zip(candidates, varies, strict=True) if v]
+
+
+def exogenous_matrix(panel: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """``panel[columns]`` as float, shape ``(T, k)``; NaN becomes 0 (no signal)."""
+    if not columns:
+        return np.zeros((len(panel), 0))
+    x = _as_float(panel[columns])
+    return np.where(np.isfinite(x), x, 0.0)
+
+
+def _as_float(frame: pd.DataFrame) -> np.ndarray:
+    """Frame values as a float array; non-numeric entries become NaN."""
+    try:
+        return frame.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        return frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+
+
+def future_matrix(
+    future: pd.DataFrame | None, columns: list[str], index: pd.DatetimeIndex
+) -> np.ndarray:
+    """Exogenous values for the horizon periods ``index``, shape ``(len(index), k)``.
+
+    ``future`` must be indexed by period start and hold every column for every period
+    (extra rows and columns are ignored). Raises ``FutureFrameError``.
+    """
+    if not columns:
+        return np.zeros((len(index), 0))
+    if future is None:
+        raise FutureFrameError(
+            f"the model uses exogenous columns {columns}; pass future= with them for the "
+            f"{len(index)} periods {index[0].date()}..{index[-1].date()}"
+        )
+    missing_cols = [c for c in columns if c not in future.columns]
+    if missing_cols:
+        raise FutureFrameError(f"future lacks exogenous columns {missing_cols}")
+    sub = future[columns]
+    sub.index = pd.DatetimeIndex(sub.index)
+    if not sub.index.equals(index):
+        sub = sub.reindex(index)
+    values = _as_float(sub)
+    bad = index[~np.isfinite(values).all(axis=1)]
+    if len(bad):
+        raise FutureFrameError(
+            f"future lacks values for {len(bad)} horizon period(s), first {bad[0].date()}; "
+            f"expected rows {index[0].date()}..{index[-1].date()} with columns {columns}"
+        )
+    return values
+
+
+# --- interval observations ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Interval totals mapped onto panel periods.
+
+    ``weights[j, t]`` is the share of period ``t`` that interval ``j`` covers (1.0 for a
+    whole period), shape ``(J, T)``; ``totals`` shape ``(J,)``. The expectation of
+    interval ``j``'s total is ``weights[j] @ mu`` where ``mu`` are per-period means.
+    """
+
+    weights: np.ndarray
+    totals: np.ndarray
+
+    @property
+    def exposure(self) -> np.ndarray:
+        """Periods covered by each interval, shape ``(J,)``."""
+        return np.asarray(self.weights.sum(axis=1))
+
+    @property
+    def covered(self) -> np.ndarray:
+        """Boolean mask of periods touched by any interval, shape ``(T,)``."""
+        return np.asarray(self.weights.sum(axis=0) > 0)
+
+    def __len__(self) -> int:
+        return int(self.totals.size)
+
+
+def interval_coverage(intervals: pd.DataFrame, series: Series) -> Coverage:
+    """Validate ``intervals`` (columns ``start``, ``end`` exclusive, ``count``) against the
+    panel and return their coverage. Raises ``IntervalsError`` when an interval is empty,
+    reaches outside the panel's span, overlaps another, or covers a period whose count is
+    also given (the same attacks would be counted twice)."""
+    for col in (START, END, COUNT):
+        if col not in intervals.columns:
+            raise IntervalsError(f"intervals need columns start, end, count; missing {col!r}")
+    starts = pd.DatetimeIndex(pd.to_datetime(intervals[START]))
+    ends = pd.DatetimeIndex(pd.to_datetime(intervals[END]))
+    totals = pd.to_numeric(intervals[COUNT], errors="coerce").to_numpy(dtype=float)
+    if np.any(~np.isfinite(totals)) or np.any(totals < 0):
+        raise IntervalsError("interval counts must be finite and >= 0")
+    if np.any(ends <= starts):
+        j = int(np.argmax(np.asarray(ends <= starts)))
+        raise IntervalsError(f"interval {j}: end {ends[j].date()} is not after start")
+    period_start = series.index
+    period_end = pd.date_range(series.index[0], periods=len(series.index) + 1, freq=series.freq)[1:]
+    span_start, span_end = period_start[0], period_end[-1]
+    outside = (starts < span_start) | (ends > span_end)
+    if outside.any():
+        j = int(np.argmax(np.asarray(outside)))
+        raise IntervalsError(
+            f"interval {j} [{starts[j].date()}, {ends[j].date()}) reaches outside the panel "
+            f"[{span_start.date()}, {span_end.date()}); drop it or extend the panel"
+        )
+    ps = period_start.to_numpy().astype("datetime64[s]").astype(np.int64)[None, :]
+    pe = period_end.to_numpy().astype("datetime64[s]").astype(np.int64)[None, :]
+    s = starts.to_numpy().astype("datetime64[s]").astype(np.int64)[:, None]
+    e = ends.to_numpy().astype("datetime64[s]").astype(np.int64)[:, None]
+    overlap = np.clip(np.minimum(e, pe) - np.maximum(s, ps), 0, None)
+    weights = overlap / (pe - ps)
+    per_period = weights.sum(axis=0)
+    if np.any(per_period > 1 + 1e-9):
+        t = int(np.argmax(per_period))
+        raise IntervalsError(f"intervals overlap in the period {period_start[t].date()}")
+    clash = (per_period > 0) & np.isfinite(series.y)
+    if clash.any():
+        t = int(np.argmax(clash))
+        raise IntervalsError(
+            f"period {period_start[t].date()} has a count and is also inside an interval; "
+            "set the count to NaN there (the interval total already holds it)"
+        )
+    return Coverage(weights=weights, totals=totals)
+
+
+def reject_intervals(name: str, intervals: pd.DataFrame | None) -> None:
+    """Raise ``IntervalsUnsupportedError`` for a family that cannot fit interval totals."""
+    if intervals is not None and len(intervals):
+        raise IntervalsUnsupportedError(
+            f"model {name!r} cannot fit interval observations (totals over [start, end)); "
+            "use 'climatology', 'recent_rate' or 'negbin_glm' for this series"
+        )
+
+
+def warn_short_history(name: str, reason: str) -> None:
+    """Emit the ``ShortHistoryWarning`` a family gives when it falls back to Climatology."""
+    warnings.warn(
+        f"{name}: {reason}; forecasting with climatology instead",
+        ShortHistoryWarning,
+        stacklevel=3,
+    )
+
+
+# --- negative binomial -------------------------------------------------------------------
+
+
+def nb2_loglik(
+    y: np.ndarray, mu: np.ndarray, size: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NB2 log-pmf of counts ``y`` with mean ``mu`` and size ``size`` (``1/alpha``),
+    elementwise, with its partial derivatives ``d/dmu`` and ``d/dsize``."""
+    r = np.asarray(size, dtype=float)
+    rm = r + mu
+    ll = gammaln(y + r) - gammaln(r) - gammaln(y + 1.0) + r * np.log(r / rm) + y * np.log(mu / rm)
+    d_mu = y / mu - (y + r) / rm
+    d_size = digamma(y + r) - digamma(r) + np.log(r / rm) + (mu - y) / rm
+    return ll, d_mu, d_size
+
+
+def sample_nb(rng: np.random.Generator, mu: np.ndarray, alpha: float) -> np.ndarray:
+    """Draw NB2 counts with means ``mu`` (any shape) as a gamma-Poisson mixture; int64.
+
+    ``alpha == 0`` draws Poisson. The gamma draw comes first so that a given ``rng`` state
+    always yields the same counts.
+    """
+    mu = np.asarray(mu, dtype=float)
+    lam = rng.gamma(shape=1.0 / alpha, scale=alpha * mu) if alpha > 0 else mu
+    return rng.poisson(lam).astype(np.int64)

@@ -1,0 +1,108 @@
+"""Stances for a statements frame: the analyst's code where there is one, else the extractor's."""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import pandas as pd
+
+from cadence.columns import (
+    CONFIDENCE,
+    EXTRACTOR_VERSION,
+    LANGUAGE,
+    NEUTRAL,
+    STANCE,
+    STANCE_SOURCE,
+    STANCE_SOURCE_ANALYST,
+    STANCE_SOURCE_EXTRACTOR,
+    TEXT,
+)
+from cadence.features.stance.errors import StatementFrameError
+from cadence.features.stance.extractor import EXTRACTOR_VERSION as VERSION
+from cadence.features.stance.extractor import INTENSITY_SCALE, extract
+from cadence.features.stance.labels import normalize_stance_label
+from cadence.features.stance.text import UNDETERMINED
+
+INTENSITY: Final = "intensity"
+CUES: Final = "cues"
+ANALYST_CONFIDENCE: Final = 1.0
+# An analyst codes the direction, not its strength: a coded escalation or de-escalation
+# counts as one strong cue would (weight 2.0), a coded neutral as 0.
+ANALYST_INTENSITY: Final = 1.0 - math.exp(-2.0 / INTENSITY_SCALE)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``statements`` with every row's stance decided and its provenance kept.
+
+    Input: one row per statement with column ``text`` (``cadence.columns.TEXT``; empty
+    or missing text is read as ""), and optionally ``stance`` (analyst code: a stance or
+    a source label such as ``"pause"``, see ``normalize_stance_label``; blank = none)
+    and ``language``. Index and row order are preserved; other columns are untouched.
+
+    Output adds or overwrites:
+
+    - ``stance``: the analyst's code normalised to one of ``STANCES`` where present,
+      else the extractor's;
+    - ``stance_source``: ``"analyst"`` or ``"extractor"``;
+    - ``confidence``: 1.0 for analyst rows, the extractor's confidence otherwise;
+    - ``extractor_version``: ``EXTRACTOR_VERSION`` on extractor rows, None on analyst rows;
+    - ``intensity`` (float >= 0): the extractor's on extractor rows; on analyst rows
+      ``ANALYST_INTENSITY`` for a coded escalation or de-escalation and 0 for neutral;
+    - ``cues`` (tuple of str): the extractor's deciding cues; () on analyst rows;
+    - ``language``: filled with the detected language where it was missing.
+
+    Raises ``StatementFrameError`` without a ``text`` column and ``StanceLabelError``
+    for an analyst code that maps to no stance.
+    """
+    if TEXT not in statements.columns:
+        raise StatementFrameError(
+            f"statements: expected a {TEXT!r} column, got columns {list(statements.columns)}"
+        )
+    n = len(statements)
+    coded = statements[STANCE].tolist() if STANCE in statements.columns else [None] * n
+    languages = statements[LANGUAGE].tolist() if LANGUAGE in statements.columns else [None] * n
+    stances: list[str] = []
+    sources: list[str] = []
+    confidences: list[float] = []
+    versions: list[str | None] = []
+    intensities: list[float] = []
+    cues: list[tuple[str, ...]] = []
+    out_languages: list[object] = []
+    for text, code, language in zip(statements[TEXT].tolist(), coded, languages, strict=True):
+        given = language if isinstance(language, str) and language.strip() else None
+        analyst = normalize_stance_label(code if isinstance(code, str) else None)
+        if analyst is not None:
+            stances.append(analyst)
+            sources.append(STANCE_SOURCE_ANALYST)
+            confidences.append(ANALYST_CONFIDENCE)
+            versions.append(None)
+            intensities.append(0.0 if analyst == NEUTRAL else ANALYST_INTENSITY)
+            cues.append(())
+            if given is None:
+                result = extract(_text(text))
+                given = result.language if result.language != UNDETERMINED else None
+            out_languages.append(given)
+            continue
+        result = extract(_text(text), given)
+        stances.append(result.stance)
+        sources.append(STANCE_SOURCE_EXTRACTOR)
+        confidences.append(result.confidence)
+        versions.append(VERSION)
+        intensities.append(result.intensity)
+        cues.append(result.cues)
+        detected = result.language if result.language != UNDETERMINED else None
+        out_languages.append(language if given is not None else detected)
+    out = statements.copy()
+    out[STANCE] = pd.Series(stances, index=out.index, dtype=object)
+    out[STANCE_SOURCE] = pd.Series(sources, index=out.index, dtype=object)
+    out[CONFIDENCE] = pd.Series(confidences, index=out.index, dtype="float64")
+    out[EXTRACTOR_VERSION] = pd.Series(versions, index=out.index, dtype=object)
+    out[INTENSITY] = pd.Series(intensities, index=out.index, dtype="float64")
+    out[CUES] = pd.Series(cues, index=out.index, dtype=object)
+    out[LANGUAGE] = pd.Series(out_languages, index=out.index, dtype=object)
+    return out

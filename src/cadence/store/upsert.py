@@ -139,6 +139,9 @@ def write_chunk(
                 counts.unchanged += 1
         frame = frame.loc[~dup]
     stored = existing_rows(conn, table, frame[list(key_cols)], key_cols)
+    for k in key_cols:  # stored dates come back as ``date`` objects
+        if pd.api.types.is_datetime64_any_dtype(frame[k]):
+            stored[k] = pd.to_datetime(stored[k]).astype(frame[k].dtype)
     merged = frame.merge(stored, on=list(key_cols), how="left", suffixes=("", "_stored"))
     is_new = merged[f"{HASH_COLUMN}_stored"].isna().to_numpy()
     same = (merged[HASH_COLUMN] == merged[f"{HASH_COLUMN}_stored"]).to_numpy() & ~is_new

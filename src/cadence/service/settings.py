@@ -1,0 +1,54 @@
+"""Settings: the only place that reads the environment (prefix ``CADENCE_``).
+
+Lower layers take explicit arguments built from these values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# the repository's data/ folder when running from a checkout or an editable install
+_REPO_DATA = Path(__file__).resolve().parents[3] / "data"
+
+
+class Settings(BaseSettings):
+    """Every setting, with its environment variable ``CADENCE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CADENCE_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".cadence"),
+        description="data directory: the SQLite database, MLflow store, job files",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: a SQLite file cadence.db under home",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; default: a SQLite store mlflow.db under home",
+    )
+    data_dir: Path = Field(
+        default=_REPO_DATA, description="folder of the bundled data and series catalog"
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'cadence.db').resolve()}"
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -24,6 +24,7 @@ from cadence.models.errors import (
     PanelError,
     ShortHistoryWarning,
 )
+from cadence.models.forecast import CountForecast
 
 # Default look-backs per pandas frequency string, so that a weekly or monthly series gets
 # windows of a comparable span of time rather than the same number of rows.
@@ -287,3 +288,15 @@ def sample_nb(rng: np.random.Generator, mu: np.ndarray, alpha: float) -> np.ndar
     mu = np.asarray(mu, dtype=float)
     lam = rng.gamma(shape=1.0 / alpha, scale=alpha * mu) if alpha > 0 else mu
     return rng.poisson(lam).astype(np.int64)
+
+
+def relabel(forecast: CountForecast, name: str, **meta: object) -> CountForecast:
+    """The same paths under another model name (a family that fell back reports itself,
+    with ``meta["fallback"]`` naming the model that produced the paths)."""
+    return CountForecast(
+        origin=forecast.origin,
+        samples=forecast.samples,
+        index=forecast.index,
+        model=name,
+        meta={**forecast.meta, **meta},
+    )

@@ -49,6 +49,7 @@ from cadence.models._design import (
     interval_coverage,
     nb2_loglik,
     read_series,
+    relabel,
     warn_short_history,
 )
 from cadence.models.base import ParamsMixin
@@ -395,13 +396,7 @@ class NegBinGLM(ParamsMixin):
         self._check_fitted()
         if self.fallback_ is not None:
             fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return CountForecast(
-                origin=fc.origin,
-                samples=fc.samples,
-                index=fc.index,
-                model=self.name,
-                meta={**fc.meta, "fallback": Climatology.name},
-            )
+            return relabel(fc, self.name, fallback=Climatology.name)
         index = horizon_index(self.origin_, horizon, self.freq_)
         x_future = future_matrix(future, self.exog_columns_, index)
         coef = self.coef_.to_numpy()

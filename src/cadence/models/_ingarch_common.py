@@ -23,8 +23,7 @@ from cadence.models.errors import ModelError, PanelError
 
 Z_95 = float(stats.norm.ppf(0.975))
 
-# Simulated rates are capped so that an explosive scenario (a huge multiplier held for
-# weeks) yields large but finite integer paths instead of overflow.
+# Absolute ceiling of any simulated mean (see ``rate_cap``).
 MAX_RATE = 1e9
 # Bounds of log(NB size): size 1e-3 is extreme overdispersion, 1e6 is Poisson in practice.
 LOG_SIZE_BOUNDS = (np.log(1e-3), np.log(1e6))
@@ -40,29 +39,36 @@ def fit_fallback(
     name: str,
 ) -> tuple[Climatology | None, str | None]:
     """``Climatology`` fitted to the panel when ``y`` cannot support the family, with the
-    reason; ``(None, None)`` otherwise.
+    reason (and a ``ShortHistoryWarning``); ``(None, None)`` otherwise.
 
-    A history shorter than ``min_history`` observed periods warns (``ShortHistoryWarning``);
-    a longer history with fewer than ``min_events`` non-zero periods (all zeros, a single
-    spike) falls back silently: its likelihood has no interior maximum, and a constant
-    rate is the honest forecast.
+    Too little information is either fewer than ``min_history`` observed periods or
+    fewer than ``min_events`` non-zero periods (all zeros, a single spike: the
+    likelihood has no interior maximum and a constant rate is the honest forecast).
     """
     n_obs = int(np.isfinite(y).sum())
-    if n_obs < min_history:
-        reason = f"{n_obs} observed periods < {min_history} needed"
-        warn_short_history(name, reason)
-        return Climatology().fit(panel, target), f"short history ({reason})"
     n_events = int((y[np.isfinite(y)] > 0).sum())
-    if n_events < min_events:
-        reason = f"degenerate history ({n_events} non-zero periods < {min_events})"
-        return Climatology().fit(panel, target), reason
-    return None, None
+    if n_obs < min_history:
+        reason = f"{n_obs} observed periods (needs {min_history})"
+    elif n_events < min_events:
+        reason = f"{n_events} non-zero periods (needs {min_events})"
+    else:
+        return None, None
+    warn_short_history(name, reason)
+    return Climatology().fit(panel, target), reason
 
 
-def draw_counts(rng: np.random.Generator, mean: np.ndarray, size: float | None) -> np.ndarray:
+def rate_cap(y: np.ndarray) -> float:
+    """Upper bound on simulated means: 100 times the largest observed count (at least
+    1,000), so a path that runs away in a feedback loop stays finite and plausible."""
+    return float(min(MAX_RATE, max(1e3, 100.0 * (np.nanmax(y, initial=0.0) + 1.0))))
+
+
+def draw_counts(
+    rng: np.random.Generator, mean: np.ndarray, size: float | None, cap: float = MAX_RATE
+) -> np.ndarray:
     """Counts with means ``mean`` (any shape), int64: Poisson when ``size`` is None, else
-    NB2 with variance ``mean + mean**2 / size``. Means are capped at ``MAX_RATE``."""
-    lam = np.clip(np.nan_to_num(mean, nan=0.0, posinf=MAX_RATE), 0.0, MAX_RATE)
+    NB2 with variance ``mean + mean**2 / size``. Means are clipped to ``[0, cap]``."""
+    lam = np.clip(np.nan_to_num(mean, nan=0.0, posinf=cap), 0.0, cap)
     return sample_nb(rng, lam, 0.0 if size is None else 1.0 / size)
 
 
@@ -180,6 +186,17 @@ def covariance_from_information(info: np.ndarray) -> np.ndarray:
     return cov
 
 
+def transform_covariance(jac: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """``jac @ cov @ jac.T`` where NaN (unidentified) entries of ``cov`` stay confined to
+    the parameters that depend on them instead of spreading through ``0 * NaN``."""
+    unknown = np.isnan(np.diag(cov))
+    out = jac @ np.nan_to_num(cov, nan=0.0) @ jac.T
+    tainted = (jac[:, unknown] != 0).any(axis=1)
+    out[tainted, :] = np.nan
+    out[:, tainted] = np.nan
+    return np.asarray(out)
+
+
 def coef_frame(names: Sequence[str], est: np.ndarray, cov: np.ndarray) -> pd.DataFrame:
     """Estimates with standard errors, Wald z, two-sided p-values and 95% intervals."""
     se = np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan))
@@ -202,17 +219,21 @@ def coef_frame(names: Sequence[str], est: np.ndarray, cov: np.ndarray) -> pd.Dat
 EFFECT_COLUMNS = ("feature", "irr", "lower", "upper", "p_value")
 
 
-def effects_frame(features: Sequence[str], log_irr: np.ndarray, se: np.ndarray) -> pd.DataFrame:
-    """Incidence-rate ratios ``exp(log_irr)`` with 95% intervals and Wald p-values (H0:
-    ratio 1), one row per feature, columns ``EFFECT_COLUMNS``."""
+def effects_frame(
+    features: Sequence[str], log_irr: np.ndarray, se: np.ndarray, level: float = 0.95
+) -> pd.DataFrame:
+    """Incidence-rate ratios ``exp(log_irr)`` with Wald ``level`` intervals (log scale)
+    and two-sided p-values (H0: ratio 1), one row per feature, columns
+    ``EFFECT_COLUMNS``."""
+    z_crit = float(stats.norm.ppf(0.5 + level / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2 * stats.norm.sf(np.abs(log_irr / se))
     return pd.DataFrame(
         {
             "feature": list(features),
             "irr": np.exp(log_irr),
-            "lower": np.exp(log_irr - Z_95 * se),
-            "upper": np.exp(log_irr + Z_95 * se),
+            "lower": np.exp(log_irr - z_crit * se),
+            "upper": np.exp(log_irr + z_crit * se),
             "p_value": p,
         },
         columns=list(EFFECT_COLUMNS),

@@ -30,10 +30,11 @@ from cadence.models._design import (
     horizon_index,
     read_series,
     reject_intervals,
+    relabel,
+    warn_short_history,
 )
 from cadence.models._ingarch_common import (
     EFFECT_COLUMNS,
-    MAX_RATE,
     coef_frame,
     covariance_from_information,
     draw_counts,
@@ -42,7 +43,9 @@ from cadence.models._ingarch_common import (
     lag_list,
     moment_log_size,
     observed_information,
+    rate_cap,
     selected_columns,
+    transform_covariance,
 )
 from cadence.models._ingarch_likelihood import IngarchData
 from cadence.models.base import ParamsMixin
@@ -72,15 +75,15 @@ class Ingarch(ParamsMixin):
     Fitted attributes (after ``fit``): ``coef_`` (Series, covariates in panel units),
     ``cov_`` (DataFrame), ``size_`` (NB size or None), ``loglik_``, ``aic_``, ``n_obs_``,
     ``covariates_``, ``dropped_covariates_``, ``fitted_`` (in-sample conditional means,
-    Series), ``converged_``, ``fallback_`` (None, or why ``Climatology`` is used),
-    ``fallback_model_`` (that fitted ``Climatology`` or None), ``origin_``, ``freq_``.
+    Series), ``converged_``, ``fallback_reason_`` (None, or why ``Climatology`` is used),
+    ``fallback_`` (that fitted ``Climatology`` or None), ``origin_``, ``freq_``.
     """
 
     name = "ingarch"
     supports_intervals = False
 
-    fallback_model_: Climatology | None
-    fallback_: str | None
+    fallback_: Climatology | None
+    fallback_reason_: str | None
     size_: float | None
     covariates_: list[str]
     dropped_covariates_: list[str]
@@ -131,7 +134,7 @@ class Ingarch(ParamsMixin):
             panel, observed, self.covariates, self.exog_prefixes
         )
         n_params = 1 + len(p_lags) + len(q_lags) + len(self.covariates_) + int(self._negbin)
-        self.fallback_model_, self.fallback_ = fit_fallback(
+        self.fallback_, self.fallback_reason_ = fit_fallback(
             panel,
             target,
             y,
@@ -139,7 +142,7 @@ class Ingarch(ParamsMixin):
             min_events=self.min_events,
             name=self.name,
         )
-        if self.fallback_model_ is not None:
+        if self.fallback_ is not None:
             self._use_fallback(y)
             return self
 
@@ -148,8 +151,9 @@ class Ingarch(ParamsMixin):
         data = IngarchData.build(y, (x - x_mean) / x_sd, p_lags, q_lags, self._negbin)
         theta, converged = self._maximize(data)
         if theta is None:
-            self.fallback_model_ = Climatology().fit(panel, target)
-            self.fallback_ = "likelihood maximization failed"
+            self.fallback_reason_ = "likelihood maximization failed"
+            warn_short_history(self.name, self.fallback_reason_)
+            self.fallback_ = Climatology().fit(panel, target)
             self._use_fallback(y)
             return self
 
@@ -160,7 +164,7 @@ class Ingarch(ParamsMixin):
         est, jac = _unstandardize(theta, data, x_mean, x_sd)
         names = pd.Index(self._param_names(), name="parameter")
         self.coef_ = pd.Series(est, index=names, name="estimate")
-        self.cov_ = pd.DataFrame(jac @ cov_std @ jac.T, index=names, columns=names)
+        self.cov_ = pd.DataFrame(transform_covariance(jac, cov_std), index=names, columns=names)
         nu = data.nu(theta)
         self.fitted_ = pd.Series(np.exp(nu), index=series.index, name="fitted_mean")
         self.loglik_ = -data.negloglik_and_grad(theta)[0] * data.n_obs
@@ -168,6 +172,7 @@ class Ingarch(ParamsMixin):
         self.n_obs_ = data.n_obs
         self.converged_ = converged
         self.size_ = float(np.exp(theta[-1])) if self._negbin else None
+        self.rate_cap_ = rate_cap(y)
         # State that continues the recursion past the origin (oldest first).
         z = np.log1p(data.y)
         self.z_tail_ = _tail(z, max(p_lags, default=0), float(z.mean()))
@@ -179,8 +184,8 @@ class Ingarch(ParamsMixin):
         return self.distribution == "nbinom"
 
     def _reset_fit(self) -> None:
-        self.fallback_model_ = None
         self.fallback_ = None
+        self.fallback_reason_ = None
         self.coef_ = pd.Series(dtype=float)
         self.cov_ = pd.DataFrame()
         self.size_ = None
@@ -250,22 +255,23 @@ class Ingarch(ParamsMixin):
         panel units, ``log_size``): estimate, std_error, z, p_value, 95% lower/upper.
         Empty when the model fell back to a constant rate."""
         self._check_fitted()
-        if self.fallback_model_ is not None:
+        if self.fallback_ is not None:
             return coef_frame([], np.zeros(0), np.zeros((0, 0)))
         return coef_frame(list(self.coef_.index), self.coef_.to_numpy(), self.cov_.to_numpy())
 
-    def effects(self) -> pd.DataFrame:
+    def effects(self, level: float = 0.95) -> pd.DataFrame:
         """Incidence-rate ratios of the ``ret_`` and ``stm_`` covariates: the factor by
         which one unit more of the feature at period t multiplies the expected count of
         period t, the past held fixed (the long-run factor of a sustained unit change is
         ``irr ** (1 / (1 - sum(alpha)))`` through the mean feedback). Columns ``feature,
-        irr, lower, upper, p_value`` (95% Wald interval on the log scale)."""
+        irr, lower, upper, p_value`` (Wald ``level`` interval on the log scale);
+        empty when the model fell back to ``Climatology``."""
         table = self.coef_table()
         rows = [c for c in self.covariates_ if c.startswith((PREFIX_RETALIATION, PREFIX_STATEMENT))]
         if not rows:
             return pd.DataFrame(columns=list(EFFECT_COLUMNS))
         sub = table.loc[rows]
-        return effects_frame(rows, sub["estimate"].to_numpy(), sub["std_error"].to_numpy())
+        return effects_frame(rows, sub["estimate"].to_numpy(), sub["std_error"].to_numpy(), level)
 
     def summary(self) -> str:
         """A plain-text report: fit facts and the coefficient table."""
@@ -277,10 +283,10 @@ class Ingarch(ParamsMixin):
         head.append(
             f"origin {self.origin_.date()}  freq {self.freq_}  observed periods {self.n_obs_}"
         )
-        if self.fallback_model_ is not None:
-            fb = self.fallback_model_
+        if self.fallback_ is not None:
+            fb = self.fallback_
             head.append(
-                f"FALLBACK to climatology: {self.fallback_}; mean {fb.mu_:.4g} per period, "
+                f"FALLBACK to climatology: {self.fallback_reason_}; mean {fb.mu_:.4g} per period, "
                 f"NB2 alpha {fb.alpha_:.4g}"
             )
             return "\n".join(head)
@@ -308,10 +314,11 @@ class Ingarch(ParamsMixin):
         forward with each path's simulated counts fed back. ``future`` must hold the
         fitted covariates for the horizon periods (rows matched by date)."""
         self._check_fitted()
-        if self.fallback_model_ is not None:
-            fc = self.fallback_model_.forecast(horizon, n_samples=n_samples, rng=rng)
-            meta = {**fc.meta, "fallback": self.fallback_}
-            return CountForecast(self.origin_, fc.samples, fc.index, model=self.name, meta=meta)
+        if self.fallback_ is not None:
+            fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
+            return relabel(
+                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
+            )
         index = horizon_index(self.origin_, horizon, self.freq_)
         x_future = future_matrix(future, self.covariates_, index)
         coef = self.coef_
@@ -327,7 +334,7 @@ class Ingarch(ParamsMixin):
         nu = np.empty((n_samples, max_q + horizon))
         nu[:, :max_q] = self.nu_tail_
         paths = np.empty((n_samples, horizon), dtype=np.int64)
-        log_cap = np.log(MAX_RATE)
+        log_cap = np.log(self.rate_cap_)
         for h in range(horizon):
             step = np.full(n_samples, exog[h])
             for b, k in zip(beta, self.p_lags_, strict=True):
@@ -335,10 +342,10 @@ class Ingarch(ParamsMixin):
             for a, lag in zip(alpha, self.q_lags_, strict=True):
                 step += a * nu[:, max_q + h - lag]
             nu[:, max_q + h] = step
-            counts = draw_counts(rng, np.exp(np.minimum(step, log_cap)), self.size_)
+            counts = draw_counts(rng, np.exp(np.minimum(step, log_cap)), self.size_, self.rate_cap_)
             paths[:, h] = counts
             z[:, max_p + h] = np.log1p(counts)
-        meta = {"fallback": None, "size": self.size_}
+        meta: dict[str, object] = {"fallback": None, "size": self.size_}
         return CountForecast(self.origin_, paths, index, model=self.name, meta=meta)
 
 

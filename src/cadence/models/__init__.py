@@ -1,1 +1,12 @@
-"""models layer."""
+"""models layer: pure count models producing integer sample paths.
+
+Ask for a model by name (``make_model("negbin_glm")``); every model implements
+``CountModel`` (``fit(panel, target, intervals)``, ``forecast(horizon, future=...,
+n_samples, rng) -> CountForecast``).
+"""
+
+from cadence.models.base import CountModel
+from cadence.models.forecast import CountForecast
+from cadence.models.registry import available_models, make_model, model_class
+
+__all__ = ["CountForecast", "CountModel", "available_models", "make_model", "model_class"]

@@ -8,20 +8,25 @@
    ``MAX_GAP`` words but never crosses a clause break (comma, colon, quote mark) nor
    skips a word where another lexicon entry matches.
 3. Modify each cue:
-   - *negation*: a negator ("not", "no", "never", "reject", لا لن لم عدم ...) at most
-     ``NEG_WINDOW`` words before the cue, in the same clause, flips its direction:
-     "will not stop" and "no truce" are escalation, "will not launch attacks" and
-     "لا نسعى إلى التصعيد" are de-escalation;
+   - *negation*: a negator ("not", "no", "never", "reject", لا لن لم عدم ...) flips the
+     first cue starting at most ``NEG_WINDOW`` words after it in the same clause, and
+     cues coordinated with that one ("will not stop or retreat"): "will not stop" and
+     "no truce" are escalation, "will not launch attacks" and "لا نسعى إلى التصعيد"
+     are de-escalation. Fixed phrases that hold a negator ("no doubt", "لا بد") negate
+     nothing; double negatives are cues of their own ("will not go unpunished");
    - *condition*: cues inside an "if"/"unless"/"until" clause (إذا لو ما لم حتى) describe
      the condition, not the speaker's stance, and count 0 ("no cessation unless the
-     aggression stops" is escalation); the rest of a sentence holding "if"/"unless" is
-     a hedged threat or promise and counts ``CONDITIONAL_FACTOR``;
+     aggression stops" is escalation). The clause ends at a comma or at the main
+     clause's opening ("will", "then", an Arabic future verb سـ or a فـ answer). The rest
+     of a sentence holding "if"/"unless" is a hedged threat or promise and counts
+     ``CONDITIONAL_FACTOR``;
    - *concession*: cues in a "despite"/"although"/رغم clause count ``CONCESSIVE_FACTOR``
      ("operations will continue despite the ceasefire" is escalation);
    - *contrast*: cues before a "but"/"however"/لكن in the same sentence count
      ``CONTRAST_FACTOR`` ("respects the suspension, but will continue operations");
-   - *denial*: a sentence holding a denial ("denied", "fabricated", "false", نفى مفبرك)
-     counts 0 for both stances. Decision: a denial of a reported resumption (or of a
+   - *denial*: cues after a denial verb ("denied", نفى) in its sentence, and every cue
+     of a sentence calling something false ("fabricated", "false", مفبرك, عن الصحة),
+     count 0 for both stances. Decision: a denial of a reported resumption (or of a
      reported pause) is **neutral**, not the opposite stance: it retracts a signal but
      commits to nothing, which is how analysts code such statements (``denial``).
 4. Sum effective weights per direction: ``E`` (escalation) and ``D`` (de-escalation).
@@ -68,7 +73,7 @@ from cadence.features.stance.text import (
 EXTRACTOR_VERSION: Final = "cues-1.0.0"
 
 MAX_GAP: Final = 2
-NEG_WINDOW: Final = 3
+NEG_WINDOW: Final = 3  # words allowed between a negator and the cue it flips
 CONDITIONAL_FACTOR: Final = 0.75
 CONCESSIVE_FACTOR: Final = 0.25
 CONTRAST_FACTOR: Final = 0.5
@@ -77,6 +82,9 @@ TIE_SHARE: Final = 0.2
 INTENSITY_SCALE: Final = 2.0
 DENIAL_CONFIDENCE: Final = 0.75
 _ARABIC_PREFIX_SLACK: Final = 2  # an Arabic cue key of >= 4 letters may lack up to 2 final letters
+_COORDINATORS: Final = frozenset({"or", "nor", "and", "او", "ولا", "أو"})
+_APODOSIS_EN: Final = frozenset({"then", "will", "shall"})
+_APODOSIS_AR: Final = ("سن", "سي", "ست", "ان", "لن", "لا")  # after ف: فسنرد فإننا فلن
 
 
 class _Kind(enum.Enum):
@@ -87,6 +95,8 @@ class _Kind(enum.Enum):
     CONCESSIVE = "concessive"
     CONTRAST = "contrast"
     DENIAL = "denial"
+    DENIAL_VERB = "denial verb"
+    NON_NEGATION = "non-negation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +161,8 @@ def _compile() -> dict[str, tuple[_Pattern, ...]]:
         (_Kind.CONCESSIVE, lexicon.CONCESSIVES_EN + lexicon.CONCESSIVES_AR),
         (_Kind.CONTRAST, lexicon.CONTRASTS_EN + lexicon.CONTRASTS_AR),
         (_Kind.DENIAL, lexicon.DENIALS_EN + lexicon.DENIALS_AR),
+        (_Kind.DENIAL_VERB, lexicon.DENIAL_VERBS_EN + lexicon.DENIAL_VERBS_AR),
+        (_Kind.NON_NEGATION, lexicon.NON_NEGATIONS_EN + lexicon.NON_NEGATIONS_AR),
     )
     for kind, phrases in markers:
         entries.extend(_Pattern(phrase_keys(p), kind, None, 0.0, 0) for p in phrases)
@@ -265,22 +277,63 @@ def explain(text: str) -> tuple[CueMatch, ...]:
     return cues
 
 
+def _is_apodosis(token: Token) -> bool:
+    """Does this word open the main clause after a condition ("we *will* respond")?"""
+    form = token.form
+    if form.isascii():
+        return form in _APODOSIS_EN
+    if len(form) >= 4 and form[0] == "س" and form[1] in "نيتا":
+        return True  # future verb: سنرد
+    return len(form) >= 3 and form[0] == "ف" and form[1:3] in _APODOSIS_AR
+
+
+def _negations(tokens: Sequence[Token], matches: Sequence[_Match]) -> dict[int, _Match]:
+    """Cue match index -> the negator that flips it.
+
+    A negator flips the first cue that starts at most ``NEG_WINDOW`` words after it in
+    the same clause, and further cues in that window only when joined to the previous
+    one by coordinators alone ("will not stop or retreat"), never across a contrast.
+    """
+    flipped: dict[int, _Match] = {}
+    for n, negator in enumerate(matches):
+        if negator.pattern.kind is not _Kind.NEGATOR:
+            continue
+        clause = tokens[negator.first].clause
+        previous: _Match | None = None
+        for k in range(n + 1, len(matches)):
+            match = matches[k]
+            if tokens[match.first].clause != clause or match.pattern.kind is _Kind.CONTRAST:
+                break
+            if match.pattern.kind is not _Kind.CUE:
+                continue
+            if match.first - negator.last - 1 > NEG_WINDOW:
+                break
+            if previous is not None:
+                between = tokens[previous.last + 1 : match.first]
+                if not between or not all(t.form in _COORDINATORS for t in between):
+                    break
+            flipped.setdefault(k, negator)
+            previous = match
+    return flipped
+
+
 def _analyse(text: str) -> tuple[tuple[CueMatch, ...], tuple[str, ...]]:
     """Cue matches and the quoted denial markers of ``text``."""
     tokens = tokenize(text)
     matches = _find_matches(tokens)
+    negated = _negations(tokens, matches)
     markers = [m for m in matches if m.pattern.kind is not _Kind.CUE]
-    denial_sentences = {tokens[m.first].sentence for m in markers if m.pattern.kind is _Kind.DENIAL}
+    apodoses = [i for i, token in enumerate(tokens) if _is_apodosis(token)]
     conditional_sentences = {
         tokens[m.first].sentence for m in markers if m.pattern.kind is _Kind.CONDITION
     }
     denials = tuple(
         text[tokens[m.first].start : tokens[m.last].end]
         for m in markers
-        if m.pattern.kind is _Kind.DENIAL
+        if m.pattern.kind in (_Kind.DENIAL, _Kind.DENIAL_VERB)
     )
     found: list[CueMatch] = []
-    for match in matches:
+    for k, match in enumerate(matches):
         pattern = match.pattern
         if pattern.kind is not _Kind.CUE or pattern.stance is None:
             continue
@@ -289,34 +342,35 @@ def _analyse(text: str) -> tuple[tuple[CueMatch, ...], tuple[str, ...]]:
         stance = pattern.stance
         weight = pattern.weight
         modifiers: list[str] = []
+        if k in negated:
+            stance = _opposite(stance)
+            start = tokens[negated[k].first].start
+            modifiers.append("negated")
         for marker in markers:
-            before = marker.last < match.first
-            same_clause = tokens[marker.first].clause == head.clause
             kind = marker.pattern.kind
-            if kind is _Kind.NEGATOR and before and same_clause:
-                if match.first - marker.last - 1 < NEG_WINDOW and "negated" not in modifiers:
-                    stance = _opposite(stance)
-                    start = min(start, tokens[marker.first].start)
-                    modifiers.append("negated")
-            elif kind in (_Kind.CONDITION, _Kind.UNTIL) and before and same_clause:
-                weight = 0.0
-                modifiers.append("condition")
+            marker_head = tokens[marker.first]
+            before = marker.last < match.first
+            same_clause = marker_head.clause == head.clause
+            same_sentence = marker_head.sentence == head.sentence
+            denies = same_sentence and (
+                kind is _Kind.DENIAL or (kind is _Kind.DENIAL_VERB and before)
+            )
+            if kind in (_Kind.CONDITION, _Kind.UNTIL) and before and same_clause:
+                if not any(marker.last < i <= match.first for i in apodoses):
+                    weight = 0.0
+                    modifiers.append("condition")
             elif kind is _Kind.CONCESSIVE and before and same_clause:
                 weight *= CONCESSIVE_FACTOR
                 modifiers.append("concession")
-            elif (
-                kind is _Kind.CONTRAST
-                and marker.first > match.last
-                and tokens[marker.first].sentence == head.sentence
-            ):
+            elif kind is _Kind.CONTRAST and same_sentence and marker.first > match.last:
                 weight *= CONTRAST_FACTOR
                 modifiers.append("contrasted")
+            elif denies and "denied" not in modifiers:
+                weight = 0.0
+                modifiers.append("denied")
         if head.sentence in conditional_sentences and "condition" not in modifiers:
             weight *= CONDITIONAL_FACTOR
             modifiers.append("conditional")
-        if head.sentence in denial_sentences:
-            weight = 0.0
-            modifiers.append("denied")
         found.append(
             CueMatch(
                 text=text[start : tokens[match.last].end],

@@ -20,7 +20,7 @@ cues: they appear as often in denials and reports as in threats.
 
 Markers change how nearby cues count (see ``extractor``): negators flip the next cue(s),
 condition words discount the clause they open, concessive words and contrast words
-down-weight the conceded part, denial words neutralise their sentence.
+down-weight the conceded part, denial words neutralise (part of) their sentence.
 """
 
 from __future__ import annotations
@@ -107,6 +107,9 @@ CUES_EN: Final[tuple[tuple[str, str, float], ...]] = (
     ("truce end", ESCALATION, 1.5),
     ("end truce", ESCALATION, 1.5),
     ("fingers on the trigger", ESCALATION, 0.5),
+    ("not go unpunished", ESCALATION, 1.5),
+    ("not go unanswered", ESCALATION, 1.5),
+    ("not pass without response", ESCALATION, 1.5),
     ("truce over", ESCALATION, 1.5),
     ("truce collapse", ESCALATION, 1.5),
     ("step up", ESCALATION, 1.5),
@@ -207,6 +210,7 @@ CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
     ("أشد", ESCALATION, 1.0),
     ("مواصلة", ESCALATION, 1.0),
     ("نواصل", ESCALATION, 1.0),
+    ("تواصل", ESCALATION, 1.0),
     ("يواصل", ESCALATION, 1.0),
     ("استمرار العمليات", ESCALATION, 1.5),
     ("استمرار", ESCALATION, 0.75),
@@ -237,6 +241,10 @@ CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
     ("انتهاء الهدنة", ESCALATION, 1.5),
     ("خرق الهدنة", ESCALATION, 1.5),
     ("انتهت الهدنة", ESCALATION, 1.5),
+    ("لن يمر دون رد", ESCALATION, 1.5),
+    ("لن تمر دون رد", ESCALATION, 1.5),
+    ("لن يمر دون عقاب", ESCALATION, 1.5),
+    ("لن تمر دون عقاب", ESCALATION, 1.5),
     ("نتوعد", ESCALATION, 1.0),
     ("نتعهد", ESCALATION, 0.5),
     ("مفاجآت", ESCALATION, 0.5),
@@ -323,6 +331,10 @@ NEGATORS_AR: Final = (
     "يرفض",
 )
 
+# Phrases that contain a negator word but negate nothing after them.
+NON_NEGATIONS_EN: Final = ("no doubt", "not only", "no matter", "nothing but", "anything but")
+NON_NEGATIONS_AR: Final = ("لا شك", "لا بد", "لا سيما", "لا محالة")
+
 # A condition hedges the whole sentence and voids cues inside its own clause.
 CONDITIONS_EN: Final = ("if", "unless", "as long as", "provided that", "in case", "in the event")
 CONDITIONS_AR: Final = ("إذا", "وإذا", "فإذا", "لو", "ولو", "ما لم", "في حال", "طالما", "شرط")
@@ -335,9 +347,12 @@ CONCESSIVES_AR: Final = ("رغم", "ورغم", "بالرغم", "برغم", "عل
 CONTRASTS_EN: Final = ("but", "however", "nevertheless", "nonetheless")
 CONTRASTS_AR: Final = ("لكن", "ولكن", "غير أن", "إلا أن")
 
+# A denial verb voids the cues after it in its sentence ("denied issuing a statement
+# announcing the resumption"); a denial predicate voids its whole sentence ("reports
+# that the group suspended operations are false").
+DENIAL_VERBS_EN: Final = ("deny", "denial")
+DENIAL_VERBS_AR: Final = ("نفى", "نفت", "ينفي", "تنفي", "ننفي", "نفي")
 DENIALS_EN: Final = (
-    "deny",
-    "denial",
     "fabricated",
     "fabrication",
     "fake",
@@ -353,12 +368,6 @@ DENIALS_EN: Final = (
     "misinformation",
 )
 DENIALS_AR: Final = (
-    "نفى",
-    "نفت",
-    "ينفي",
-    "تنفي",
-    "ننفي",
-    "نفي",
     "مفبرك",
     "مزور",
     "ملفق",

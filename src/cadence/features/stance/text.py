@@ -77,6 +77,8 @@ _CONTRACTIONS: Final = {
 _AR_ARTICLES: Final = ("وال", "فال", "بال", "كال", "لل", "ال")
 _AR_PROCLITICS: Final = ("ب", "ل", "ك", "ف")
 _AR_SUFFIXES: Final = ("نا", "هم", "كم", "ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+# Nouns whose light stem would be a cue verb: التواصل ("social media") vs تواصل ("continues").
+_AR_KEEP: Final = frozenset({"التواصل", "والتواصل", "بالتواصل", "للتواصل"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class Token:
     """
 
     keys: tuple[str, ...]
+    form: str  # normalised, unstemmed (lower case; Arabic folded)
     start: int
     end: int
     sentence: int
@@ -145,6 +148,8 @@ def stem_english(word: str) -> str:
 def stem_arabic(word: str) -> str:
     """Light stemmer for a normalised Arabic word (see the module docstring)."""
     w = word
+    if w in _AR_KEEP:
+        return w
     if len(w) > 3 and w.startswith("و"):
         w = w[1:]
     if len(w) >= 5 and w[0] == "س" and w[1] in "نيتا":
@@ -197,13 +202,14 @@ def tokenize(text: str) -> list[Token]:
         elif group == "clause":
             clause += 1
         elif group == "ar":
-            keys = arabic_keys(match.group())
+            form = normalize_arabic(match.group())
+            keys = arabic_keys(form)
             if keys[0]:
-                tokens.append(Token(keys, match.start(), match.end(), sentence, clause))
+                tokens.append(Token(keys, form, match.start(), match.end(), sentence, clause))
         else:
             for word in english_words(match.group()):
                 key = stem_english(word)
-                tokens.append(Token((key,), match.start(), match.end(), sentence, clause))
+                tokens.append(Token((key,), word, match.start(), match.end(), sentence, clause))
     return tokens
 
 

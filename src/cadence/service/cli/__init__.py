@@ -13,7 +13,7 @@ import sys
 import click
 import typer
 
-from cadence.service.cli.app import app
+from cadence.service.cli.app import app, dispose_engines
 from cadence.service.cli.errors import exit_code_for, report_error
 
 # register the command groups on ``app``
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         report_error(exc)
         return code
+    finally:
+        dispose_engines()
     return int(result) if isinstance(result, int) else 0
 
 

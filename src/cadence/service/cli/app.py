@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 out = Console()
+_engines: list[Engine] = []
 
 
 def settings() -> Settings:
@@ -34,6 +35,7 @@ def engine_for(s: Settings | None = None, *, upgrade: bool = True) -> Engine:
     s = s or settings()
     s.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(s.resolved_database_url)
+    _engines.append(engine)
     if upgrade:
         migrate.upgrade(engine)
     return engine
@@ -41,3 +43,9 @@ def engine_for(s: Settings | None = None, *, upgrade: bool = True) -> Engine:
 
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def dispose_engines() -> None:
+    """Close every pool a command opened (called once the command returns)."""
+    while _engines:
+        _engines.pop().dispose()

@@ -100,7 +100,8 @@ def test_statements_without_stance_get_the_extractors(
             {
                 "date": "2024-01-30",
                 "actor": "synthetic group",
-                "text": "We announce the suspension of military operations against the occupation forces",
+                "text": "We announce the suspension of military operations "
+                "against the occupation forces",
                 "stance": "",
                 "source": "synthetic",
                 "source_id": "s1",

@@ -1,0 +1,210 @@
+"""The contract every registered count model passes.
+
+Iterates the registry: a name whose module does not import is skipped with the reason.
+Each model is fitted with its registered defaults on synthetic series only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import pytest
+import scoringrules as sr
+
+from cadence.columns import PANDAS_FREQ
+from cadence.models import CountModel, available_models, make_model
+from cadence.models.errors import (
+    IntervalsUnsupportedError,
+    ModelUnavailableError,
+    ShortHistoryWarning,
+)
+from cadence.models.registry import model_class
+from tests.models import synthetic
+from tests.models.synthetic import SyntheticCase
+
+NAMES = available_models()
+HORIZON = 28
+
+# Mean CRPS over 28 days against 400 draws of the true continuation of the fixed daily
+# series (`daily_case`). The true process itself scores about 1.963 there; climatology,
+# which ignores the autoregression and the covariates, about 2.04.
+CRPS_BUDGET: dict[str, float] = {
+    "climatology": 2.10,
+    "recent_rate": 2.32,
+    "negbin_glm": 2.00,
+    "ingarch": 2.01,
+    "hawkes": 2.01,
+    "prophet": 2.05,
+    "ensemble": 2.06,
+}
+ORACLE_CRPS = (1.94, 1.99)
+
+
+def new_model(name: str) -> CountModel:
+    try:
+        return make_model(name)
+    except ModelUnavailableError as exc:
+        pytest.skip(f"{name} is not importable yet: {exc}")
+
+
+@contextmanager
+def allow_short_history() -> Iterator[None]:
+    """Falling back to climatology (with its named warning) is allowed; nothing else."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ShortHistoryWarning)
+        yield
+
+
+def crps(truth: np.ndarray, samples: np.ndarray) -> float:
+    """Mean CRPS of forecast paths ``samples`` (n, h) over observed paths ``truth`` (m, h)."""
+    fct = np.broadcast_to(samples.T[None].astype(float), (truth.shape[0], *samples.T.shape))
+    return float(sr.crps_ensemble(truth.astype(float), fct, m_axis=-1).mean())
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def fitted(request: pytest.FixtureRequest, daily_case: SyntheticCase) -> CountModel:
+    return new_model(request.param).fit(daily_case.panel)
+
+
+def test_registry_names_are_unique_and_match_classes() -> None:
+    assert len(set(NAMES)) == len(NAMES)
+    for name in NAMES:
+        try:
+            cls = model_class(name)
+        except ModelUnavailableError:
+            continue
+        assert cls.name == name
+        assert isinstance(cls.supports_intervals, bool)
+
+
+def test_interface(fitted: CountModel) -> None:
+    assert isinstance(fitted, CountModel)
+    params = fitted.get_params()
+    assert params and all(isinstance(k, str) for k in params)
+    fresh = new_model(fitted.name)
+    assert fresh.get_params() == params  # fitting does not change hyperparameters
+    assert not [a for a in vars(fresh) if a.endswith("_") and not a.startswith("_")]
+
+
+def test_fit_returns_self(daily_case: SyntheticCase) -> None:
+    model = new_model("climatology")
+    assert model.fit(daily_case.panel) is model
+
+
+def test_shapes_types_and_labels(fitted: CountModel, daily_case: SyntheticCase) -> None:
+    fc = fitted.forecast(
+        HORIZON, future=daily_case.future, n_samples=300, rng=np.random.default_rng(0)
+    )
+    assert fc.samples.shape == (300, HORIZON)
+    assert fc.samples.dtype == np.int64
+    assert fc.samples.min() >= 0
+    assert fc.model == fitted.name
+    assert fc.origin == daily_case.panel.index[-1]
+    assert fc.index.equals(daily_case.future.index[:HORIZON])
+    assert fc.window_total(7).shape == (300,)
+
+
+def test_quantiles_are_monotone(fitted: CountModel, daily_case: SyntheticCase) -> None:
+    fc = fitted.forecast(
+        HORIZON, future=daily_case.future, n_samples=500, rng=np.random.default_rng(1)
+    )
+    q = fc.quantiles([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
+    assert np.all(np.diff(q, axis=0) >= 0)
+    assert np.all(q[-1] > q[0])  # a real spread, not a point forecast
+
+
+def test_same_seed_same_paths(fitted: CountModel, daily_case: SyntheticCase) -> None:
+    refit = new_model(fitted.name).fit(daily_case.panel)
+    a = fitted.forecast(14, future=daily_case.future, n_samples=200, rng=np.random.default_rng(5))
+    b = refit.forecast(14, future=daily_case.future, n_samples=200, rng=np.random.default_rng(5))
+    c = refit.forecast(14, future=daily_case.future, n_samples=200, rng=np.random.default_rng(6))
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert not np.array_equal(a.samples, c.samples)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_all_zero_history(name: str, daily_case: SyntheticCase) -> None:
+    model = new_model(name)
+    with allow_short_history():
+        model.fit(synthetic.all_zero(daily_case))
+    fc = model.forecast(
+        HORIZON, future=daily_case.future, n_samples=400, rng=np.random.default_rng(2)
+    )
+    assert np.isfinite(fc.mean()).all()
+    assert fc.samples.min() >= 0
+    # Two years without an event: a quiet forecast, though not necessarily all zeros.
+    assert fc.prob_at_least(1).max() < 0.1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_single_spike_history(name: str, daily_case: SyntheticCase) -> None:
+    model = new_model(name)
+    with allow_short_history():
+        model.fit(synthetic.single_spike(daily_case, height=40.0))
+    fc = model.forecast(
+        HORIZON, future=daily_case.future, n_samples=400, rng=np.random.default_rng(3)
+    )
+    assert np.isfinite(fc.mean()).all()
+    assert fc.samples.min() >= 0
+    assert fc.mean().max() < 40.0  # one event burst does not become a new level
+
+
+@pytest.mark.parametrize("freq", ["D", "W", "M"])
+@pytest.mark.parametrize("name", NAMES)
+def test_fits_each_frequency(
+    name: str,
+    freq: str,
+    daily_case: SyntheticCase,
+    weekly_case: SyntheticCase,
+    monthly_case: SyntheticCase,
+) -> None:
+    c = {"D": daily_case, "W": weekly_case, "M": monthly_case}[freq]
+    model = new_model(name)
+    with allow_short_history():
+        model.fit(c.panel)
+    fc = model.forecast(6, future=c.future, n_samples=200, rng=np.random.default_rng(4))
+    assert fc.index.freqstr == PANDAS_FREQ[freq]
+    assert fc.index[0] == c.panel.index[-1] + pd.tseries.frequencies.to_offset(PANDAS_FREQ[freq])
+    assert fc.samples.shape == (200, 6)
+    # The level is right within a factor of two of the true process's expectation.
+    expected = c.continuations(2000, np.random.default_rng(9))[:, :6].mean()
+    assert 0.5 * expected < fc.mean().mean() < 2.0 * expected
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_intervals_fit_or_refuse_clearly(name: str, daily_case: SyntheticCase) -> None:
+    panel, intervals = synthetic.intervals_from(daily_case.panel, [7, 10, 14], first=0, last=400)
+    model = new_model(name)
+    if not model.supports_intervals:
+        with pytest.raises(IntervalsUnsupportedError, match="interval"):
+            model.fit(panel, intervals=intervals)
+        return
+    model.fit(panel, intervals=intervals)
+    fc = model.forecast(
+        HORIZON, future=daily_case.future, n_samples=300, rng=np.random.default_rng(5)
+    )
+    full = new_model(name).fit(daily_case.panel)
+    ref = full.forecast(
+        HORIZON, future=daily_case.future, n_samples=300, rng=np.random.default_rng(5)
+    )
+    # Replacing early daily counts by their totals changes the forecast only a little.
+    assert abs(fc.mean().mean() - ref.mean().mean()) < 0.15 * ref.mean().mean()
+
+
+def test_oracle_score_is_where_expected(daily_case: SyntheticCase) -> None:
+    truth = daily_case.continuations(400, np.random.default_rng(7))
+    oracle = daily_case.continuations(2000, np.random.default_rng(8))
+    assert ORACLE_CRPS[0] < crps(truth, oracle) < ORACLE_CRPS[1]
+
+
+def test_crps_budget(fitted: CountModel, daily_case: SyntheticCase) -> None:
+    assert fitted.name in CRPS_BUDGET, f"add a CRPS budget for {fitted.name}"
+    truth = daily_case.continuations(400, np.random.default_rng(7))
+    fc = fitted.forecast(
+        HORIZON, future=daily_case.future, n_samples=1000, rng=np.random.default_rng(1)
+    )
+    assert crps(truth, fc.samples) <= CRPS_BUDGET[fitted.name]

@@ -23,10 +23,10 @@ def calendar_features(index: pd.DatetimeIndex, frequency: Frequency) -> dict[str
     p = PREFIX_CALENDAR
     out: dict[str, np.ndarray] = {}
     if frequency == "D":
-        dow = index.dayofweek.to_numpy()
+        dow = index.day_of_week.to_numpy()
         for k, name in enumerate(DOW_NAMES[1:], start=1):
             out[f"{p}dow_{name}"] = (dow == k).astype(np.float64)
-    angle = 2.0 * np.pi * (index.dayofyear.to_numpy() - 1) / 365.25
+    angle = 2.0 * np.pi * (index.day_of_year.to_numpy() - 1) / 365.25
     out[f"{p}year_sin"] = np.sin(angle)
     out[f"{p}year_cos"] = np.cos(angle)
     if frequency == "M":

@@ -10,19 +10,22 @@ aggregated. Rules, in order:
    ending on or before it are known.
 2. Exact duplicates (same ``start`` and ``end``) must agree on ``count``; they are kept
    once. Different counts for the same span raise ``IntervalConflictError``.
-3. An observation inside one period adds to that period's count (daily totals fed to a
-   weekly series are summed per week). Such observations must not overlap each other.
-4. An observation spanning several periods is an *interval*: its span is widened to
-   whole periods (first period touched to last period touched) and its total is kept as
-   an interval, never spread; the periods it covers get a NaN count.
-5. Overlaps keep the finest information: intervals are taken from the shortest to the
-   longest; the finer counts already known inside a coarser interval (period counts and
-   nested intervals) are subtracted from its total and the remainder becomes an interval
-   over the periods still uncovered (a single period becomes that period's count). A
-   coarser total smaller than the finer counts inside it, a remainder over periods that
-   are not contiguous, a non-zero remainder with nothing left to cover, and partial
-   (non-nested) overlaps between intervals raise ``IntervalConflictError``.
-6. Between the first and last covered period, uncovered periods count zero.
+3. Overlaps are settled day by day, keeping the finest information: one-day
+   observations are day counts; longer ones are taken from the shortest to the longest,
+   the finer counts already known inside (day counts, nested intervals) are subtracted
+   from the total and the remainder covers the days still uncovered (one day left
+   becomes that day's count). A total smaller than the finer counts inside it, a
+   remainder over days that are not contiguous, a non-zero remainder with no day left,
+   and partial (non-nested) overlaps raise ``IntervalConflictError``.
+4. Day counts and day intervals are then aggregated to periods. A period no interval
+   touches sums its day counts (daily totals fed to a weekly series are summed per
+   week). A multi-day interval links the periods it touches; each run of linked
+   periods keeps one total (its intervals plus the day counts in those periods). A run
+   of one period is that period's count; a longer run is an *interval* over whole
+   periods, kept as a total and never spread: its periods get a NaN count. (Tallies
+   whose dates do not fall on period boundaries may therefore merge into one coarser
+   interval at a weekly or monthly frequency; that is all the data says.)
+5. Between the first and last covered period, uncovered days count zero.
 """
 
 from __future__ import annotations
@@ -54,12 +57,14 @@ class OrdinalCounts:
     """Counts on the ordinal grid ``first..last`` plus intervals as ordinal spans.
 
     ``intervals`` has shape ``(K, 3)``: first ordinal, last ordinal (inclusive), total.
+    ``last_day`` is the last day any observation covers (days since 1970-01-01).
     """
 
     first: int
     last: int
     counts: np.ndarray
     intervals: np.ndarray
+    last_day: int
 
 
 @dataclass(frozen=True)
@@ -95,14 +100,20 @@ def matching_days(
     return days[mask], mask
 
 
-def bin_days(days: np.ndarray, frequency: Frequency, first: int, last: int,
-             weights: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+def bin_days(
+    days: np.ndarray, frequency: Frequency, first: int, last: int, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Per-period sums (float, length ``last - first + 1``) of ``weights`` (default 1)."""
     n = max(last - first + 1, 0)
     ords = to_ordinals(days, frequency) - first
     keep = (ords >= 0) & (ords < n)
-    w = None if weights is None else np.asarray(weights, dtype=np.float64)[keep]
-    return np.bincount(ords[keep], weights=w, minlength=n).astype(np.float64)[:n]
+    if weights is None:
+        return np.bincount(ords[keep], minlength=n).astype(np.float64)[:n]
+    w = np.asarray(weights, dtype=np.float64)[keep]
+    ords = ords[keep]
+    # Float sums depend on the order of terms: sort so that row order never matters.
+    order = np.lexsort((w, ords))
+    return np.bincount(ords[order], weights=w[order], minlength=n)[:n]
 
 
 def event_counts(
@@ -186,61 +197,53 @@ def ordinal_observations(
     s_day = spread.index.get_level_values(0).to_numpy(dtype=np.int64)
     e_day = spread.index.get_level_values(1).to_numpy(dtype=np.int64)
     count = spread["min"].to_numpy(dtype=np.float64)
+    days = _reconcile_days(s_day, e_day, count)
+    return _to_periods(days, frequency)
 
-    p0 = to_ordinals(s_day, frequency)
-    p1 = to_ordinals(e_day - 1, frequency)
-    first, last = int(p0.min()), int(p1.max())
+
+def _reconcile_days(s_day: np.ndarray, e_day: np.ndarray, count: np.ndarray) -> OrdinalCounts:
+    """Rules 3 and 5 on the day grid: day counts and disjoint day intervals.
+
+    Loops over intervals (a few dozen tallies), not over days.
+    """
+    first, last = int(s_day.min()), int(e_day.max()) - 1
     n = last - first + 1
-    single = p0 == p1
-
-    # Rule 3: sub-period observations add up but must not overlap (sorted by start).
-    ss, se, sp = s_day[single], e_day[single], p0[single]
-    order = np.lexsort((ss, sp))
-    ss, se, sp = ss[order], se[order], sp[order]
-    clash = np.flatnonzero((sp[1:] == sp[:-1]) & (ss[1:] < se[:-1]))
-    if clash.size:
-        i = int(clash[0])
-        raise IntervalConflictError(
-            f"observations [{_day(int(ss[i]))}, {_day(int(se[i]))}) and "
-            f"[{_day(int(ss[i + 1]))}, {_day(int(se[i + 1]))}) overlap inside one period"
-        )
+    single = e_day - s_day == 1
     counts = np.zeros(n)
-    np.add.at(counts, p0[single] - first, count[single])
-    # owner: -2 uncovered, -1 a period count, k >= 0 accepted interval k.
+    counts[s_day[single] - first] = count[single]  # duplicates were merged: days are unique
+    # owner: -2 uncovered, -1 a day count, k >= 0 accepted interval k.
     owner = np.full(n, -2, dtype=np.int64)
-    owner[p0[single] - first] = -1
-
-    # Rules 4-5, finest first. Loops over intervals (a few dozen), not over periods.
+    owner[s_day[single] - first] = -1
     multi = np.flatnonzero(~single)
-    multi = multi[np.lexsort((count[multi], p1[multi], p0[multi], p1[multi] - p0[multi]))]
+    length = e_day[multi] - s_day[multi]
+    multi = multi[np.lexsort((count[multi], e_day[multi], s_day[multi], length))]
     accepted: list[tuple[int, int, float]] = []
     for j in multi.tolist():
-        a, b, total = int(p0[j]) - first, int(p1[j]) - first, float(count[j])
+        a, b, total = int(s_day[j]) - first, int(e_day[j]) - 1 - first, float(count[j])
         where = f"[{_day(int(s_day[j]))}, {_day(int(e_day[j]))})"
         seg = owner[a : b + 1]
-        nested = np.unique(seg[seg >= 0])
         known = float(counts[a : b + 1][seg == -1].sum())
-        for k in nested:
-            ka, kb, kc = accepted[int(k)]
+        for k in np.unique(seg[seg >= 0]).tolist():
+            ka, kb, kc = accepted[k]
             if ka < a or kb > b:
                 raise IntervalConflictError(
                     f"observation {where}: expected intervals to nest, got a partial overlap "
-                    f"with the interval starting {_label(ka + first, frequency)}"
+                    f"with the interval starting {_day(ka + first)}"
                 )
-            known += float(kc)
+            known += kc
         residual = total - known
         free = np.flatnonzero(seg == -2) + a
         if residual < 0 or (free.size == 0 and residual != 0):
             raise IntervalConflictError(
                 f"observation {where}: expected a total >= the {known:g} counted inside it by "
-                f"finer observations{'' if free.size else ' (and equal, as it adds no period)'}, "
+                f"finer observations{'' if free.size else ' (and equal, as it adds no day)'}, "
                 f"got {total:g}"
             )
         if free.size == 0:
             continue
         if free[-1] - free[0] + 1 != free.size:
             raise IntervalConflictError(
-                f"observation {where}: finer observations split the periods it still covers; "
+                f"observation {where}: finer observations split the days it still covers; "
                 "expected them at its edges"
             )
         if free.size == 1:
@@ -250,11 +253,61 @@ def ordinal_observations(
             owner[free] = len(accepted)
             accepted.append((int(free[0]), int(free[-1]), float(residual)))
     counts[owner >= 0] = np.nan
-    spans = np.array(
-        [(fa + first, fb + first, c) for fa, fb, c in accepted], dtype=np.float64
-    ).reshape(-1, 3)
-    spans = spans[np.argsort(spans[:, 0], kind="stable")] if len(spans) else spans
-    return OrdinalCounts(first=first, last=last, counts=counts, intervals=spans)
+    spans = np.array([(fa + first, fb + first, c) for fa, fb, c in accepted]).reshape(-1, 3)
+    return OrdinalCounts(first=first, last=last, counts=counts, intervals=spans, last_day=last)
+
+
+def _to_periods(days: OrdinalCounts, frequency: Frequency) -> OrdinalCounts:
+    """Rules 3-4: day counts and day intervals aggregated to periods.
+
+    Periods touched by a day interval are linked to the neighbours the interval reaches
+    into; each run of linked periods keeps one total (interval totals plus the day counts
+    of those periods). A run of one period is that period's count, a longer run an
+    interval. Periods no interval touches sum their day counts.
+    """
+    grid = np.arange(days.first, days.last + 1)
+    pord = to_ordinals(grid, frequency)
+    first, last = int(pord[0]), int(pord[-1])
+    n = last - first + 1
+    known = np.nan_to_num(days.counts, nan=0.0)
+    sums = np.bincount(pord - first, weights=known, minlength=n)
+    touched = np.zeros(n, dtype=bool)
+    link = np.zeros(n, dtype=np.int64)  # link[p] > 0: periods p and p + 1 are one run
+    totals = np.zeros(n)
+    if len(days.intervals):
+        lo = to_ordinals(days.intervals[:, 0].astype(np.int64), frequency) - first
+        hi = to_ordinals(days.intervals[:, 1].astype(np.int64), frequency) - first
+        np.add.at(totals, lo, days.intervals[:, 2])
+        cover = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(cover, lo, 1)
+        np.add.at(cover, hi + 1, -1)
+        touched = np.cumsum(cover)[:n] > 0
+        np.add.at(link, lo, 1)
+        np.add.at(link, hi, -1)
+        link = np.cumsum(link)
+    # A run starts at a touched period not linked from its predecessor.
+    linked_from_prev = np.concatenate([[False], link[:-1] > 0])
+    run_start = touched & ~linked_from_prev
+    run_id = np.cumsum(run_start) - 1
+    counts = sums.copy()
+    spans: list[tuple[int, int, float]] = []
+    if touched.any():
+        ids = run_id[touched]
+        members = np.flatnonzero(touched)
+        run_total = np.bincount(ids, weights=sums[touched] + totals[touched])
+        run_lo = np.full(run_total.size, n)
+        run_hi = np.full(run_total.size, -1)
+        np.minimum.at(run_lo, ids, members)
+        np.maximum.at(run_hi, ids, members)
+        one = run_lo == run_hi
+        counts[run_lo[one]] = run_total[one]
+        for lo_p, hi_p, tot in zip(run_lo[~one], run_hi[~one], run_total[~one], strict=True):
+            counts[lo_p : hi_p + 1] = np.nan
+            spans.append((int(lo_p) + first, int(hi_p) + first, float(tot)))
+    intervals = np.array(spans, dtype=np.float64).reshape(-1, 3)
+    return OrdinalCounts(
+        first=first, last=last, counts=counts, intervals=intervals, last_day=days.last_day
+    )
 
 
 def intervals_frame(spans: np.ndarray, frequency: Frequency) -> pd.DataFrame:

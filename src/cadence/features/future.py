@@ -79,22 +79,25 @@ class Scenario:
 
     def marks(self, first_day: int, last_day: int) -> tuple[RetaliationMarks, StatementMarks]:
         """Marks of the scenario's events; each must lie in days ``first_day..last_day``."""
-        r_days = np.array([_day_in(e.date, first_day, last_day) for e in self.retaliations],
-                          dtype=np.int64)  # fmt: skip
+        r_days = np.array(
+            [_day_in(e.date, first_day, last_day) for e in self.retaliations], dtype=np.int64
+        )
         sev = np.array([e.severity for e in self.retaliations], dtype=np.float64)
         fat = np.array([e.fatalities for e in self.retaliations], dtype=np.float64)
         if (sev < 0).any() or (fat < 0).any() or not np.isfinite(sev).all():
             raise ScenarioError("scenario retaliation: expected severity and fatalities >= 0")
-        s_days = np.array([_day_in(e.date, first_day, last_day) for e in self.statements],
-                          dtype=np.int64)  # fmt: skip
+        s_days = np.array(
+            [_day_in(e.date, first_day, last_day) for e in self.statements], dtype=np.int64
+        )
         for e in self.statements:
             if e.stance not in STANCES:
                 raise ScenarioError(
                     f"scenario statement on {e.date:%Y-%m-%d}: expected a stance in "
                     f"{', '.join(STANCES)}, got {e.stance!r}"
                 )
-        stance = stance_codes(pd.Series([e.stance for e in self.statements], dtype=object),
-                              "scenario statements")  # fmt: skip
+        stance = stance_codes(
+            pd.Series([e.stance for e in self.statements], dtype=object), "scenario statements"
+        )
         intensity = np.array([e.intensity for e in self.statements], dtype=np.float64)
         if (intensity < 0).any() or not np.isfinite(intensity).all():
             raise ScenarioError("scenario statement: expected intensity >= 0")

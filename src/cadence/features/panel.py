@@ -11,9 +11,11 @@ has the same rows up to t, bit for bit.
 Rows start at the period of ``start`` (default: the first target event, or the first
 period an observation covers). Features still see history before ``start``.
 
-For an observed series the panel ends at the last period an observation covers (later
-periods are not yet reported), and ``intervals`` lists the interval totals lying wholly
-inside the panel's rows. An event series has no intervals.
+For an observed series the panel ends at the last period that observations cover to its
+last day (later days are not yet reported, so a partly reported period is left out), and
+``intervals`` lists the interval totals lying wholly inside the panel's rows. A panel
+built later has the same rows up to t unless later observations overlap earlier ones (a
+revision). An event series has no intervals.
 """
 
 from __future__ import annotations
@@ -150,7 +152,9 @@ def build_panel(
         oc = ordinal_observations(observations, freq, series=spec.name, as_of_day=as_of_day)
         if oc is None:
             raise InputError(f"series {spec.name!r}: no observation known on {_iso(as_of_day)}")
-        last = min(last, oc.last)
+        # A period is shown once observations cover it to its last day: days after the
+        # last covered one are unreported, not zero.
+        last = min(last, last_complete_period(oc.last_day, freq))
         first = oc.first if first_req is None else first_req
         g0 = min(first, oc.first)
         counts = np.full(last - g0 + 1, np.nan)

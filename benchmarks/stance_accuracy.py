@@ -5,7 +5,8 @@
 Prints precision / recall / F1 per stance and overall accuracy on
 
 - the synthetic labelled set (``tests/features/data/stance_labelled.csv``, 72 rows);
-- the synthetic held-out set (``tests/features/data/stance_holdout.csv``, 36 rows);
+- the synthetic held-out sets (``tests/features/data/stance_holdout*.csv``, 36 rows
+  each; written after the lexicons, see that folder's README.md);
 - the real statements shipped in ``data/`` with their analyst labels mapped by
   ``normalize_stance_label``: the 18 rows of
   ``us_forces_attacks_news_transcribed/militia_statements.csv`` (the 2024-02-09 Islamic
@@ -90,7 +91,8 @@ def main() -> None:
     print(f"extractor {EXTRACTOR_VERSION}\n")
     sets = {
         "synthetic labelled set": load_synthetic("stance_labelled.csv"),
-        "synthetic held-out set": load_synthetic("stance_holdout.csv"),
+        "synthetic held-out set 1": load_synthetic("stance_holdout.csv"),
+        "synthetic held-out set 2": load_synthetic("stance_holdout2.csv"),
         "real statements (data/)": load_real(),
     }
     texts: list[str] = []

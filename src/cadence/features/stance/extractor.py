@@ -31,8 +31,9 @@
      commits to nothing, which is how analysts code such statements (``denial``).
 4. Sum effective weights per direction: ``E`` (escalation) and ``D`` (de-escalation).
    With ``margin = |E - D|`` the stance is the larger side, unless the text is mixed
-   and near balanced (``margin < MIN_MARGIN`` or ``margin < TIE_SHARE * (E + D)``), or
-   has no cue: then it is neutral.
+   and near balanced (``margin < MIN_MARGIN`` or ``margin < TIE_SHARE * (E + D)``),
+   the larger side holds only weak cues (base weight below ``DECISIVE_WEIGHT``: "talks"
+   alone does not make a statement de-escalatory), or there is no cue: then neutral.
 
 Scores (dimensionless):
 
@@ -78,10 +79,12 @@ CONDITIONAL_FACTOR: Final = 0.75
 CONCESSIVE_FACTOR: Final = 0.25
 CONTRAST_FACTOR: Final = 0.5
 MIN_MARGIN: Final = 0.5
+DECISIVE_WEIGHT: Final = 1.0  # weak cues (below this) only tip a balance, never decide alone
 TIE_SHARE: Final = 0.2
 INTENSITY_SCALE: Final = 2.0
 DENIAL_CONFIDENCE: Final = 0.75
 _ARABIC_PREFIX_SLACK: Final = 2  # an Arabic cue key of >= 4 letters may lack up to 2 final letters
+_IMPERFECT_PREFIXES: Final = "نيتا"
 _COORDINATORS: Final = frozenset({"or", "nor", "and", "او", "ولا", "أو"})
 _APODOSIS_EN: Final = frozenset({"then", "will", "shall"})
 _APODOSIS_AR: Final = ("سن", "سي", "ست", "ان", "لن", "لا")  # after ف: فسنرد فإننا فلن
@@ -192,6 +195,7 @@ def _fingerprint() -> str:
             CONCESSIVE_FACTOR,
             CONTRAST_FACTOR,
             MIN_MARGIN,
+            DECISIVE_WEIGHT,
             TIE_SHARE,
             INTENSITY_SCALE,
             DENIAL_CONFIDENCE,
@@ -204,12 +208,24 @@ LEXICON_FINGERPRINT: Final = _fingerprint()
 
 
 def _candidates(token: Token) -> frozenset[str]:
+    """Keys a word can match: its own, and for Arabic verb forms two relaxations.
+
+    A cue key of 4+ letters matches a word that adds up to ``_ARABIC_PREFIX_SLACK``
+    final letters (أوقف ~ أوقفت, توعد ~ توعدوا), and a word of 5+ letters also stands
+    without its imperfect person prefix (تتوقف ~ توقف, نستهدف ~ ستهدف is harmless).
+    """
     keys = set(token.keys)
     for key in token.keys:
-        if not key.isascii():
+        if key.isascii():
+            continue
+        bases = [key]
+        if len(key) >= 5 and key[0] in _IMPERFECT_PREFIXES:
+            bases.append(key[1:])
+        for base in bases:
+            keys.add(base)
             for cut in range(1, _ARABIC_PREFIX_SLACK + 1):
-                if len(key) - cut >= 4:
-                    keys.add(key[:-cut])
+                if len(base) - cut >= 4:
+                    keys.add(base[:-cut])
     return frozenset(keys)
 
 
@@ -413,8 +429,10 @@ def extract(text: str, language: str | None = None) -> StanceResult:
     margin = abs(escalation - de_escalation)
     evidence = 1.0 - math.exp(-total / INTENSITY_SCALE)
     counted = [c for c in cues if c.weight > 0]
-    if total > 0 and margin >= MIN_MARGIN and margin >= TIE_SHARE * total:
-        stance = ESCALATION if escalation > de_escalation else DE_ESCALATION
+    leader = ESCALATION if escalation > de_escalation else DE_ESCALATION
+    decisive = any(c.stance == leader and c.base_weight >= DECISIVE_WEIGHT for c in counted)
+    if total > 0 and margin >= MIN_MARGIN and margin >= TIE_SHARE * total and decisive:
+        stance = leader
         return StanceResult(
             stance=stance,
             intensity=1.0 - math.exp(-margin / INTENSITY_SCALE),

@@ -122,13 +122,21 @@ CUES_EN: Final[tuple[tuple[str, str, float], ...]] = (
     ("ultimatum", ESCALATION, 1.0),
     ("pledge", ESCALATION, 0.5),
     ("vow", ESCALATION, 0.5),
-    ("surprise", ESCALATION, 0.5),
+    ("surprise", ESCALATION, 1.0),
     ("legitimate target", ESCALATION, 1.5),
     ("will target", ESCALATION, 1.0),
     ("to target", ESCALATION, 1.0),
     ("will strike", ESCALATION, 1.0),
     ("to strike", ESCALATION, 1.0),
     ("open fire", ESCALATION, 1.0),
+    ("raise the level", ESCALATION, 1.5),
+    ("promise more", ESCALATION, 1.0),
+    ("carry out operations", ESCALATION, 1.0),
+    ("carry out attacks", ESCALATION, 1.0),
+    ("graveyard", ESCALATION, 1.0),
+    ("cemetery", ESCALATION, 1.0),
+    ("difficult days", ESCALATION, 1.0),
+    ("target", ESCALATION, 0.5),
     # --- de-escalation -----------------------------------------------------------------------
     ("suspension", DE_ESCALATION, 2.0),
     ("suspend", DE_ESCALATION, 2.0),
@@ -187,6 +195,9 @@ CUES_EN: Final[tuple[tuple[str, str, float], ...]] = (
     ("diplomacy", DE_ESCALATION, 0.5),
     ("agreement", DE_ESCALATION, 0.5),
     ("peace", DE_ESCALATION, 0.5),
+    ("hold off", DE_ESCALATION, 1.5),
+    ("lay down arms", DE_ESCALATION, 2.0),
+    ("understanding", DE_ESCALATION, 0.5),
 )
 
 CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
@@ -247,7 +258,7 @@ CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
     ("لن تمر دون عقاب", ESCALATION, 1.5),
     ("نتوعد", ESCALATION, 1.0),
     ("نتعهد", ESCALATION, 0.5),
-    ("مفاجآت", ESCALATION, 0.5),
+    ("مفاجآت", ESCALATION, 1.0),
     ("أهداف مشروعة", ESCALATION, 1.5),
     ("هدف مشروع", ESCALATION, 1.5),
     ("نضرب", ESCALATION, 1.0),
@@ -256,6 +267,12 @@ CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
     ("إطلاق النار", ESCALATION, 1.0),
     ("النفير العام", ESCALATION, 1.5),
     ("تعبئة", ESCALATION, 1.0),
+    ("مستمر", ESCALATION, 1.0),
+    ("رفع مستوى", ESCALATION, 1.5),
+    ("نعد بالمزيد", ESCALATION, 1.0),
+    ("نفذ عمليات", ESCALATION, 1.0),
+    ("مقابر", ESCALATION, 1.0),
+    ("أيام صعبة", ESCALATION, 1.0),
     # --- de-escalation -----------------------------------------------------------------------
     ("تعليق العمليات", DE_ESCALATION, 2.0),
     ("تعليق", DE_ESCALATION, 2.0),
@@ -292,6 +309,13 @@ CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
     ("اتفاق", DE_ESCALATION, 0.5),
     ("الدبلوماسية", DE_ESCALATION, 0.5),
     ("السلام", DE_ESCALATION, 0.5),
+    ("إيقاف الهجمات", DE_ESCALATION, 2.0),
+    ("إيقاف العمليات", DE_ESCALATION, 2.0),
+    ("إيقاف", DE_ESCALATION, 1.5),
+    ("نؤجل", DE_ESCALATION, 1.0),
+    ("إنهاء حملة", DE_ESCALATION, 2.0),
+    ("تفاوض", DE_ESCALATION, 0.5),
+    ("تفاهم", DE_ESCALATION, 0.5),
 )
 
 NEGATORS_EN: Final = (

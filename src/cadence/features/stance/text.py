@@ -11,7 +11,8 @@ compared in one form:
   variants (أ إ آ ٱ) -> ا, ى/ی -> ي, ة -> ه, ؤ -> و, ئ -> ي, ک -> ك; then a light
   stemmer in the style of Larkey's *light10*: the conjunction و, the future ``س``, the
   article forms (ال وال بال فال كال لل) or a single proclitic (ب ل ك ف) and common
-  suffixes are stripped. An accusative tanween alef (``ثمناً`` -> ``ثمن``) is tried
+  suffixes are stripped (a ta marbuta written ت before a pronoun is restored first:
+  حملتها -> حمل). An accusative tanween alef (``ثمناً`` -> ``ثمن``) is tried
   as an alternative form of the same word.
 
 A token keeps its character span in the original text, so matched cues are quoted
@@ -20,6 +21,7 @@ exactly as written.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -77,6 +79,7 @@ _CONTRACTIONS: Final = {
 _AR_ARTICLES: Final = ("وال", "فال", "بال", "كال", "لل", "ال")
 _AR_PROCLITICS: Final = ("ب", "ل", "ك", "ف")
 _AR_SUFFIXES: Final = ("نا", "هم", "كم", "ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+_AR_PRONOUNS: Final = frozenset({"نا", "هم", "كم", "ها"})
 # Nouns whose light stem would be a cue verb: التواصل ("social media") vs تواصل ("continues").
 _AR_KEEP: Final = frozenset({"التواصل", "والتواصل", "بالتواصل", "للتواصل"})
 
@@ -123,6 +126,7 @@ def normalize_arabic(text: str) -> str:
     return text.translate(_ARABIC_FOLD)
 
 
+@functools.lru_cache(maxsize=65536)
 def stem_english(word: str) -> str:
     """Light suffix stemmer for lower-case English words (plural, -ing, -ed, final e)."""
     w = word
@@ -164,9 +168,13 @@ def stem_arabic(word: str) -> str:
     for suffix in _AR_SUFFIXES:
         if w.endswith(suffix) and len(w) - len(suffix) >= 2:
             w = w[: -len(suffix)]
+            if suffix in _AR_PRONOUNS and w.endswith("ت") and not w.endswith("ات") and len(w) >= 4:
+                # ta marbuta is written ت before a pronoun: حملتها -> حملة -> حمل
+                w = w[:-1] + "ه"
     return w
 
 
+@functools.lru_cache(maxsize=65536)
 def arabic_keys(word: str) -> tuple[str, ...]:
     """Candidate keys of one Arabic word (normalised): its stem, and the tanween reading."""
     word = normalize_arabic(word)

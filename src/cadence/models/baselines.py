@@ -35,6 +35,7 @@ Dispersion = Literal["auto", "poisson", "nb"]
 # for the rates seen here; reporting Poisson keeps the sampler exact.
 _ALPHA_FLOOR = 1e-6
 _LOG_ALPHA_BOUNDS = (-15.0, 6.0)
+_OVERDISPERSION_Z = 1.645
 
 
 def fit_constant_rate(
@@ -47,8 +48,8 @@ def fit_constant_rate(
 
     ``counts``: observed per-period counts, shape ``(n,)``; ``totals``: interval totals,
     shape ``(J,)``, each covering ``exposure[j]`` periods. ``dispersion="auto"`` fits NB2
-    unless the score test at ``alpha = 0`` says the data are not overdispersed, then
-    Poisson (``alpha = 0``); ``"poisson"`` forces Poisson, ``"nb"`` always fits alpha.
+    unless the score test of ``alpha = 0`` finds no significant overdispersion
+    (one-sided 5 %), then Poisson (``alpha = 0``); ``"poisson"`` forces Poisson, ``"nb"`` always fits alpha.
     With no event at all the rate is half an event over the exposure (a zero rate would
     rule out any future event).
     """
@@ -64,13 +65,17 @@ def fit_constant_rate(
     mu0 = float(events / n_total)
     if dispersion == "poisson":
         return mu0, 0.0
-    # Score of the log-likelihood in alpha at alpha = 0 (Cameron & Trivedi): positive
-    # means the variance exceeds the mean, so the NB2 fit has alpha > 0.
+    # Score test of alpha = 0 (Dean & Lawless; Cameron & Trivedi): an interval over n
+    # periods has dispersion alpha / n, and under Poisson each term (y - m)^2 - y has
+    # variance 2 m^2. Poisson unless overdispersion is significant (one-sided 5 %).
+    n_eff = np.maximum(exposure, 1e-12)
     score = 0.5 * (
         np.sum((counts - mu0) ** 2 - counts)
-        + np.sum(((totals - exposure * mu0) ** 2 - totals) / np.maximum(exposure, 1e-12))
+        + np.sum(((totals - exposure * mu0) ** 2 - totals) / n_eff)
     )
-    if score <= 0 and dispersion == "auto":
+    var = 2.0 * (counts.size * mu0**2 + np.sum((exposure * mu0 / n_eff) ** 2))
+    z = 2.0 * score / np.sqrt(var)
+    if dispersion == "auto" and z <= _OVERDISPERSION_Z:
         return mu0, 0.0
     denom = counts.size * mu0**2 + np.sum(exposure) * mu0**2
     alpha0 = float(np.clip(2 * score / denom, 1e-3, 1e2)) if score > 0 else 1e-3

@@ -68,6 +68,7 @@ from cadence.models._ingarch_common import (
     observed_information,
     rate_cap,
     selected_columns,
+    single_threaded_blas,
     transform_covariance,
 )
 from cadence.models.base import ParamsMixin
@@ -178,7 +179,12 @@ class Hawkes(ParamsMixin):
         x = exogenous_matrix(panel, self.covariates_)
         x_mean, x_sd = x[observed].mean(axis=0), x[observed].std(axis=0)
         data = HawkesData.build(y, (x - x_mean) / x_sd, events, self._negbin)
-        theta, converged = self._maximize(data)
+        with single_threaded_blas():
+            theta, converged = self._maximize(data)
+            if theta is not None:
+                info = data.n_obs * observed_information(
+                    lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
+                )
         if theta is None:
             self.fallback_reason_ = "likelihood maximization failed"
             warn_short_history(self.name, self.fallback_reason_)
@@ -186,9 +192,6 @@ class Hawkes(ParamsMixin):
             self._use_fallback(y)
             return self
 
-        info = data.n_obs * observed_information(
-            lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
-        )
         cov_std = covariance_from_information(info)
         est, jac = _unstandardize(theta, data.k, x_mean, x_sd)
         names = pd.Index(self._param_names(), name="parameter")

@@ -45,6 +45,7 @@ from cadence.models._ingarch_common import (
     observed_information,
     rate_cap,
     selected_columns,
+    single_threaded_blas,
     transform_covariance,
 )
 from cadence.models._ingarch_likelihood import IngarchData
@@ -149,7 +150,12 @@ class Ingarch(ParamsMixin):
         x = exogenous_matrix(panel, self.covariates_)
         x_mean, x_sd = x[observed].mean(axis=0), x[observed].std(axis=0)
         data = IngarchData.build(y, (x - x_mean) / x_sd, p_lags, q_lags, self._negbin)
-        theta, converged = self._maximize(data)
+        with single_threaded_blas():
+            theta, converged = self._maximize(data)
+            if theta is not None:
+                info = data.n_obs * observed_information(
+                    lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
+                )
         if theta is None:
             self.fallback_reason_ = "likelihood maximization failed"
             warn_short_history(self.name, self.fallback_reason_)
@@ -157,9 +163,6 @@ class Ingarch(ParamsMixin):
             self._use_fallback(y)
             return self
 
-        info = data.n_obs * observed_information(
-            lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
-        )
         cov_std = covariance_from_information(info)
         est, jac = _unstandardize(theta, data, x_mean, x_sd)
         names = pd.Index(self._param_names(), name="parameter")
@@ -296,7 +299,7 @@ class Ingarch(ParamsMixin):
         if self.size_ is not None:
             head.append(f"NB size {self.size_:.4g} (sigma^2 = 1/size = {1 / self.size_:.4g})")
         if self.dropped_covariates_:
-            head.append(f"dropped constant covariates: {self.dropped_covariates_}")
+            head.append(f"dropped covariates (constant or collinear): {self.dropped_covariates_}")
         with pd.option_context("display.width", 120, "display.max_rows", 200):
             return "\n".join(head) + "\n" + self.coef_table().round(4).to_string()
 

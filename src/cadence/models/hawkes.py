@@ -91,13 +91,14 @@ class Hawkes(ParamsMixin):
         driver_families: decayed-sum families scanned when ``drivers`` is None.
         covariates: columns log-linear in the background rate; None means ``cal_``
             columns plus the columns of a ``ret_``/``stm_`` prefix that supplies no
-            driver. Columns constant over the history are dropped.
+            driver. Columns constant over the history, or exactly collinear with
+            earlier ones, are dropped.
         min_driver_events: drivers with fewer periods with events are dropped (their
             effect is not identified).
         min_history: fewer observed periods than this (or than 3 per parameter) falls
             back to ``Climatology`` with a ``ShortHistoryWarning``.
-        min_events: fewer non-zero periods than this falls back to ``Climatology``
-            silently (all zeros, a single spike: no interior maximum).
+        min_events: fewer non-zero periods than this (all zeros, a single spike: the
+            likelihood has no interior maximum) also falls back, with the same warning.
 
     Fitted attributes: ``coef_`` (Series: ``intercept``, covariates in panel units,
     ``branching_ratio``, ``decay``, per driver ``<column>`` (gamma) and

@@ -66,12 +66,13 @@ class Ingarch(ParamsMixin):
         past_mean: lags of ``nu`` (tscount's ``past_mean``), same convention; 0 for none.
         distribution: ``"nbinom"`` (dispersion estimated) or ``"poisson"``.
         covariates: exogenous columns to use; None means every panel column with a
-            prefix in ``exog_prefixes``. Columns constant over the history are dropped.
+            prefix in ``exog_prefixes``. Columns constant over the history, or exactly
+            collinear with earlier ones, are dropped.
         exog_prefixes: prefixes scanned when ``covariates`` is None.
         min_history: fewer observed periods than this (or than 3 per parameter) falls
             back to ``Climatology`` with a ``ShortHistoryWarning``.
-        min_events: fewer non-zero periods than this (all zeros, a single spike) falls
-            back to ``Climatology`` silently (the likelihood has no interior maximum).
+        min_events: fewer non-zero periods than this (all zeros, a single spike: the
+            likelihood has no interior maximum) also falls back, with the same warning.
 
     Fitted attributes (after ``fit``): ``coef_`` (Series, covariates in panel units),
     ``cov_`` (DataFrame), ``size_`` (NB size or None), ``loglik_``, ``aic_``, ``n_obs_``,

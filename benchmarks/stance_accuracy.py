@@ -93,6 +93,7 @@ def main() -> None:
         "synthetic labelled set": load_synthetic("stance_labelled.csv"),
         "synthetic held-out set 1": load_synthetic("stance_holdout.csv"),
         "synthetic held-out set 2": load_synthetic("stance_holdout2.csv"),
+        "synthetic held-out set 3": load_synthetic("stance_holdout3.csv"),
         "real statements (data/)": load_real(),
     }
     texts: list[str] = []

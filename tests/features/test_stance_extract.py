@@ -29,10 +29,11 @@ DATA = Path(__file__).parent / "data"
 # The main set has 24 rows per stance, written to exercise every rule of the extractor
 # (negation, condition, concession, contrast, denial, Arabic spelling variants). A
 # floor of 0.9 allows two misses per stance: one broken rule fails several rows of its
-# kind and crosses it. The two held-out sets (12 rows per stance each) were written
-# after the lexicons and scored 0.50 and 0.53 accuracy on their first runs; the
+# kind and crosses it. The three held-out sets (12 rows per stance each) were written
+# after the lexicons and scored 0.50, 0.53 and 0.50 accuracy on their first runs; the
 # lexicons were widened after each, so their current scores are not independent and
-# their floor (0.7, three misses per stance) only guards against regressions.
+# their floor (0.7: about three misses per stance per set) only guards against
+# regressions.
 MAIN_FLOOR = 0.9
 HOLDOUT_FLOOR = 0.7
 
@@ -180,6 +181,42 @@ def test_negation_reaches_coordinated_cues_but_not_the_next_clause_of_thought() 
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The era of restraint is over.", ESCALATION),
+        ("The ceasefire has ended.", ESCALATION),
+        ("أكد البيان أن زمن ضبط النفس قد انتهى", ESCALATION),
+        ("انتهت التهدئة", ESCALATION),
+    ],
+)
+def test_a_state_said_to_be_over_flips_its_cue(text: str, expected: str) -> None:
+    result = extract(text)
+    assert result.stance == expected, explain(text)
+    assert any("ended" in c.modifiers for c in explain(text))
+
+
+def test_idioms_holding_cue_words_are_not_cues() -> None:
+    text = "We have decided to stop targeting the bases, in response to the government's request."
+    assert extract(text).stance == DE_ESCALATION
+    assert all(c.text != "response" for c in explain(text))
+    assert extract("There is no doubt that the truce holds.").stance == DE_ESCALATION
+
+
+def test_single_arabic_cues_are_not_too_short_to_be_specific() -> None:
+    # The light stemmer can fold different words onto one short key (أمان and الأمين both
+    # give ام); single-word cues must keep keys of 3+ letters, bar a reviewed few.
+    from cadence.features.stance import lexicon
+    from cadence.features.stance.text import phrase_keys
+
+    short = {
+        phrase
+        for phrase, _, _ in lexicon.CUES_AR
+        if len(phrase_keys(phrase)) == 1 and len(phrase_keys(phrase)[0]) < 3
+    }
+    assert short == {"الرد"}
+
+
 def test_a_denied_resumption_is_neutral_and_quotes_the_denial() -> None:
     text = (
         "The group denied issuing the statement announcing the resumption of attacks "
@@ -291,7 +328,7 @@ def test_language_argument_is_reported_and_validated() -> None:
 
 def test_version_changes_with_the_lexicons() -> None:
     # If this fails the lexicons or rules changed: bump EXTRACTOR_VERSION and update both.
-    assert (EXTRACTOR_VERSION, LEXICON_FINGERPRINT) == ("cues-1.0.0", "4cf7b140b3871cbd")
+    assert (EXTRACTOR_VERSION, LEXICON_FINGERPRINT) == ("cues-1.0.0", "10d2a06097273fc4")
 
 
 def test_exported_names_exist() -> None:

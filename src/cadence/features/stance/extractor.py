@@ -12,14 +12,17 @@
      first cue starting at most ``NEG_WINDOW`` words after it in the same clause, and
      cues coordinated with that one ("will not stop or retreat"): "will not stop" and
      "no truce" are escalation, "will not launch attacks" and "لا نسعى إلى التصعيد"
-     are de-escalation. Fixed phrases that hold a negator ("no doubt", "لا بد") negate
-     nothing; double negatives are cues of their own ("will not go unpunished");
+     are de-escalation. Fixed phrases that hold a negator or cue word ("no doubt",
+     "لا بد", "in response to") count as nothing; double negatives are cues of their
+     own ("will not go unpunished");
    - *condition*: cues inside an "if"/"unless"/"until" clause (إذا لو ما لم حتى) describe
      the condition, not the speaker's stance, and count 0 ("no cessation unless the
      aggression stops" is escalation). The clause ends at a comma or at the main
      clause's opening ("will", "then", an Arabic future verb سـ or a فـ answer). The rest
      of a sentence holding "if"/"unless" is a hedged threat or promise and counts
      ``CONDITIONAL_FACTOR``;
+   - *ended*: a word saying the cue's state is over, right after it or (Arabic) right
+     before it, flips it too: "the era of restraint is over" is escalation;
    - *concession*: cues in a "despite"/"although"/رغم clause count ``CONCESSIVE_FACTOR``
      ("operations will continue despite the ceasefire" is escalation);
    - *contrast*: cues before a "but"/"however"/لكن in the same sentence count
@@ -67,6 +70,7 @@ from cadence.features.stance.text import (
     Token,
     canonical_language,
     detect_language,
+    normalize_arabic,
     phrase_keys,
     tokenize,
 )
@@ -85,6 +89,11 @@ INTENSITY_SCALE: Final = 2.0
 DENIAL_CONFIDENCE: Final = 0.75
 _ARABIC_PREFIX_SLACK: Final = 2  # an Arabic cue key of >= 4 letters may lack up to 2 final letters
 _IMPERFECT_PREFIXES: Final = "نيتا"
+_ENDED_AFTER: Final = frozenset(
+    [*lexicon.ENDED_AFTER_EN, *(normalize_arabic(w) for w in lexicon.ENDED_AR)]
+)
+_ENDED_BEFORE: Final = frozenset(normalize_arabic(w) for w in lexicon.ENDED_AR)
+_ENDED_WINDOW: Final = 2  # words allowed between a cue and its "is over" / انتهى
 _COORDINATORS: Final = frozenset({"or", "nor", "and", "او", "ولا", "أو"})
 _APODOSIS_EN: Final = frozenset({"then", "will", "shall"})
 _APODOSIS_AR: Final = ("سن", "سي", "ست", "ان", "لن", "لا")  # after ف: فسنرد فإننا فلن
@@ -99,7 +108,7 @@ class _Kind(enum.Enum):
     CONTRAST = "contrast"
     DENIAL = "denial"
     DENIAL_VERB = "denial verb"
-    NON_NEGATION = "non-negation"
+    INERT = "inert"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +151,7 @@ class CueMatch:
     """One matched cue, for auditing: how it was read and how much it counted.
 
     ``stance`` is the direction after negation; ``weight`` the effective weight after
-    the modifiers listed in ``modifiers`` (``"negated"``, ``"condition"``,
+    the modifiers listed in ``modifiers`` (``"negated"``, ``"ended"``, ``"condition"``,
     ``"conditional"``, ``"concession"``, ``"contrasted"``, ``"denied"``).
     """
 
@@ -165,7 +174,7 @@ def _compile() -> dict[str, tuple[_Pattern, ...]]:
         (_Kind.CONTRAST, lexicon.CONTRASTS_EN + lexicon.CONTRASTS_AR),
         (_Kind.DENIAL, lexicon.DENIALS_EN + lexicon.DENIALS_AR),
         (_Kind.DENIAL_VERB, lexicon.DENIAL_VERBS_EN + lexicon.DENIAL_VERBS_AR),
-        (_Kind.NON_NEGATION, lexicon.NON_NEGATIONS_EN + lexicon.NON_NEGATIONS_AR),
+        (_Kind.INERT, lexicon.INERT_EN + lexicon.INERT_AR),
     )
     for kind, phrases in markers:
         entries.extend(_Pattern(phrase_keys(p), kind, None, 0.0, 0) for p in phrases)
@@ -333,6 +342,21 @@ def _negations(tokens: Sequence[Token], matches: Sequence[_Match]) -> dict[int, 
     return flipped
 
 
+def _ended(tokens: Sequence[Token], match: _Match) -> int | None:
+    """Index of a word saying the cue's state has ended ("restraint is over"), if any."""
+    clause = tokens[match.first].clause
+    last = min(match.last + 1 + _ENDED_WINDOW, len(tokens) - 1)
+    for j in range(match.last + 1, last + 1):
+        if tokens[j].clause != clause:
+            break
+        if tokens[j].form in _ENDED_AFTER:
+            return j
+    before = match.first - 1
+    if before >= 0 and tokens[before].clause == clause and tokens[before].form in _ENDED_BEFORE:
+        return before
+    return None
+
+
 def _analyse(text: str) -> tuple[tuple[CueMatch, ...], tuple[str, ...]]:
     """Cue matches and the quoted denial markers of ``text``."""
     tokens = tokenize(text)
@@ -362,6 +386,13 @@ def _analyse(text: str) -> tuple[tuple[CueMatch, ...], tuple[str, ...]]:
             stance = _opposite(stance)
             start = tokens[negated[k].first].start
             modifiers.append("negated")
+        end = tokens[match.last].end
+        ended = _ended(tokens, match)
+        if ended is not None:
+            stance = _opposite(stance)
+            start = min(start, tokens[ended].start)
+            end = max(end, tokens[ended].end)
+            modifiers.append("ended")
         for marker in markers:
             kind = marker.pattern.kind
             marker_head = tokens[marker.first]
@@ -389,7 +420,7 @@ def _analyse(text: str) -> tuple[tuple[CueMatch, ...], tuple[str, ...]]:
             modifiers.append("conditional")
         found.append(
             CueMatch(
-                text=text[start : tokens[match.last].end],
+                text=text[start:end],
                 stance=stance,
                 weight=weight,
                 base_weight=pattern.weight,

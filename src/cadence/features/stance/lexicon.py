@@ -137,6 +137,10 @@ CUES_EN: Final[tuple[tuple[str, str, float], ...]] = (
     ("cemetery", ESCALATION, 1.0),
     ("difficult days", ESCALATION, 1.0),
     ("target", ESCALATION, 0.5),
+    ("will hit", ESCALATION, 1.0),
+    ("would hit", ESCALATION, 1.0),
+    ("more operations", ESCALATION, 1.0),
+    ("patience run out", ESCALATION, 1.5),
     # --- de-escalation -----------------------------------------------------------------------
     ("suspension", DE_ESCALATION, 2.0),
     ("suspend", DE_ESCALATION, 2.0),
@@ -198,6 +202,9 @@ CUES_EN: Final[tuple[tuple[str, str, float], ...]] = (
     ("hold off", DE_ESCALATION, 1.5),
     ("lay down arms", DE_ESCALATION, 2.0),
     ("understanding", DE_ESCALATION, 0.5),
+    ("frozen", DE_ESCALATION, 1.5),
+    ("quiet", DE_ESCALATION, 1.0),
+    ("safe", DE_ESCALATION, 1.0),
 )
 
 CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
@@ -273,6 +280,12 @@ CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
     ("نفذ عمليات", ESCALATION, 1.0),
     ("مقابر", ESCALATION, 1.0),
     ("أيام صعبة", ESCALATION, 1.0),
+    ("يضرب", ESCALATION, 1.0),
+    ("تضرب", ESCALATION, 1.0),
+    ("نلاحق", ESCALATION, 1.0),
+    ("عمليات أخرى", ESCALATION, 1.0),
+    ("نفد صبر", ESCALATION, 1.5),
+    ("لن تكون بأمان", ESCALATION, 1.5),
     # --- de-escalation -----------------------------------------------------------------------
     ("تعليق العمليات", DE_ESCALATION, 2.0),
     ("تعليق", DE_ESCALATION, 2.0),
@@ -316,6 +329,9 @@ CUES_AR: Final[tuple[tuple[str, str, float], ...]] = (
     ("إنهاء حملة", DE_ESCALATION, 2.0),
     ("تفاوض", DE_ESCALATION, 0.5),
     ("تفاهم", DE_ESCALATION, 0.5),
+    ("جمد", DE_ESCALATION, 1.5),
+    ("جمدت", DE_ESCALATION, 1.5),
+    ("هادئ", DE_ESCALATION, 1.0),
 )
 
 NEGATORS_EN: Final = (
@@ -355,9 +371,23 @@ NEGATORS_AR: Final = (
     "يرفض",
 )
 
-# Phrases that contain a negator word but negate nothing after them.
-NON_NEGATIONS_EN: Final = ("no doubt", "not only", "no matter", "nothing but", "anything but")
-NON_NEGATIONS_AR: Final = ("لا شك", "لا بد", "لا سيما", "لا محالة")
+# Fixed phrases that hold a cue or negator word but are neither ("in response to" means
+# "because of"; "no doubt" negates nothing): matched first, then ignored.
+INERT_EN: Final = (
+    "no doubt",
+    "not only",
+    "no matter",
+    "nothing but",
+    "anything but",
+    "in response to",
+)
+INERT_AR: Final = ("لا شك", "لا بد", "لا سيما", "لا محالة", "ردا على")
+
+# Words saying that a state has ended flip the cue they follow ("the era of restraint
+# is over", "the truce has collapsed"); Arabic also puts the verb first (انتهت التهدئة).
+# Compared with the normalised, unstemmed word, because "ended" must not match "end".
+ENDED_AFTER_EN: Final = ("over", "ended", "expired", "collapsed")
+ENDED_AR: Final = ("انتهى", "انتهت", "سقطت", "سقط")
 
 # A condition hedges the whole sentence and voids cues inside its own clause.
 CONDITIONS_EN: Final = ("if", "unless", "as long as", "provided that", "in case", "in the event")

@@ -163,7 +163,7 @@ def stem_arabic(word: str) -> str:
             w = w[len(article) :]
             break
     else:
-        if len(w) >= 5 and w[0] in _AR_PROCLITICS:
+        if len(w) >= 4 and w[0] in _AR_PROCLITICS:
             w = w[1:]
     for suffix in _AR_SUFFIXES:
         if w.endswith(suffix) and len(w) - len(suffix) >= 2:

@@ -4,9 +4,9 @@
 
 1. Tokenise and normalise (``text.py``); English and Arabic cues are both looked up,
    so a quotation in the other language still counts.
-2. Match lexicon phrases (``lexicon.py``) leftmost-longest; a phrase may skip up to
-   ``MAX_GAP`` words but never crosses a clause break (comma, colon, quote mark) nor
-   skips a word where another lexicon entry matches.
+2. Match lexicon phrases (``lexicon.py``) leftmost-longest (``matching.py``); a phrase
+   may skip up to ``matching.MAX_GAP`` words but never crosses a clause break (comma,
+   colon, quote mark) nor skips a word where another lexicon entry matches.
 3. Modify each cue:
    - *negation*: a negator ("not", "no", "never", "reject", لا لن لم عدم ...) flips the
      first cue starting at most ``NEG_WINDOW`` words after it in the same clause, and
@@ -56,7 +56,6 @@ change that forgot the version.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
@@ -66,18 +65,17 @@ from typing import Final
 from cadence.columns import DE_ESCALATION, ESCALATION, NEUTRAL
 from cadence.features.stance import lexicon
 from cadence.features.stance.errors import UnsupportedLanguageError
+from cadence.features.stance.matching import Kind, Match, find_matches, index_payload
 from cadence.features.stance.text import (
     Token,
     canonical_language,
     detect_language,
     normalize_arabic,
-    phrase_keys,
     tokenize,
 )
 
 EXTRACTOR_VERSION: Final = "cues-1.0.0"
 
-MAX_GAP: Final = 2
 NEG_WINDOW: Final = 3  # words allowed between a negator and the cue it flips
 CONDITIONAL_FACTOR: Final = 0.75
 CONCESSIVE_FACTOR: Final = 0.25
@@ -87,44 +85,14 @@ DECISIVE_WEIGHT: Final = 1.0  # weak cues (below this) only tip a balance, never
 TIE_SHARE: Final = 0.2
 INTENSITY_SCALE: Final = 2.0
 DENIAL_CONFIDENCE: Final = 0.75
-_ARABIC_PREFIX_SLACK: Final = 2  # an Arabic cue key of >= 4 letters may lack up to 2 final letters
-_IMPERFECT_PREFIXES: Final = "نيتا"
 _ENDED_AFTER: Final = frozenset(
     [*lexicon.ENDED_AFTER_EN, *(normalize_arabic(w) for w in lexicon.ENDED_AR)]
 )
 _ENDED_BEFORE: Final = frozenset(normalize_arabic(w) for w in lexicon.ENDED_AR)
 _ENDED_WINDOW: Final = 2  # words allowed between a cue and its "is over" / انتهى
-_COORDINATORS: Final = frozenset({"or", "nor", "and", "او", "ولا", "أو"})
+_COORDINATORS: Final = frozenset({"or", "nor", "and", "او", "ولا"})
 _APODOSIS_EN: Final = frozenset({"then", "will", "shall"})
 _APODOSIS_AR: Final = ("سن", "سي", "ست", "ان", "لن", "لا")  # after ف: فسنرد فإننا فلن
-
-
-class _Kind(enum.Enum):
-    CUE = "cue"
-    NEGATOR = "negator"
-    CONDITION = "condition"
-    UNTIL = "until"
-    CONCESSIVE = "concessive"
-    CONTRAST = "contrast"
-    DENIAL = "denial"
-    DENIAL_VERB = "denial verb"
-    INERT = "inert"
-
-
-@dataclass(frozen=True, slots=True)
-class _Pattern:
-    keys: tuple[str, ...]
-    kind: _Kind
-    stance: str | None
-    weight: float
-    max_gap: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Match:
-    pattern: _Pattern
-    first: int  # token indices, inclusive
-    last: int
 
 
 @dataclass(frozen=True)
@@ -162,43 +130,9 @@ class CueMatch:
     modifiers: tuple[str, ...]
 
 
-def _compile() -> dict[str, tuple[_Pattern, ...]]:
-    entries: list[_Pattern] = []
-    for phrase, stance, weight in lexicon.CUES_EN + lexicon.CUES_AR:
-        entries.append(_Pattern(phrase_keys(phrase), _Kind.CUE, stance, weight, MAX_GAP))
-    markers: tuple[tuple[_Kind, Iterable[str]], ...] = (
-        (_Kind.NEGATOR, lexicon.NEGATORS_EN + lexicon.NEGATORS_AR),
-        (_Kind.CONDITION, lexicon.CONDITIONS_EN + lexicon.CONDITIONS_AR),
-        (_Kind.UNTIL, lexicon.UNTILS_EN + lexicon.UNTILS_AR),
-        (_Kind.CONCESSIVE, lexicon.CONCESSIVES_EN + lexicon.CONCESSIVES_AR),
-        (_Kind.CONTRAST, lexicon.CONTRASTS_EN + lexicon.CONTRASTS_AR),
-        (_Kind.DENIAL, lexicon.DENIALS_EN + lexicon.DENIALS_AR),
-        (_Kind.DENIAL_VERB, lexicon.DENIAL_VERBS_EN + lexicon.DENIAL_VERBS_AR),
-        (_Kind.INERT, lexicon.INERT_EN + lexicon.INERT_AR),
-    )
-    for kind, phrases in markers:
-        entries.extend(_Pattern(phrase_keys(p), kind, None, 0.0, 0) for p in phrases)
-    index: dict[str, list[_Pattern]] = {}
-    for pattern in entries:
-        index.setdefault(pattern.keys[0], []).append(pattern)
-    # Longer phrases first, then heavier: leftmost-longest matching takes the first hit.
-    return {
-        key: tuple(sorted(patterns, key=lambda p: (-len(p.keys), -p.weight)))
-        for key, patterns in index.items()
-    }
-
-
-_INDEX: Final = _compile()
-
-
 def _fingerprint() -> str:
-    payload = repr(
+    payload = index_payload() + repr(
         (
-            sorted(
-                (k, [(p.keys, p.kind.value, p.stance, p.weight) for p in v])
-                for k, v in _INDEX.items()
-            ),
-            MAX_GAP,
             NEG_WINDOW,
             CONDITIONAL_FACTOR,
             CONCESSIVE_FACTOR,
@@ -208,88 +142,18 @@ def _fingerprint() -> str:
             TIE_SHARE,
             INTENSITY_SCALE,
             DENIAL_CONFIDENCE,
+            sorted(_ENDED_AFTER),
+            sorted(_ENDED_BEFORE),
+            _ENDED_WINDOW,
+            sorted(_COORDINATORS),
+            sorted(_APODOSIS_EN),
+            _APODOSIS_AR,
         )
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 LEXICON_FINGERPRINT: Final = _fingerprint()
-
-
-def _candidates(token: Token) -> frozenset[str]:
-    """Keys a word can match: its own, and for Arabic verb forms two relaxations.
-
-    A cue key of 4+ letters matches a word that adds up to ``_ARABIC_PREFIX_SLACK``
-    final letters (أوقف ~ أوقفت, توعد ~ توعدوا), and a word of 5+ letters also stands
-    without its imperfect person prefix (تتوقف ~ توقف, نستهدف ~ ستهدف is harmless).
-    """
-    keys = set(token.keys)
-    for key in token.keys:
-        if key.isascii():
-            continue
-        bases = [key]
-        if len(key) >= 5 and key[0] in _IMPERFECT_PREFIXES:
-            bases.append(key[1:])
-        for base in bases:
-            keys.add(base)
-            for cut in range(1, _ARABIC_PREFIX_SLACK + 1):
-                if len(base) - cut >= 4:
-                    keys.add(base[:-cut])
-    return frozenset(keys)
-
-
-def _match_end(
-    tokens: Sequence[Token], cands: Sequence[frozenset[str]], first: int, pattern: _Pattern
-) -> int | None:
-    last = first
-    clause = tokens[first].clause
-    for key in pattern.keys[1:]:
-        found = None
-        for j in range(last + 1, min(last + 2 + pattern.max_gap, len(tokens))):
-            if tokens[j].clause != clause:
-                break
-            if key in cands[j]:
-                found = j
-                break
-            if _starts_match(tokens, cands, j):
-                break  # a gap never swallows another cue or marker
-        if found is None:
-            return None
-        last = found
-    return last
-
-
-def _starts_match(tokens: Sequence[Token], cands: Sequence[frozenset[str]], j: int) -> bool:
-    return any(
-        _match_end(tokens, cands, j, pattern) is not None
-        for key in cands[j]
-        for pattern in _INDEX.get(key, ())
-    )
-
-
-def _find_matches(tokens: Sequence[Token]) -> list[_Match]:
-    cands = [_candidates(token) for token in tokens]
-    matches: list[_Match] = []
-    i = 0
-    while i < len(tokens):
-        best: _Match | None = None
-        for key in sorted(cands[i]):
-            for pattern in _INDEX.get(key, ()):
-                last = _match_end(tokens, cands, i, pattern)
-                if last is None:
-                    continue
-                if best is None or (len(pattern.keys), pattern.weight) > (
-                    len(best.pattern.keys),
-                    best.pattern.weight,
-                ):
-                    best = _Match(pattern, i, last)
-                break  # patterns are sorted: the first hit for this key is its best
-        if best is None:
-            i += 1
-        else:
-            matches.append(best)
-            i = best.last + 1
-    return matches
 
 
 def _opposite(stance: str) -> str:
@@ -312,24 +176,24 @@ def _is_apodosis(token: Token) -> bool:
     return len(form) >= 3 and form[0] == "ف" and form[1:3] in _APODOSIS_AR
 
 
-def _negations(tokens: Sequence[Token], matches: Sequence[_Match]) -> dict[int, _Match]:
+def _negations(tokens: Sequence[Token], matches: Sequence[Match]) -> dict[int, Match]:
     """Cue match index -> the negator that flips it.
 
     A negator flips the first cue that starts at most ``NEG_WINDOW`` words after it in
     the same clause, and further cues in that window only when joined to the previous
     one by coordinators alone ("will not stop or retreat"), never across a contrast.
     """
-    flipped: dict[int, _Match] = {}
+    flipped: dict[int, Match] = {}
     for n, negator in enumerate(matches):
-        if negator.pattern.kind is not _Kind.NEGATOR:
+        if negator.pattern.kind is not Kind.NEGATOR:
             continue
         clause = tokens[negator.first].clause
-        previous: _Match | None = None
+        previous: Match | None = None
         for k in range(n + 1, len(matches)):
             match = matches[k]
-            if tokens[match.first].clause != clause or match.pattern.kind is _Kind.CONTRAST:
+            if tokens[match.first].clause != clause or match.pattern.kind is Kind.CONTRAST:
                 break
-            if match.pattern.kind is not _Kind.CUE:
+            if match.pattern.kind is not Kind.CUE:
                 continue
             if match.first - negator.last - 1 > NEG_WINDOW:
                 break
@@ -342,7 +206,7 @@ def _negations(tokens: Sequence[Token], matches: Sequence[_Match]) -> dict[int, 
     return flipped
 
 
-def _ended(tokens: Sequence[Token], match: _Match) -> int | None:
+def _ended(tokens: Sequence[Token], match: Match) -> int | None:
     """Index of a word saying the cue's state has ended ("restraint is over"), if any."""
     clause = tokens[match.first].clause
     last = min(match.last + 1 + _ENDED_WINDOW, len(tokens) - 1)
@@ -360,22 +224,22 @@ def _ended(tokens: Sequence[Token], match: _Match) -> int | None:
 def _analyse(text: str) -> tuple[tuple[CueMatch, ...], tuple[str, ...]]:
     """Cue matches and the quoted denial markers of ``text``."""
     tokens = tokenize(text)
-    matches = _find_matches(tokens)
+    matches = find_matches(tokens)
     negated = _negations(tokens, matches)
-    markers = [m for m in matches if m.pattern.kind is not _Kind.CUE]
+    markers = [m for m in matches if m.pattern.kind is not Kind.CUE]
     apodoses = [i for i, token in enumerate(tokens) if _is_apodosis(token)]
     conditional_sentences = {
-        tokens[m.first].sentence for m in markers if m.pattern.kind is _Kind.CONDITION
+        tokens[m.first].sentence for m in markers if m.pattern.kind is Kind.CONDITION
     }
     denials = tuple(
         text[tokens[m.first].start : tokens[m.last].end]
         for m in markers
-        if m.pattern.kind in (_Kind.DENIAL, _Kind.DENIAL_VERB)
+        if m.pattern.kind in (Kind.DENIAL, Kind.DENIAL_VERB)
     )
     found: list[CueMatch] = []
     for k, match in enumerate(matches):
         pattern = match.pattern
-        if pattern.kind is not _Kind.CUE or pattern.stance is None:
+        if pattern.kind is not Kind.CUE or pattern.stance is None:
             continue
         head = tokens[match.first]
         start = head.start
@@ -400,16 +264,16 @@ def _analyse(text: str) -> tuple[tuple[CueMatch, ...], tuple[str, ...]]:
             same_clause = marker_head.clause == head.clause
             same_sentence = marker_head.sentence == head.sentence
             denies = same_sentence and (
-                kind is _Kind.DENIAL or (kind is _Kind.DENIAL_VERB and before)
+                kind is Kind.DENIAL or (kind is Kind.DENIAL_VERB and before)
             )
-            if kind in (_Kind.CONDITION, _Kind.UNTIL) and before and same_clause:
+            if kind in (Kind.CONDITION, Kind.UNTIL) and before and same_clause:
                 if not any(marker.last < i <= match.first for i in apodoses):
                     weight = 0.0
                     modifiers.append("condition")
-            elif kind is _Kind.CONCESSIVE and before and same_clause:
+            elif kind is Kind.CONCESSIVE and before and same_clause:
                 weight *= CONCESSIVE_FACTOR
                 modifiers.append("concession")
-            elif kind is _Kind.CONTRAST and same_sentence and marker.first > match.last:
+            elif kind is Kind.CONTRAST and same_sentence and marker.first > match.last:
                 weight *= CONTRAST_FACTOR
                 modifiers.append("contrasted")
             elif denies and "denied" not in modifiers:

@@ -22,7 +22,7 @@ from cadence.features.stance.errors import StatementFrameError
 from cadence.features.stance.extractor import EXTRACTOR_VERSION as VERSION
 from cadence.features.stance.extractor import INTENSITY_SCALE, extract
 from cadence.features.stance.labels import normalize_stance_label
-from cadence.features.stance.text import UNDETERMINED
+from cadence.features.stance.text import UNDETERMINED, detect_language
 
 INTENSITY: Final = "intensity"
 CUES: Final = "cues"
@@ -84,9 +84,10 @@ def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
             intensities.append(0.0 if analyst == NEUTRAL else ANALYST_INTENSITY)
             cues.append(())
             if given is None:
-                result = extract(_text(text))
-                given = result.language if result.language != UNDETERMINED else None
-            out_languages.append(given)
+                detected = detect_language(_text(text))
+                out_languages.append(detected if detected != UNDETERMINED else None)
+            else:
+                out_languages.append(language)
             continue
         result = extract(_text(text), given)
         stances.append(result.stance)

@@ -21,7 +21,7 @@ from cadence.columns import PREFIX_COUNT_FEATURE, Frequency
 from cadence.features.kernels import ewm_rate, lag, periods_since, rolling_sum
 from cadence.features.periods import PROFILES
 
-__all__ = ["count_features", "iter_count_features"]
+__all__ = ["count_features", "iter_count_features", "n_count_features"]
 
 
 def iter_count_features(
@@ -45,3 +45,9 @@ def iter_count_features(
 def count_features(counts: np.ndarray, frequency: Frequency) -> dict[str, np.ndarray]:
     """``cnt_`` columns, each of shape ``(T, N)`` like ``counts``."""
     return dict(iter_count_features(counts, frequency))
+
+
+def n_count_features(frequency: Frequency) -> int:
+    """How many columns ``iter_count_features`` yields at ``frequency``."""
+    p = PROFILES[frequency]
+    return len(p.lags) + len(p.windows) + len(p.half_lives) + 1

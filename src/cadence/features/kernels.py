@@ -22,9 +22,20 @@ def decay_factor(half_life: float) -> float:
 def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
     """Sum of rows ``t-window+1 .. t``; missing values skipped, NaN when all are missing.
 
-    Near the start the window is partial (it sums what the history holds).
+    Near the start the window is partial (it sums what the history holds). Computed from
+    running sums along time, so it is one vectorized pass over all series; the
+    difference of running sums is exact for whole-number counts (below 2**53) and is
+    clipped at 0 against rounding for fractional ones.
     """
-    return pd.DataFrame(x).rolling(window, min_periods=1).sum().to_numpy()
+    known = ~np.isnan(x)
+    csum = np.cumsum(np.where(known, x, 0.0), axis=0)
+    ccount = np.cumsum(known, axis=0, dtype=np.int64)
+    total = csum.copy()
+    seen = ccount.copy()
+    if window < x.shape[0]:
+        total[window:] -= csum[:-window]
+        seen[window:] -= ccount[:-window]
+    return np.where(seen > 0, np.maximum(total, 0.0), np.nan)
 
 
 def ewm_rate(x: np.ndarray, half_life: float) -> np.ndarray:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from cadence.columns import COUNT, DATE, SERIES, Frequency
 from cadence.features.calendar import calendar_features
-from cadence.features.count_features import iter_count_features
+from cadence.features.count_features import iter_count_features, n_count_features
 from cadence.features.counts import require_columns
 from cadence.features.errors import InputError
 from cadence.features.periods import check_frequency, period_index, to_days, to_ordinals
@@ -62,8 +62,7 @@ def build_panels(
     g0, g1 = int(ords.min()), int(ords.max())
     t_len = g1 - g0 + 1
     t = ords - g0
-    cell = t * n + codes
-    if np.unique(cell).size != cell.size:
+    if np.bincount(t * n + codes, minlength=t_len * n).max() > 1:
         raise InputError("counts: expected one row per series and period, got duplicates")
 
     first = np.full(n, t_len, dtype=np.int64)
@@ -75,18 +74,31 @@ def build_panels(
     wide = np.where(inside, 0.0, np.nan)
     wide[t, codes] = values
 
-    # Series-major row order: transpose before masking.
-    keep = inside.T
-    row_series, row_t = np.nonzero(keep)
+    # Series-major row order: (series, period) pairs of the cells inside each range.
+    row_series, row_t = np.nonzero(inside.T)
     index = pd.MultiIndex(
         levels=[pd.Index(names, name=SERIES), period_index(g0, g1, frequency)],
         codes=[row_series, row_t],
         names=[SERIES, DATE],
     )
-    columns: dict[str, np.ndarray] = {COUNT: wide.T[keep].astype(dtype, copy=False)}
+    calendar = calendar_features(period_index(g0, g1, frequency), frequency)
+    names_out = [COUNT]
+    # Columns are filled into one Fortran-ordered block, which pandas adopts without
+    # copying: a column at a time, so only one (T, N) feature is alive at once.
+    n_cols = 1 + n_count_features(frequency) + len(calendar)
+    block = np.empty((row_t.size, n_cols), dtype=dtype, order="F")
+    # Linear positions of the kept cells in series-major (N, T) order: a transposing copy
+    # then a gather in memory order, far faster than a scattered 2-D fancy index.
+    flat = row_series * t_len + row_t
+    block[:, 0] = wide.T.ravel()[flat]
+    j = 1
     for name, feature in iter_count_features(wide, frequency):
-        columns[name] = feature.T[keep].astype(dtype, copy=False)
+        block[:, j] = feature.T.ravel()[flat]
+        names_out.append(name)
+        j += 1
         del feature
-    for name, cal in calendar_features(period_index(g0, g1, frequency), frequency).items():
-        columns[name] = cal[row_t].astype(dtype, copy=False)
-    return pd.DataFrame(columns, index=index)
+    for name, cal in calendar.items():
+        block[:, j] = cal[row_t]
+        names_out.append(name)
+        j += 1
+    return pd.DataFrame(block, index=index, columns=names_out, copy=False)

@@ -74,8 +74,10 @@ def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
     cues: list[tuple[str, ...]] = []
     out_languages: list[object] = []
     for text, code, language in zip(statements[TEXT].tolist(), coded, languages, strict=True):
+        body = _text(text)
         given = language if isinstance(language, str) and language.strip() else None
         analyst = normalize_stance_label(code if isinstance(code, str) else None)
+        found: str | None
         if analyst is not None:
             stances.append(analyst)
             sources.append(STANCE_SOURCE_ANALYST)
@@ -83,21 +85,20 @@ def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
             versions.append(None)
             intensities.append(0.0 if analyst == NEUTRAL else ANALYST_INTENSITY)
             cues.append(())
-            if given is None:
-                detected = detect_language(_text(text))
-                out_languages.append(detected if detected != UNDETERMINED else None)
-            else:
-                out_languages.append(language)
-            continue
-        result = extract(_text(text), given)
-        stances.append(result.stance)
-        sources.append(STANCE_SOURCE_EXTRACTOR)
-        confidences.append(result.confidence)
-        versions.append(VERSION)
-        intensities.append(result.intensity)
-        cues.append(result.cues)
-        detected = result.language if result.language != UNDETERMINED else None
-        out_languages.append(language if given is not None else detected)
+            found = detect_language(body) if given is None else None
+        else:
+            result = extract(body, given)
+            stances.append(result.stance)
+            sources.append(STANCE_SOURCE_EXTRACTOR)
+            confidences.append(result.confidence)
+            versions.append(VERSION)
+            intensities.append(result.intensity)
+            cues.append(result.cues)
+            found = result.language
+        if given is not None:
+            out_languages.append(language)
+        else:
+            out_languages.append(found if found != UNDETERMINED else None)
     out = statements.copy()
     out[STANCE] = pd.Series(stances, index=out.index, dtype=object)
     out[STANCE_SOURCE] = pd.Series(sources, index=out.index, dtype=object)

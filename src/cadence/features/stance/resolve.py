@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Final
 
 import pandas as pd
@@ -20,7 +19,7 @@ from cadence.columns import (
 )
 from cadence.features.stance.errors import StatementFrameError
 from cadence.features.stance.extractor import EXTRACTOR_VERSION as VERSION
-from cadence.features.stance.extractor import INTENSITY_SCALE, extract
+from cadence.features.stance.extractor import extract
 from cadence.features.stance.labels import normalize_stance_label
 from cadence.features.stance.text import UNDETERMINED, detect_language
 
@@ -28,8 +27,10 @@ INTENSITY: Final = "intensity"
 CUES: Final = "cues"
 ANALYST_CONFIDENCE: Final = 1.0
 # An analyst codes the direction, not its strength: a coded escalation or de-escalation
-# counts as one strong cue would (weight 2.0), a coded neutral as 0.
-ANALYST_INTENSITY: Final = 1.0 - math.exp(-2.0 / INTENSITY_SCALE)
+# counts in full (1.0, the panel's default weight of a statement without an intensity),
+# a coded neutral as 0. Extractor intensities lie in [0, 1), so a statement the
+# extractor decided never outweighs one an analyst coded.
+ANALYST_INTENSITY: Final = 1.0
 
 
 def _text(value: object) -> str:

@@ -320,3 +320,26 @@ def test_a_fitted_model_pickles_and_forecasts_the_same_paths(
     a = fitted.forecast(14, future=future, n_samples=200, rng=np.random.default_rng(2))
     b = clone.forecast(14, future=future, n_samples=200, rng=np.random.default_rng(2))
     np.testing.assert_array_equal(a.samples, b.samples)
+
+
+def test_a_long_leading_zero_stretch_is_left_out_of_the_fit() -> None:
+    panel = simulate_hawkes(900, seed=13)
+    panel.iloc[:600, 0] = 0.0
+    first = panel.index[int(np.flatnonzero(panel[COUNT].to_numpy() > 0)[0])]
+    model = Hawkes().fit(panel)
+    assert model.fit_start_ == first
+    # Fitted on the active part only, the process is the simulated one, not a critical
+    # cascade bridging sixteen silent months.
+    table = model.coef_table()
+    assert table.loc["branching_ratio", "lower"] <= ALPHA <= table.loc["branching_ratio", "upper"]
+
+
+def test_a_quiet_stretch_mid_series_keeps_covariate_effects_finite() -> None:
+    case = synthetic_case(730, freq="D", horizon=28, rng=np.random.default_rng(0))
+    panel = case.panel.copy()
+    panel.iloc[200:600, 0] = 0.0
+    shrunk = Hawkes().fit(panel)
+    # Seasonal terms could separate the silent months; the ridge keeps log-effects sane.
+    assert shrunk.coef_[shrunk.covariates_].abs().max() < 10
+    fc = shrunk.forecast(28, future=case.future, rng=np.random.default_rng(0))
+    assert np.isfinite(fc.mean()).all()

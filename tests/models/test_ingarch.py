@@ -307,3 +307,21 @@ def test_a_fitted_model_pickles_and_forecasts_the_same_paths(fitted: Ingarch) ->
     a = fitted.forecast(14, future=future, n_samples=200, rng=np.random.default_rng(2))
     b = clone.forecast(14, future=future, n_samples=200, rng=np.random.default_rng(2))
     np.testing.assert_array_equal(a.samples, b.samples)
+
+
+def test_a_long_leading_zero_stretch_is_left_out_but_rare_events_keep_theirs() -> None:
+    case = synthetic_case(730, freq="D", horizon=28, rng=np.random.default_rng(2))
+    panel = case.panel.copy()
+    panel.iloc[:480, 0] = 0.0  # the series "starts" after sixteen silent months
+    first = panel.index[int(np.flatnonzero(panel[COUNT].to_numpy() > 0)[0])]
+    model = Ingarch().fit(panel)
+    assert model.fit_start_ == first
+    recent = panel[COUNT].iloc[-90:].mean()
+    fc = model.forecast(28, future=case.future, rng=np.random.default_rng(0))
+    assert 0.5 * recent < fc.mean().mean() < 2 * recent
+    # One event every few months: the silent start is what such a series looks like.
+    rare = pd.DataFrame(
+        {COUNT: (np.arange(730) % 90 == 89).astype(float)},
+        index=pd.date_range("2022-01-03", periods=730, freq="D", name=DATE),
+    )
+    assert Ingarch(min_events=3).fit(rare).fit_start_ == rare.index[0]

@@ -20,7 +20,9 @@ and their derivatives in ``delta``/``phi_j`` are IIR filters (``scipy.signal.lfi
 O(T) in compiled code. Nothing happened before the first period (``S_0 = K_0 = 0``).
 
 Parameter vector ``theta = [b_0, eta (K), alpha, delta, gamma (J), phi (J), log r]``
-(``log r`` absent for Poisson).
+(``log r`` absent for Poisson). An optional ridge ``ridge / 2 * (|eta|^2 + |gamma|^2)``
+(log-likelihood units, ``eta`` on standardized covariates) keeps those log-effects finite
+when a long quiet stretch separates the data.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ BRANCHING_LIMIT = 0.99
 DECAY_LIMIT = 0.99
 GAMMA_LIMIT = 10.0
 LOG_MU_CLIP = 50.0
+INTERCEPT_RANGE = 20.0
 
 
 def kernel_sum(values: np.ndarray, decay: float) -> np.ndarray:
@@ -54,12 +57,15 @@ class HawkesData:
     x: np.ndarray
     events: np.ndarray
     negbin: bool
+    ridge: float = 0.0
 
     @classmethod
-    def build(cls, y: np.ndarray, x: np.ndarray, events: np.ndarray, negbin: bool) -> HawkesData:
+    def build(
+        cls, y: np.ndarray, x: np.ndarray, events: np.ndarray, negbin: bool, ridge: float = 0.0
+    ) -> HawkesData:
         observed = np.isfinite(y)
         filled = np.where(observed, y, float(y[observed].mean()))
-        return cls(filled, observed, x, events, negbin)
+        return cls(filled, observed, x, events, negbin, ridge)
 
     @property
     def n_obs(self) -> int:
@@ -128,11 +134,22 @@ class HawkesData:
         if self.negbin:
             grad.append(np.array([d_logr]))
         n = max(self.n_obs, 1)
-        return -float(ll) / n, -np.concatenate(grad) / n
+        value, gradient = -float(ll) / n, -np.concatenate(grad) / n
+        if self.ridge > 0:
+            # Gaussian penalty on the log-effects of (standardized) covariates and drivers:
+            # without it a long quiet stretch lets them run off to +-infinity (separation).
+            k, j = self.k, self.j
+            shrunk = np.r_[1 : 1 + k, 3 + k : 3 + k + j]
+            value += 0.5 * self.ridge * float(np.sum(theta[shrunk] ** 2)) / n
+            gradient[shrunk] += self.ridge * theta[shrunk] / n
+        return value, gradient
 
     def bounds(self) -> list[tuple[float, float]]:
         inf = np.inf
-        b: list[tuple[float, float]] = [(-inf, inf)] * (1 + self.k)
+        # The background may be negligible (all events triggered) but not -infinity.
+        level = float(np.log(max(self.y[self.observed].mean(), 1e-12)))
+        b: list[tuple[float, float]] = [(level - INTERCEPT_RANGE, level + INTERCEPT_RANGE)]
+        b += [(-inf, inf)] * self.k
         b += [(0.0, BRANCHING_LIMIT), (0.0, DECAY_LIMIT)]
         b += [(-GAMMA_LIMIT, GAMMA_LIMIT)] * self.j + [(0.0, DECAY_LIMIT)] * self.j
         if self.negbin:

@@ -60,10 +60,29 @@ def fit_fallback(
     return Climatology().fit(panel, target), reason
 
 
+def series_start(y: np.ndarray, p_quiet: float = 1e-6) -> int:
+    """Row from which the series is fitted: 0, or the first non-zero period when the
+    all-zero stretch before it is implausible at the rate seen since (Poisson probability
+    of that many empty periods below ``p_quiet``). Such a stretch is the time before the
+    series started (before the campaign, before the source began reporting), not a quiet
+    spell of the same process: left in, it drags a stationary model's long-run level far
+    below what the series does now. Rare-event series keep their leading zeros."""
+    observed = np.isfinite(y)
+    events = np.flatnonzero(observed & (np.nan_to_num(y) > 0))
+    if events.size == 0:
+        return 0
+    first = int(events[0])
+    quiet = int(observed[:first].sum())
+    later = y[first:][observed[first:]]
+    rate = float(later.mean())
+    return first if quiet > 0 and -rate * quiet < np.log(p_quiet) else 0
+
+
 def rate_cap(y: np.ndarray) -> float:
-    """Upper bound on simulated means: 100 times the largest observed count (at least
-    1,000), so a path that runs away in a feedback loop stays finite and plausible."""
-    return float(min(MAX_RATE, max(1e3, 100.0 * (np.nanmax(y, initial=0.0) + 1.0))))
+    """Upper bound on simulated means: ten times the largest observed count plus ten (the
+    rule ``NegBinGLM`` uses), so a path that runs away in a feedback loop, or after an
+    extreme outlier at the origin, stays within a plausible range."""
+    return float(min(MAX_RATE, 10.0 * np.nanmax(y, initial=0.0) + 10.0))
 
 
 def draw_counts(

@@ -68,6 +68,7 @@ from cadence.models._ingarch_common import (
     observed_information,
     rate_cap,
     selected_columns,
+    series_start,
     single_threaded_blas,
     transform_covariance,
 )
@@ -95,6 +96,11 @@ class Hawkes(ParamsMixin):
             earlier ones, are dropped.
         min_driver_events: drivers with fewer periods with events are dropped (their
             effect is not identified).
+        ridge: weight of a Gaussian penalty ``ridge / 2 * (|eta|^2 + |gamma|^2)`` on the
+            log-effects of standardized covariates and of drivers (log-likelihood units;
+            1.0 is a N(0, 1) prior, negligible against the data for any effect the data
+            identify). It keeps them finite when a long quiet stretch would otherwise
+            let them run off to infinity; 0 gives plain maximum likelihood.
         min_history: fewer observed periods than this (or than 3 per parameter) falls
             back to ``Climatology`` with a ``ShortHistoryWarning``.
         min_events: fewer non-zero periods than this (all zeros, a single spike: the
@@ -127,6 +133,7 @@ class Hawkes(ParamsMixin):
         driver_families: Sequence[str] = DEFAULT_FAMILIES,
         covariates: Sequence[str] | None = None,
         min_driver_events: int = 3,
+        ridge: float = 1.0,
         min_history: int = 30,
         min_events: int = 5,
     ) -> None:
@@ -135,6 +142,7 @@ class Hawkes(ParamsMixin):
         self.driver_families = driver_families
         self.covariates = covariates
         self.min_driver_events = min_driver_events
+        self.ridge = ridge
         self.min_history = min_history
         self.min_events = min_events
 
@@ -154,6 +162,11 @@ class Hawkes(ParamsMixin):
                 f"distribution must be 'nbinom' or 'poisson', got {self.distribution!r}"
             )
         series = read_series(panel, target)
+        start = series_start(series.y)
+        if start:
+            panel = panel.iloc[start:]
+            series = read_series(panel, target)
+        self.fit_start_ = series.index[0]
         y = series.y
         observed = np.isfinite(y)
         self.freq_, self.origin_ = series.freq, series.origin
@@ -179,7 +192,7 @@ class Hawkes(ParamsMixin):
 
         x = exogenous_matrix(panel, self.covariates_)
         x_mean, x_sd = x[observed].mean(axis=0), x[observed].std(axis=0)
-        data = HawkesData.build(y, (x - x_mean) / x_sd, events, self._negbin)
+        data = HawkesData.build(y, (x - x_mean) / x_sd, events, self._negbin, self.ridge)
         with single_threaded_blas():
             theta, converged = self._maximize(data)
             if theta is not None:

@@ -45,6 +45,7 @@ from cadence.models._ingarch_common import (
     observed_information,
     rate_cap,
     selected_columns,
+    series_start,
     single_threaded_blas,
     transform_covariance,
 )
@@ -126,6 +127,11 @@ class Ingarch(ParamsMixin):
         p_lags = lag_list(self.past_obs, "past_obs") if self.past_obs else ()
         q_lags = lag_list(self.past_mean, "past_mean") if self.past_mean else ()
         series = read_series(panel, target)
+        start = series_start(series.y)
+        if start:
+            panel = panel.iloc[start:]
+            series = read_series(panel, target)
+        self.fit_start_ = series.index[0]
         y = series.y
         self.freq_, self.origin_ = series.freq, series.origin
         self.p_lags_, self.q_lags_ = p_lags, q_lags

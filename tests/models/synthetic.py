@@ -33,6 +33,7 @@ __all__ = [
     "constant_rate_panel",
     "intervals_from",
     "single_spike",
+    "thousands_case",
 ]
 
 DEFAULT_PERIODS: dict[str, int] = {"D": 730, "W": 156, "M": 72}
@@ -50,6 +51,12 @@ def case(
     two years daily, three years weekly or six years monthly by default."""
     n = n_periods if n_periods is not None else DEFAULT_PERIODS[freq]
     return synthetic_case(n, freq=freq, horizon=horizon, spec=spec, rng=np.random.default_rng(seed))
+
+
+def thousands_case(seed: int = 77) -> SyntheticCase:
+    """Two years daily at about 2,000 events per day (mild overdispersion)."""
+    spec = SyntheticSpec(intercept=6.0, ar=(0.15, 0.05), alpha=0.05)
+    return case("D", seed=seed, spec=spec)
 
 
 def all_zero(c: SyntheticCase) -> pd.DataFrame:

@@ -35,6 +35,12 @@ def test_negative_values_clip_to_zero_and_huge_ones_stay_finite() -> None:
     assert out.dtype == np.int64 and out[0, 2] > 0
 
 
+def test_cap_bounds_the_log_scale_tail() -> None:
+    z = np.array([[np.log1p(5.0), 20.0]])
+    out = gaussian_to_counts(z, np.random.default_rng(5), cap=100.0)
+    assert out[0, 0] == 5 and out[0, 1] == 100
+
+
 def test_poisson_rule_adds_count_noise() -> None:
     z = np.full((20000, 1), np.log1p(6.0))
     out = gaussian_to_counts(z, np.random.default_rng(3), "poisson")

@@ -122,7 +122,12 @@ class NegBinGLM(ParamsMixin):
     Hyperparameters: ``lags`` (number of ``log1p`` count lags; None: 7 days, 4 weeks or
     3 months), ``rolling`` (periods in the lagged rolling-mean term, 0 disables; None: 28
     days, 8 weeks or 6 months), ``exogenous`` (use ``ret_``/``stm_``/``cal_`` columns),
-    ``ridge`` (L2 weight on standardized slopes), ``min_periods`` (fewer fitted
+    ``ridge`` (L2 weight on standardized slopes), ``max_persistence`` (cap on the sum of
+    the autoregressive coefficients, enforced by a stiff quadratic penalty; a sum >= 1
+    makes simulated paths explode, e.g. when a long zero stretch is "explained" by the
+    lags; None disables), ``trim_leading_zeros`` (leave the periods before the first
+    event out of the fit: a series often starts before its actors were active; those
+    zeros still feed the first lags), ``min_periods`` (fewer fitted
     observations, or fewer than 3 per coefficient, fall back to ``Climatology`` with a
     ``ShortHistoryWarning``; so do histories with fewer than 2 non-zero observations per
     coefficient, where the regression would chase a handful of events).
@@ -141,12 +146,16 @@ class NegBinGLM(ParamsMixin):
         rolling: int | None = None,
         exogenous: bool = True,
         ridge: float = 1e-3,
+        max_persistence: float | None = 0.9,
+        trim_leading_zeros: bool = True,
         min_periods: int = 30,
     ) -> None:
         self.lags = lags
         self.rolling = rolling
         self.exogenous = exogenous
         self.ridge = ridge
+        self.max_persistence = max_persistence
+        self.trim_leading_zeros = trim_leading_zeros
         self.min_periods = min_periods
 
     # --- fit ---------------------------------------------------------------------------
@@ -171,7 +180,13 @@ class NegBinGLM(ParamsMixin):
         )
         span = max(self.lags_, self.rolling_, 1)
         filled = fill_counts(series, cov)
-        daily = np.isfinite(series.y) & (np.arange(series.y.size) >= span)
+        first = self._first_event(series, cov) if self.trim_leading_zeros else 0
+        if cov is not None and first > 0:
+            # Zero totals before the first event leave the fit with the zero periods.
+            starts = np.argmax(cov.weights > 0, axis=1)
+            keep_iv = (cov.totals > 0) | (starts >= first)
+            cov = Coverage(weights=cov.weights[keep_iv], totals=cov.totals[keep_iv])
+        daily = np.isfinite(series.y) & (np.arange(series.y.size) >= max(span, first))
         covered = cov.covered if cov is not None else np.zeros(series.y.size, dtype=bool)
         rows = daily | covered
 
@@ -213,6 +228,16 @@ class NegBinGLM(ParamsMixin):
             independent = independent_columns(z[rows])
             z, kept_idx = z[:, independent], kept_idx[independent]
         z = np.column_stack([np.ones(z.shape[0]), z])
+        # Persistence (sum of the autoregressive coefficients, original units) as a linear
+        # function of the standardized parameters: direction a with a @ beta = sum.
+        n_ar = len(ar_names)
+        self._ar_dir = np.concatenate(
+            [
+                [0.0],
+                np.where(kept_idx < n_ar, 1.0 / np.where(sd[kept_idx] > 0, sd[kept_idx], 1.0), 0.0),
+            ]
+        )
+        self._stiff = 100.0 * max(n_obs, 1)
 
         self._zd, self._yd = z[daily], series.y[daily]
         self._cov_w = cov.weights[:, covered] if cov is not None else None
@@ -244,6 +269,17 @@ class NegBinGLM(ParamsMixin):
         self.log_cap_ = float(np.log(10.0 * max(float(filled.max()), 1.0) + 10.0))
         return self
 
+    @staticmethod
+    def _first_event(series: Series, cov: Coverage | None) -> int:
+        """Index of the first period with an event (a positive count or the first period
+        of a positive interval total); 0 when there is none."""
+        hits = np.flatnonzero(np.nan_to_num(series.y) > 0)
+        first = int(hits[0]) if hits.size else series.y.size
+        if cov is not None and len(cov) and np.any(cov.totals > 0):
+            starts = np.argmax(cov.weights[cov.totals > 0] > 0, axis=1)
+            first = min(first, int(starts.min()))
+        return first if first < series.y.size else 0
+
     def _set_empty_state(self, names: list[str]) -> None:
         self.feature_names_ = names
         self.exog_columns_ = []
@@ -274,8 +310,18 @@ class NegBinGLM(ParamsMixin):
             g_la += -np.sum(b * s)
         pen = 0.5 * self.ridge * float(np.sum(beta[1:] ** 2))
         g_pen = np.concatenate([[0.0], self.ridge * beta[1:]])
+        excess = self._persistence_excess(beta)
+        if excess > 0:
+            pen += 0.5 * self._stiff * excess**2
+            g_pen = g_pen + self._stiff * excess * self._ar_dir
         grad = np.concatenate([-g_beta + g_pen, [-g_la]])
         return -float(total) + pen, grad
+
+    def _persistence_excess(self, beta: np.ndarray) -> float:
+        """How far the autoregressive coefficients' sum exceeds ``max_persistence``."""
+        if self.max_persistence is None:
+            return 0.0
+        return float(self._ar_dir @ beta) - self.max_persistence
 
     def _optimize(self, z: np.ndarray, filled_rows: np.ndarray) -> np.ndarray:
         m = z.shape[1]
@@ -312,6 +358,8 @@ class NegBinGLM(ParamsMixin):
             mu = np.exp(np.clip(zd @ theta[:-1], -_ETA_CLIP, _ETA_CLIP))
             w = mu / (1.0 + alpha * mu)
             info = (zd * w[:, None]).T @ zd + np.diag(ridge)
+            if self._persistence_excess(theta[:-1]) > 0:
+                info = info + self._stiff * np.outer(self._ar_dir, self._ar_dir)
             step_b = np.linalg.solve(info, -g[:-1])
             r = 1.0 / alpha
             rm = r + mu

@@ -5,7 +5,9 @@ with the panel's exogenous columns as extra regressors (their horizon values com
 ``future``; Prophet's own cross-validation is never used: it would read regressor values
 from after the origin). The forecast takes Prophet's predictive samples on that scale,
 one per path (trend uncertainty plus Gaussian noise), and maps each to a count by
-``gaussian_to_counts``: ``lambda = max(expm1(z), 0)`` then stochastic rounding (``floor``
+``gaussian_to_counts``: ``lambda = max(expm1(z), 0)``, capped at ten times the largest
+observed count plus ten (the log scale's Gaussian tails become absurd counts after
+``expm1``: the same guard as the NB GLM's simulation), then stochastic rounding (``floor``
 plus a Bernoulli draw of the fractional part, so ``E[count | z] = lambda`` exactly) or,
 with ``rounding="poisson"``, a Poisson draw at ``lambda``.
 
@@ -51,15 +53,20 @@ _MAX_LOG = 30.0  # expm1(30) ~ 1e13: far above any count, keeps expm1 finite
 
 
 def gaussian_to_counts(
-    z: np.ndarray, rng: np.random.Generator, rounding: Rounding = "stochastic"
+    z: np.ndarray,
+    rng: np.random.Generator,
+    rounding: Rounding = "stochastic",
+    cap: float | None = None,
 ) -> np.ndarray:
     """Map Gaussian samples ``z`` on the ``log1p`` scale to non-negative integer counts.
 
-    ``lambda = max(expm1(z), 0)``; ``"stochastic"``: ``floor(lambda)`` plus 1 with
+    ``lambda = min(max(expm1(z), 0), cap)``; ``"stochastic"``: ``floor(lambda)`` plus 1 with
     probability ``lambda - floor(lambda)`` (mean preserved, least added noise);
     ``"poisson"``: ``Poisson(lambda)``. Same shape as ``z``, int64.
     """
     lam = np.maximum(np.expm1(np.minimum(np.asarray(z, dtype=float), _MAX_LOG)), 0.0)
+    if cap is not None:
+        lam = np.minimum(lam, cap)
     if rounding == "poisson":
         return rng.poisson(lam).astype(np.int64)
     if rounding != "stochastic":
@@ -118,7 +125,7 @@ class ProphetCounts(ParamsMixin):
     fall back to ``Climatology`` with a ``ShortHistoryWarning``), ``seed`` (for Stan's
     optimizer, so refits are identical).
 
-    Fitted state: ``model_`` (the Prophet object), ``exog_columns_``, ``origin_``,
+    Fitted state: ``model_`` (the Prophet object), ``cap_``, ``exog_columns_``, ``origin_``,
     ``freq_``, ``fallback_``.
     """
 
@@ -184,6 +191,7 @@ class ProphetCounts(ParamsMixin):
         with _quiet_prophet():
             model.fit(frame, seed=self.seed)
         self.model_: Any = model
+        self.cap_ = 10.0 * max(float(np.max(series.y[observed])), 1.0) + 10.0
         self.exog_columns_ = exog
         return self
 
@@ -211,7 +219,7 @@ class ProphetCounts(ParamsMixin):
         self.model_.uncertainty_samples = n_samples
         with _quiet_prophet(), _seeded_global_numpy(int(rng.integers(2**32))):
             z = np.asarray(self.model_.predictive_samples(frame)["yhat"]).T
-        samples = gaussian_to_counts(z, rng, self.rounding)
+        samples = gaussian_to_counts(z, rng, self.rounding, self.cap_)
         return CountForecast(
             origin=self.origin_,
             samples=samples,

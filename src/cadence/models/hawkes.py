@@ -112,7 +112,9 @@ class Hawkes(ParamsMixin):
     ``branching_ratio_se_``, ``triggered_share_`` (in-sample share of the expected count
     due to self-excitation), ``drivers_``, ``dropped_drivers_``, ``covariates_``,
     ``size_``, ``loglik_``, ``aic_``, ``n_obs_``, ``fitted_``, ``converged_``,
-    ``fallback_reason_``, ``fallback_``, ``origin_``, ``freq_``.
+    ``fallback_reason_``, ``fallback_``, ``origin_``, ``freq_``, ``fit_start_`` (first
+    period fitted: later than the panel's first row when a long leading all-zero stretch
+    was left out, see ``_ingarch_common.series_start``).
     """
 
     name = "hawkes"
@@ -363,7 +365,8 @@ class Hawkes(ParamsMixin):
         self._check_fitted()
         head = [f"Hawkes  distribution={self.distribution}  drivers={self.drivers_ or 'none'}"]
         head.append(
-            f"origin {self.origin_.date()}  freq {self.freq_}  observed periods {self.n_obs_}"
+            f"fitted {self.fit_start_.date()} .. {self.origin_.date()}  freq {self.freq_}  "
+            f"observed periods {self.n_obs_}"
         )
         if self.fallback_ is not None:
             fb = self.fallback_

@@ -79,7 +79,9 @@ class Ingarch(ParamsMixin):
     ``cov_`` (DataFrame), ``size_`` (NB size or None), ``loglik_``, ``aic_``, ``n_obs_``,
     ``covariates_``, ``dropped_covariates_``, ``fitted_`` (in-sample conditional means,
     Series), ``converged_``, ``fallback_reason_`` (None, or why ``Climatology`` is used),
-    ``fallback_`` (that fitted ``Climatology`` or None), ``origin_``, ``freq_``.
+    ``fallback_`` (that fitted ``Climatology`` or None), ``origin_``, ``freq_``,
+    ``fit_start_`` (first period fitted: later than the panel's first row when a long
+    leading all-zero stretch was left out, see ``_ingarch_common.series_start``).
     """
 
     name = "ingarch"
@@ -291,7 +293,8 @@ class Ingarch(ParamsMixin):
             f"distribution={self.distribution}"
         ]
         head.append(
-            f"origin {self.origin_.date()}  freq {self.freq_}  observed periods {self.n_obs_}"
+            f"fitted {self.fit_start_.date()} .. {self.origin_.date()}  freq {self.freq_}  "
+            f"observed periods {self.n_obs_}"
         )
         if self.fallback_ is not None:
             fb = self.fallback_

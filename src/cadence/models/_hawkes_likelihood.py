@@ -105,6 +105,12 @@ class HawkesData:
         mu = np.exp(np.clip(log_mu, -LOG_MU_CLIP, LOG_MU_CLIP))
         return mu, alpha * (1 - delta) * kernel_sum(self.y, delta)
 
+    def loglik(self, theta: np.ndarray) -> float:
+        """Log-likelihood of the observed periods (no penalty)."""
+        mu, excitation = self.components(theta)
+        lam = (mu + excitation)[self.observed]
+        return float(count_loglik(self.y[self.observed], lam, self.split(theta)[-1]).sum())
+
     def negloglik_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Negative log-likelihood per observed period and its gradient."""
         b0, eta, alpha, delta, gamma, phi, log_size = self.split(theta)

@@ -122,6 +122,11 @@ class IngarchData:
         out, _ = signal.lfilter([1.0], den, u, zi=zi)
         return np.asarray(out)
 
+    def loglik(self, theta: np.ndarray) -> float:
+        """Log-likelihood of the observed periods (no penalty)."""
+        mu = np.exp(np.clip(self.nu(theta), -NU_CLIP, NU_CLIP))[self.observed]
+        return float(count_loglik(self.y[self.observed], mu, self.log_size(theta)).sum())
+
     def negloglik_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Negative log-likelihood per observed period and its gradient (including the
         stationarity penalty, zero inside the region)."""

@@ -221,7 +221,7 @@ class Hawkes(ParamsMixin):
         lam = mu + excitation
         self.fitted_ = pd.Series(lam, index=series.index, name="fitted_mean")
         self.triggered_share_ = float(excitation[observed].sum() / lam[observed].sum())
-        self.loglik_ = -data.negloglik_and_grad(theta)[0] * data.n_obs
+        self.loglik_ = data.loglik(theta)
         self.aic_ = 2 * data.n_params - 2 * self.loglik_
         self.n_obs_ = data.n_obs
         self.converged_ = converged

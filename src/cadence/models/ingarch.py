@@ -179,7 +179,7 @@ class Ingarch(ParamsMixin):
         self.cov_ = pd.DataFrame(transform_covariance(jac, cov_std), index=names, columns=names)
         nu = data.nu(theta)
         self.fitted_ = pd.Series(np.exp(nu), index=series.index, name="fitted_mean")
-        self.loglik_ = -data.negloglik_and_grad(theta)[0] * data.n_obs
+        self.loglik_ = data.loglik(theta)
         self.aic_ = 2 * data.n_params - 2 * self.loglik_
         self.n_obs_ = data.n_obs
         self.converged_ = converged

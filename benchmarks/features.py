@@ -44,9 +44,11 @@ def synthetic_counts(n_series: int, n_days: int) -> pd.DataFrame:
     rates = rng.gamma(0.8, 2.0, n_series)
     counts = rng.poisson(rates[None, :], size=(n_days, n_series)).astype(np.float64)
     dates = pd.date_range(BASE, periods=n_days, freq="D")
+    names = [f"synthetic-{k:05d}" for k in range(n_series)]
     return pd.DataFrame(
         {
-            SERIES: np.repeat([f"synthetic-{k:05d}" for k in range(n_series)], n_days),
+            # categorical: what a user holding millions of rows would use for names
+            SERIES: pd.Categorical.from_codes(np.repeat(np.arange(n_series), n_days), names),
             DATE: np.tile(dates.to_numpy(), n_series),
             COUNT: counts.T.ravel(),
         }

@@ -25,7 +25,10 @@ aggregated. Rules, in order:
    periods, kept as a total and never spread: its periods get a NaN count. (Tallies
    whose dates do not fall on period boundaries may therefore merge into one coarser
    interval at a weekly or monthly frequency; that is all the data says.)
-5. Between the first and last covered period, uncovered days count zero.
+5. Between the first and last covered day, uncovered days count zero. Days of the
+   first and last period outside that range are not reported: the first period's count
+   is what was reported for it, and ``build_panel`` leaves out a last period that is not
+   reported to its last day.
 """
 
 from __future__ import annotations

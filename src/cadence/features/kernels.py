@@ -43,9 +43,35 @@ def ewm_rate(x: np.ndarray, half_life: float) -> np.ndarray:
 
     Weights ``0.5 ** (age / half_life)`` normalised over the known history; missing rows
     carry no weight (the weight of a row depends on its age, not on how many rows are
-    known). NaN until the first known row.
+    known), as pandas' ``ewm(halflife=..., adjust=True, ignore_na=False).mean()``. NaN
+    until the first known row.
     """
-    return pd.DataFrame(x).ewm(halflife=half_life, adjust=True, ignore_na=False).mean().to_numpy()
+    known = ~np.isnan(x)
+    numerator = _geometric_filter(np.where(known, x, 0.0), decay_factor(half_life))
+    weight = _geometric_filter(known.astype(np.float64), decay_factor(half_life))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, numerator / weight, np.nan)
+
+
+def _geometric_filter(y: np.ndarray, w: float) -> np.ndarray:
+    """``S_t = w * S_{t-1} + y_t`` (``S_{-1} = 0``) along axis 0, for all columns at once.
+
+    Within a block of L rows, ``S_{b+i} = w**(i+1) S_{b-1} + w**i cumsum_j(y_{b+j} w**-j)``:
+    a cumulative sum of non-negative terms (accurate to a few ulps), with L bounded so
+    that ``w**-L`` stays below 2**500. The Python loop runs over blocks (one block for
+    two years of daily data at a half-life of a day or more), not over rows.
+    """
+    out = np.empty_like(y, dtype=np.float64)
+    block = max(1, int(500 / -np.log2(w)))
+    carry = np.zeros(y.shape[1:])
+    for b in range(0, y.shape[0], block):
+        seg = y[b : b + block]
+        i = np.arange(seg.shape[0], dtype=np.float64)[:, None]
+        down = w**i
+        part = down * np.cumsum(seg * w ** (-i), axis=0) + (w * down) * carry
+        out[b : b + block] = part
+        carry = part[-1]
+    return out
 
 
 def decayed_sum(x: np.ndarray, half_life: float) -> np.ndarray:

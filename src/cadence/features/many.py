@@ -87,13 +87,22 @@ def build_panels(
     # copying: a column at a time, so only one (T, N) feature is alive at once.
     n_cols = 1 + n_count_features(frequency) + len(calendar)
     block = np.empty((row_t.size, n_cols), dtype=dtype, order="F")
-    # Linear positions of the kept cells in series-major (N, T) order: a transposing copy
-    # then a gather in memory order, far faster than a scattered 2-D fancy index.
-    flat = row_series * t_len + row_t
-    block[:, 0] = wide.T.ravel()[flat]
+    keep = np.ascontiguousarray(inside.T)  # (N, T), series-major like the rows
+    rectangular = bool(keep.all())
+
+    def put(j: int, feature: np.ndarray) -> None:
+        # A transposing copy then a compress in memory order: far faster than gathering
+        # scattered cells. When every series spans the whole grid, the column is simply
+        # the transposed array.
+        if rectangular:
+            block[:, j].reshape(n, t_len)[...] = feature.T
+        else:
+            block[:, j] = np.ascontiguousarray(feature.T)[keep]
+
+    put(0, wide)
     j = 1
     for name, feature in iter_count_features(wide, frequency):
-        block[:, j] = feature.T.ravel()[flat]
+        put(j, feature)
         names_out.append(name)
         j += 1
         del feature

@@ -188,3 +188,40 @@ def test_not_constant_columns_only(long_case: SyntheticCase) -> None:
     assert "ret_always_zero" not in model.exog_columns_
     assert "stm_missing" not in model.exog_columns_
     assert "other_column" not in model.exog_columns_
+
+
+def _quiet_start(c: SyntheticCase) -> pd.DataFrame:
+    panel = c.panel.copy()
+    panel.iloc[: 2 * len(panel) // 3, 0] = 0.0  # nothing happens for sixteen months
+    return panel
+
+
+def test_persistence_cap_keeps_paths_from_exploding(daily_case: SyntheticCase) -> None:
+    """Without the leading-zero trim the lags 'explain' the switch from silence to
+    activity with an explosive sum of AR coefficients; the cap holds it at 0.9."""
+    panel = _quiet_start(daily_case)
+    n_ar = 8  # seven lags and the rolling mean
+    free = NegBinGLM(trim_leading_zeros=False, max_persistence=None).fit(panel)
+    capped = NegBinGLM(trim_leading_zeros=False).fit(panel)
+    assert free.coef_.iloc[:n_ar].sum() > 1.5
+    assert capped.coef_.iloc[:n_ar].sum() == pytest.approx(0.9, abs=0.01)
+    rng = np.random.default_rng(0)
+    wild = free.forecast(28, future=daily_case.future, n_samples=500, rng=rng)
+    tame = capped.forecast(28, future=daily_case.future, n_samples=500, rng=rng)
+    recent = panel[COUNT].iloc[-90:].mean()
+    assert wild.mean()[-7:].mean() > 10 * recent
+    assert tame.mean()[-7:].mean() < 2 * recent
+
+
+def test_leading_zeros_are_left_out_of_the_fit(daily_case: SyntheticCase) -> None:
+    panel = _quiet_start(daily_case)
+    trimmed = NegBinGLM().fit(panel)
+    first = int(np.flatnonzero(panel[COUNT].to_numpy() > 0)[0])
+    assert trimmed.n_obs_ == len(panel) - first
+    kept = NegBinGLM(trim_leading_zeros=False).fit(panel)
+    rng = np.random.default_rng(1)
+    recent = panel[COUNT].iloc[-90:].mean()
+    near = trimmed.forecast(28, future=daily_case.future, n_samples=500, rng=rng).mean()
+    low = kept.forecast(28, future=daily_case.future, n_samples=500, rng=rng).mean()
+    # Sixteen silent months drag the untrimmed long-run level far below the recent one.
+    assert low[-7:].mean() < 0.5 * recent < near[-7:].mean()

@@ -158,3 +158,8 @@ def test_unknown_field_raises_naming_it() -> None:
 def test_filter_on_empty_frame_is_empty() -> None:
     mask = apply_filter(FRAME.iloc[:0], {"kind": "attack"})
     assert mask.dtype == np.bool_ and mask.shape == (0,)
+
+
+def test_extra_as_json_text_is_read() -> None:
+    frame = pd.DataFrame({EXTRA: ['{"claimed_by": "IRI"}', '{"claimed_by": "KH"}', "", None]})
+    assert apply_filter(frame, {"claimed_by": ["iri"]}).tolist() == [True, False, False, False]

@@ -14,6 +14,7 @@ source fields) when the frame has one; otherwise it is a ``SpecError``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -33,27 +34,30 @@ _DRIVER_KEYS = frozenset({"retaliation", "statements"})
 
 
 def field_values(frame: pd.DataFrame, name: str) -> pd.Series | None:
-    """The values of field ``name``: the column, else the key in ``extra`` dicts, else None.
+    """The values of field ``name``: the column, else the key in ``extra``, else None.
 
-    Rows whose ``extra`` is not a dict or lacks the key get None. Index aligned to ``frame``.
+    ``extra`` cells may be dicts or JSON objects as text; rows whose ``extra`` lacks the
+    key get None. Index aligned to ``frame``.
     """
     if name in frame.columns:
         return frame[name]
     if EXTRA in frame.columns:
         # One lookup per event row (not per day); extras are small dicts.
-        values = [d.get(name) if isinstance(d, Mapping) else None for d in frame[EXTRA]]
+        values = [_extra_dict(d).get(name) for d in frame[EXTRA]]
         return pd.Series(values, index=frame.index, dtype=object)
     return None
 
 
-def _normalise(values: pd.Series) -> np.ndarray:
-    """Stripped, casefolded strings; missing values become None (never match)."""
-    out = np.empty(len(values), dtype=object)
-    mask = values.isna().to_numpy()
-    strings = values[~mask].astype(str).str.strip().str.casefold()
-    out[~mask] = strings.to_numpy(dtype=object)
-    out[mask] = None
-    return out
+def _extra_dict(cell: object) -> Mapping[str, Any]:
+    if isinstance(cell, Mapping):
+        return cell
+    if isinstance(cell, str) and cell.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(cell)
+        except json.JSONDecodeError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
 
 
 def apply_filter(frame: pd.DataFrame, filt: EventFilter | None) -> np.ndarray:
@@ -73,9 +77,9 @@ def apply_filter(frame: pd.DataFrame, filt: EventFilter | None) -> np.ndarray:
                 f"{EXTRA!r}, got columns {sorted(map(str, frame.columns))}"
             )
         options = [wanted] if isinstance(wanted, str) else list(wanted)
-        targets = {str(o).strip().casefold() for o in options}
-        normalised = _normalise(values)
-        mask &= np.fromiter((v in targets for v in normalised), dtype=bool, count=len(frame))
+        targets = sorted({str(o).strip().casefold() for o in options})
+        text = values.astype("string").str.strip().str.casefold()
+        mask &= text.isin(targets).fillna(False).to_numpy(dtype=bool)
     return mask
 
 

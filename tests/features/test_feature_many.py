@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cadence.columns import COUNT, DATE, SERIES
 from cadence.features import InputError, build_panel, build_panels, feature_definitions
-from tests.features.synthetic_frames import BASE, spec
+from tests.features.synthetic_frames import BASE, PROPERTY, spec
 
 
 def synthetic_counts(n_series: int, n_days: int, seed: int = 0) -> pd.DataFrame:
@@ -100,3 +102,41 @@ def test_float32_output_halves_memory() -> None:
 def test_bad_long_frames_raise(frame: pd.DataFrame, match: str) -> None:
     with pytest.raises(InputError, match=match):
         build_panels(frame, "D")
+
+
+@PROPERTY
+@given(
+    frequency=st.sampled_from(["D", "W", "M"]),
+    cells=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(0, 90),
+            st.one_of(st.none(), st.integers(0, 40).map(float)),
+        ),
+        min_size=1,
+        max_size=80,
+        unique_by=lambda c: (c[0], c[1]),
+    ),
+    seed=st.integers(0, 99),
+)
+def test_each_series_alone_equals_its_slice_and_order_is_irrelevant(
+    frequency: str, cells: list[tuple[str, int, float | None]], seed: int
+) -> None:
+    """Synthetic counts: a series' rows depend on that series only, never on row order."""
+    freq = {"D": "D", "W": "W-MON", "M": "MS"}[frequency]
+    dates = pd.date_range(BASE, periods=91, freq=freq)
+    long = pd.DataFrame(
+        {
+            SERIES: [c[0] for c in cells],
+            DATE: [dates[c[1]] for c in cells],
+            COUNT: [np.nan if c[2] is None else c[2] for c in cells],
+        }
+    )
+    many = build_panels(long, frequency)  # type: ignore[arg-type]
+    shuffled = build_panels(long.sample(frac=1.0, random_state=seed), frequency)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(many, shuffled)
+    values = many.drop(columns=["cal_year_sin", "cal_year_cos"]).to_numpy()
+    assert np.all(values[~np.isnan(values)] >= 0)
+    for name, rows in long.groupby(SERIES):
+        alone = build_panels(rows, frequency)  # type: ignore[arg-type]
+        pd.testing.assert_frame_equal(many.loc[[name]], alone)

@@ -139,6 +139,21 @@ def independent_columns(x: np.ndarray, tol: float = 1e-8) -> list[int]:
     return kept
 
 
+def settled(
+    success: bool, x: np.ndarray, bounds: Sequence[tuple[float, float]], watch: Sequence[int]
+) -> bool:
+    """Whether an optimum needs no second starting point: the optimizer converged and
+    none of the ``watch`` parameters (persistence, branching) sits on a bound, where a
+    different start is most likely to find a better interior optimum."""
+    if not success:
+        return False
+    for i in watch:
+        lo, hi = bounds[i]
+        if min(x[i] - lo, hi - x[i]) < 1e-6:
+            return False
+    return True
+
+
 @cache
 def _blas_controller() -> Any:
     try:

@@ -69,6 +69,7 @@ from cadence.models._ingarch_common import (
     rate_cap,
     selected_columns,
     series_start,
+    settled,
     single_threaded_blas,
     transform_covariance,
 )
@@ -302,7 +303,8 @@ class Hawkes(ParamsMixin):
         return names
 
     def _maximize(self, data: HawkesData) -> tuple[np.ndarray | None, bool]:
-        """Best L-BFGS-B optimum over two starting points, or None if none is finite."""
+        """L-BFGS-B optimum from a moderate starting point, and from a slow-decay one if
+        the first did not settle (see ``settled``); None if none is finite."""
         obs_y = data.y[data.observed]
         ybar = max(float(obs_y.mean()), 1e-3)
         best: tuple[float, np.ndarray, bool] | None = None
@@ -326,6 +328,8 @@ class Hawkes(ParamsMixin):
                 and (best is None or res.fun < best[0])
             ):
                 best = (float(res.fun), res.x, bool(res.success))
+            if settled(bool(res.success), res.x, data.bounds(), (1 + data.k, 2 + data.k)):
+                break
         if best is None:
             return None, False
         return best[1], best[2]

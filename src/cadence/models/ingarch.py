@@ -46,6 +46,7 @@ from cadence.models._ingarch_common import (
     rate_cap,
     selected_columns,
     series_start,
+    settled,
     single_threaded_blas,
     transform_covariance,
 )
@@ -222,7 +223,8 @@ class Ingarch(ParamsMixin):
         return names
 
     def _maximize(self, data: IngarchData) -> tuple[np.ndarray | None, bool]:
-        """Best L-BFGS-B optimum over two starting points, or None if none is finite."""
+        """L-BFGS-B optimum from a persistent starting point, and from a less persistent
+        one if the first did not settle (see ``settled``); None if none is finite."""
         obs_y = data.y[data.observed]
         nubar = float(np.log(max(obs_y.mean(), 1e-2)))
         p, q, k = len(data.past_obs), len(data.past_mean), data.x.shape[1]
@@ -252,6 +254,8 @@ class Ingarch(ParamsMixin):
                 and (best is None or res.fun < best[0])
             ):
                 best = (float(res.fun), res.x, bool(res.success))
+            if settled(bool(res.success), res.x, data.bounds(), range(1, 1 + p + q)):
+                break
         if best is None:
             return None, False
         return best[1], best[2]

@@ -24,6 +24,13 @@ from cadence.store.tables import (
 )
 
 
+def _extra(text: object) -> dict[str, object] | None:
+    """Stored extra JSON as a dict without the null (blank) entries."""
+    if not isinstance(text, str):
+        return None
+    return {k: v for k, v in json.loads(text).items() if v is not None}
+
+
 def _frame(
     engine: Engine, stmt: Select[tuple[object, ...]], date_cols: tuple[str, ...]
 ) -> pd.DataFrame:
@@ -33,7 +40,7 @@ def _frame(
     for c in date_cols:
         df[c] = pd.to_datetime(df[c]).astype("datetime64[s]")
     if C.EXTRA in df.columns:
-        df[C.EXTRA] = [json.loads(x) if isinstance(x, str) else None for x in df[C.EXTRA]]
+        df[C.EXTRA] = [_extra(x) for x in df[C.EXTRA]]
     return df
 
 

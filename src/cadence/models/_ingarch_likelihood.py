@@ -118,7 +118,9 @@ class IngarchData:
         if not self.past_mean:
             return u
         den = self._denominator(alpha)
-        zi = signal.lfiltic([1.0], den, np.full(len(den) - 1, self.nu0))
+        # Filter state for constant pre-sample outputs nu0 (what ``signal.lfiltic`` gives
+        # for b = [1] and zero past inputs): zi[i] = -nu0 * sum(den[i + 1:]).
+        zi = -self.nu0 * np.cumsum(den[:0:-1])[::-1]
         out, _ = signal.lfilter([1.0], den, u, zi=zi)
         return np.asarray(out)
 

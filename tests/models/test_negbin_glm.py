@@ -10,7 +10,12 @@ import statsmodels.api as sm
 from cadence.columns import COUNT
 from cadence.models._design import read_series
 from cadence.models.baselines import Climatology
-from cadence.models.errors import FutureFrameError, ShortHistoryWarning
+from cadence.models.errors import (
+    FutureFrameError,
+    PanelError,
+    ReducedModelWarning,
+    ShortHistoryWarning,
+)
 from cadence.models.negbin_glm import EFFECT_COLUMNS, NegBinGLM, fill_counts, lag_features
 from tests.models import synthetic
 from tests.models.synthetic import (
@@ -139,9 +144,19 @@ def test_collinear_dummies_are_dropped(long_case: SyntheticCase) -> None:
     assert np.isfinite(model.coef_).all()
 
 
-def test_short_history_falls_back_to_climatology(daily_case: SyntheticCase) -> None:
+def test_short_history_drops_lags_then_falls_back(daily_case: SyntheticCase) -> None:
+    with pytest.warns(ReducedModelWarning, match="without lags"):
+        reduced = NegBinGLM().fit(daily_case.panel.iloc[:40])
+    assert reduced.reduced_ and reduced.lags_ == 0 and reduced.rolling_ == 0
+    drivers = {RET_STRIKE, STM_ESCALATION, STM_DEESCALATION}
+    assert reduced.exog_columns_ and set(reduced.exog_columns_) <= drivers  # no cal_ terms
+    future = daily_case.panel.iloc[40:47].drop(columns=[COUNT])
+    fc = reduced.forecast(7, future=future, rng=np.random.default_rng(0))
+    assert "fallback" not in fc.meta
+    assert len(reduced.effects()) == len(reduced.exog_columns_)
+
     with pytest.warns(ShortHistoryWarning, match="climatology"):
-        model = NegBinGLM().fit(daily_case.panel.iloc[:40])
+        model = NegBinGLM().fit(daily_case.panel.iloc[:20])
     fc = model.forecast(7, future=daily_case.future, rng=np.random.default_rng(0))
     assert fc.meta["fallback"] == "climatology"
     assert fc.model == "negbin_glm"
@@ -225,3 +240,21 @@ def test_leading_zeros_are_left_out_of_the_fit(daily_case: SyntheticCase) -> Non
     low = kept.forecast(28, future=daily_case.future, n_samples=500, rng=rng).mean()
     # Sixteen silent months drag the untrimmed long-run level far below the recent one.
     assert low[-7:].mean() < 0.5 * recent < near[-7:].mean()
+
+
+def test_few_interval_totals_fit_chosen_columns(daily_case: SyntheticCase) -> None:
+    """Fifteen tallies of about a week each, as official briefings give them: the full
+    model is out of reach; the driver effects alone, or the columns passed in
+    ``include``, are estimable."""
+    panel, intervals = intervals_from(daily_case.panel.iloc[-120:], [8, 9, 7], first=0, last=118)
+    assert len(intervals) == 15 and panel[COUNT].notna().sum() == 2
+    with pytest.warns(ReducedModelWarning, match="17 observations for 20 coefficients"):
+        auto = NegBinGLM().fit(panel, intervals=intervals)
+    assert auto.reduced_ and len(auto.effects()) == 3
+    chosen = NegBinGLM(lags=0, rolling=0, include=[RET_STRIKE, STM_DEESCALATION]).fit(
+        panel, intervals=intervals
+    )
+    assert not chosen.reduced_ and chosen.fallback_ is None
+    assert list(chosen.effects()["feature"]) == [RET_STRIKE, STM_DEESCALATION]
+    with pytest.raises(PanelError, match="not in the panel"):
+        NegBinGLM(include=["ret_nonexistent"]).fit(panel, intervals=intervals)

@@ -14,6 +14,7 @@ Tree::
 
     UserWarning
     └── ShortHistoryWarning         a family fell back to ``Climatology`` for lack of data
+        └── ReducedModelWarning     a family dropped terms it could not estimate
 
 Exceptions are plain data: no logging or I/O in ``__init__``.
 """
@@ -63,3 +64,8 @@ class ModelUnavailableError(ModelError):
 
 class ShortHistoryWarning(UserWarning):
     """Too little information to fit the family: the model forecasts with ``Climatology``."""
+
+
+class ReducedModelWarning(ShortHistoryWarning):
+    """Too little information for the full model: some terms (e.g. lags, calendar
+    columns) were left out of the fit."""

@@ -8,10 +8,13 @@ Model (NB2, log link), per period t::
 
 ``x`` are the panel's exogenous columns (``ret_``, ``stm_``, ``cal_``), those constant or
 all-NaN on the fitted rows dropped, and exactly collinear ones (e.g. a full set of
-dummies) dropped by a pivoted QR. Fitted by maximum likelihood with an analytic gradient
-(L-BFGS on standardized columns; a tiny ridge on the slopes keeps it finite on all-zero
-or separated data, ``ridge`` in log-likelihood units). Given the same data this matches
-statsmodels' ``NegativeBinomial`` (NB2) estimates, at a fraction of the time.
+dummies) dropped. Fitted by maximum likelihood on standardized columns (Fisher scoring
+with a Newton step for alpha; L-BFGS with the analytic gradient when intervals are
+present; see ``_nb_regression``). A tiny ridge on the slopes keeps it finite on all-zero
+or separated data, and the sum of the autoregressive coefficients is held at or below
+``max_persistence`` so that simulated paths cannot explode. Given the same design and no
+penalty this matches statsmodels' ``NegativeBinomial`` (NB2) estimates, in a fraction of
+the time.
 
 Interval observations: a period with NaN count inside an interval ``[start, end)`` has
 the mean above, its lags filled with the interval's average count per period (the only
@@ -19,6 +22,9 @@ thing known about those days). Interval ``j``'s total is NB2 with mean
 ``M_j = sum_t w_jt mu_t`` and its variance matched to the sum of the periods' variances
 ``M_j + alpha * sum_t w_jt mu_t**2`` (exact NB when the rate is constant). Periods with NaN
 count and no interval are left out of the likelihood, their lags filled with the mean.
+Filling lags (rather than dropping the autoregression inside intervals) keeps one
+intercept for all periods; with few totals the model drops the lags altogether (see
+the class docstring), which is the exogenous-only mean.
 
 Forecasts simulate paths forward: each step draws NB2 counts for all paths at once and
 feeds them back into the lags. Exogenous values for the horizon come from ``future``
@@ -29,13 +35,14 @@ feedback by capping the mean at ten times the largest observed count plus ten.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.optimize import minimize
-from scipy.special import digamma, zeta
 
 from cadence.columns import COUNT, PREFIX_RETALIATION, PREFIX_STATEMENT
 from cadence.models._design import (
@@ -47,19 +54,17 @@ from cadence.models._design import (
     future_matrix,
     horizon_index,
     interval_coverage,
-    nb2_loglik,
     read_series,
     relabel,
     warn_short_history,
 )
+from cadence.models._nb_regression import NB2Problem
 from cadence.models.base import ParamsMixin
 from cadence.models.baselines import Climatology
-from cadence.models.errors import NotFittedError
+from cadence.models.errors import NotFittedError, PanelError, ReducedModelWarning
 from cadence.models.forecast import CountForecast
 
 EFFECT_COLUMNS = ("feature", "irr", "lower", "upper", "p_value")
-_LOG_ALPHA_BOUNDS = (-12.0, 5.0)
-_ETA_CLIP = 30.0
 
 
 def fill_counts(series: Series, coverage: Coverage | None) -> np.ndarray:
@@ -116,25 +121,55 @@ def independent_columns(z: np.ndarray, tol: float = 1e-8) -> np.ndarray:
     return np.asarray(kept, dtype=int)
 
 
+@dataclass(frozen=True)
+class _Design:
+    """Terms of one candidate model: ``lags`` and ``rolling`` as in ``NegBinGLM``,
+    ``exog`` the exogenous columns."""
+
+    lags: int
+    rolling: int
+    exog: list[str]
+
+    @property
+    def ar_names(self) -> list[str]:
+        names = [f"log1p_lag{k}" for k in range(1, self.lags + 1)]
+        return [*names, f"log1p_mean{self.rolling}"] if self.rolling > 0 else names
+
+    @property
+    def n_coef(self) -> int:
+        return 1 + len(self.ar_names) + len(self.exog)
+
+    @property
+    def span(self) -> int:
+        return max(self.lags, self.rolling)
+
+
 class NegBinGLM(ParamsMixin):
     """NB2 regression on lagged counts and exogenous columns, simulated forward.
 
     Hyperparameters: ``lags`` (number of ``log1p`` count lags; None: 7 days, 4 weeks or
     3 months), ``rolling`` (periods in the lagged rolling-mean term, 0 disables; None: 28
     days, 8 weeks or 6 months), ``exogenous`` (use ``ret_``/``stm_``/``cal_`` columns),
-    ``ridge`` (L2 weight on standardized slopes), ``max_persistence`` (cap on the sum of
-    the autoregressive coefficients, enforced by a stiff quadratic penalty; a sum >= 1
-    makes simulated paths explode, e.g. when a long zero stretch is "explained" by the
-    lags; None disables), ``trim_leading_zeros`` (leave the periods before the first
-    event out of the fit: a series often starts before its actors were active; those
-    zeros still feed the first lags), ``min_periods`` (fewer fitted
-    observations, or fewer than 3 per coefficient, fall back to ``Climatology`` with a
-    ``ShortHistoryWarning``; so do histories with fewer than 2 non-zero observations per
-    coefficient, where the regression would chase a handful of events).
+    ``include`` (only these exogenous columns; None: all), ``ridge`` (L2 weight on
+    standardized slopes), ``max_persistence`` (cap on the sum of the autoregressive
+    coefficients, enforced by a stiff quadratic penalty; a sum >= 1 makes simulated paths
+    explode, e.g. when a long zero stretch is "explained" by the lags; None disables),
+    ``trim_leading_zeros`` (leave the periods before the first event out of the fit: a
+    series often starts before its actors were active; those zeros still feed the first
+    lags), ``min_periods`` (periods of data, counted or inside intervals, needed).
+
+    Too little data for the full model (fewer than 3 likelihood terms per coefficient,
+    or 2 non-zero observations per coefficient): it drops the lags and calendar columns
+    and fits the retaliation and statement effects alone (``ReducedModelWarning``); if
+    that is still too much, it forecasts with ``Climatology`` (``ShortHistoryWarning``).
+    A handful of interval totals (official tallies) supports only a few columns: pass
+    ``include`` to choose them.
 
     Fitted state: ``coef_`` (Series of coefficients in original units, index
-    ``feature_names_``), ``alpha_``, ``exog_columns_``, ``lags_``, ``rolling_``,
-    ``origin_``, ``freq_``, ``fallback_`` (the Climatology used instead, or None).
+    ``feature_names_``), ``intercept_``, ``alpha_``, ``exog_columns_``, ``lags_``,
+    ``rolling_``, ``n_obs_`` (likelihood terms), ``reduced_`` (the lags and calendar
+    columns were dropped), ``origin_``, ``freq_``, ``fallback_`` (the Climatology used
+    instead, or None).
     """
 
     name = "negbin_glm"
@@ -145,6 +180,7 @@ class NegBinGLM(ParamsMixin):
         lags: int | None = None,
         rolling: int | None = None,
         exogenous: bool = True,
+        include: Sequence[str] | None = None,
         ridge: float = 1e-3,
         max_persistence: float | None = 0.9,
         trim_leading_zeros: bool = True,
@@ -153,6 +189,7 @@ class NegBinGLM(ParamsMixin):
         self.lags = lags
         self.rolling = rolling
         self.exogenous = exogenous
+        self.include = include
         self.ridge = ridge
         self.max_persistence = max_persistence
         self.trim_leading_zeros = trim_leading_zeros
@@ -174,11 +211,8 @@ class NegBinGLM(ParamsMixin):
             else None
         )
         self.origin_, self.freq_ = series.origin, series.freq
-        self.lags_ = self.lags if self.lags is not None else by_frequency(series.freq, 7, 4, 3)
-        self.rolling_ = (
-            self.rolling if self.rolling is not None else by_frequency(series.freq, 28, 8, 6)
-        )
-        span = max(self.lags_, self.rolling_, 1)
+        self.fallback_: Climatology | None = None
+        self.reduced_ = False
         filled = fill_counts(series, cov)
         first = self._first_event(series, cov) if self.trim_leading_zeros else 0
         if cov is not None and first > 0:
@@ -186,38 +220,88 @@ class NegBinGLM(ParamsMixin):
             starts = np.argmax(cov.weights > 0, axis=1)
             keep_iv = (cov.totals > 0) | (starts >= first)
             cov = Coverage(weights=cov.weights[keep_iv], totals=cov.totals[keep_iv])
-        daily = np.isfinite(series.y) & (np.arange(series.y.size) >= max(span, first))
         covered = cov.covered if cov is not None else np.zeros(series.y.size, dtype=bool)
-        rows = daily | covered
+        observed = np.isfinite(series.y) & (np.arange(series.y.size) >= first)
 
-        exog = exogenous_columns(panel, rows) if self.exogenous else []
-        ar_names = [f"log1p_lag{k}" for k in range(1, self.lags_ + 1)]
-        if self.rolling_ > 0:
-            ar_names.append(f"log1p_mean{self.rolling_}")
-        x_all = np.column_stack(
-            [lag_features(filled, self.lags_, self.rolling_), exogenous_matrix(panel, exog)]
+        candidates = self._candidate_columns(panel, observed | covered)
+        full = _Design(
+            self.lags if self.lags is not None else by_frequency(series.freq, 7, 4, 3),
+            self.rolling if self.rolling is not None else by_frequency(series.freq, 28, 8, 6),
+            candidates,
         )
-        names = [*ar_names, *exog]
+        drivers = [c for c in candidates if c.startswith((PREFIX_RETALIATION, PREFIX_STATEMENT))]
+        reduced = _Design(0, 0, drivers)
+        reasons = []
+        for design in (full, reduced):
+            daily = observed & (np.arange(series.y.size) >= design.span)
+            reason = self._shortage(series, daily, cov, design)
+            if reason is None:
+                break
+            reasons.append(reason)
+        else:
+            warn_short_history(self.name, reasons[0])
+            self.fallback_ = Climatology().fit(panel, target, intervals)
+            self._set_empty_state(full)
+            return self
+        if design is reduced:
+            self.reduced_ = True
+            warnings.warn(
+                f"{self.name}: {reasons[0]}; fitting the retaliation and statement columns "
+                "without lags or calendar terms",
+                ReducedModelWarning,
+                stacklevel=2,
+            )
+        self._fit_design(panel, series, filled, daily, cov, design)
+        return self
 
-        n_obs = int(daily.sum()) + (len(cov) if cov is not None else 0)
+    def _candidate_columns(self, panel: pd.DataFrame, rows: np.ndarray) -> list[str]:
+        if not self.exogenous:
+            return []
+        cols = exogenous_columns(panel, rows)
+        if self.include is not None:
+            missing = [c for c in self.include if c not in panel.columns]
+            if missing:
+                raise PanelError(f"{self.name}: include names columns not in the panel: {missing}")
+            cols = [c for c in cols if c in set(self.include)]
+        return cols
+
+    def _shortage(
+        self, series: Series, daily: np.ndarray, cov: Coverage | None, design: _Design
+    ) -> str | None:
+        """Why ``design`` cannot be fitted on this data, or None if it can."""
+        n_terms = int(daily.sum()) + (len(cov) if cov is not None else 0)
+        n_periods = int(daily.sum()) + (float(cov.exposure.sum()) if cov is not None else 0.0)
         nonzero = int(np.sum(series.y[daily] > 0)) + (
             int(np.sum(cov.totals > 0)) if cov is not None else 0
         )
-        self.fallback_: Climatology | None = None
-        need = max(self.min_periods, 3 * (len(names) + 2))
-        need_nonzero = max(2, 2 * (len(names) + 1))
-        if n_obs < need or nonzero < need_nonzero:
-            reason = (
-                f"{n_obs} fitted observations (needs {need})"
-                if n_obs < need
-                else f"{nonzero} non-zero observation(s) for {len(names) + 1} coefficients"
-                f" (needs {need_nonzero})"
-            )
-            warn_short_history(self.name, reason)
-            self.fallback_ = Climatology().fit(panel, target, intervals)
-            self._set_empty_state(names)
-            return self
+        k = design.n_coef
+        if n_periods < self.min_periods:
+            return f"{n_periods:.0f} periods of data (needs {self.min_periods})"
+        if n_terms < 3 * (k + 1):
+            return f"{n_terms} observations for {k} coefficients (needs {3 * (k + 1)})"
+        if nonzero < max(2, 2 * k):
+            return f"{nonzero} non-zero observations for {k} coefficients (needs {2 * k})"
+        return None
 
+    def _fit_design(
+        self,
+        panel: pd.DataFrame,
+        series: Series,
+        filled: np.ndarray,
+        daily: np.ndarray,
+        cov: Coverage | None,
+        design: _Design,
+    ) -> None:
+        covered = cov.covered if cov is not None else np.zeros(series.y.size, dtype=bool)
+        rows = daily | covered
+        ar_names = design.ar_names
+        names = [*ar_names, *design.exog]
+        x_all = np.column_stack(
+            [
+                lag_features(filled, design.lags, design.rolling),
+                exogenous_matrix(panel, design.exog),
+            ]
+        )
         # Standardize on the fitted rows; drop constant and collinear columns.
         mean = x_all[rows].mean(axis=0)
         sd = x_all[rows].std(axis=0)
@@ -228,46 +312,45 @@ class NegBinGLM(ParamsMixin):
             independent = independent_columns(z[rows])
             z, kept_idx = z[:, independent], kept_idx[independent]
         z = np.column_stack([np.ones(z.shape[0]), z])
-        # Persistence (sum of the autoregressive coefficients, original units) as a linear
-        # function of the standardized parameters: direction a with a @ beta = sum.
-        n_ar = len(ar_names)
-        self._ar_dir = np.concatenate(
-            [
-                [0.0],
-                np.where(kept_idx < n_ar, 1.0 / np.where(sd[kept_idx] > 0, sd[kept_idx], 1.0), 0.0),
-            ]
+        n_obs = int(daily.sum()) + (len(cov) if cov is not None else 0)
+        # ar_dir @ beta is the sum of the autoregressive coefficients in original units.
+        ar_dir = np.concatenate([[0.0], np.where(kept_idx < len(ar_names), 1.0, 0.0)])
+        ar_dir[1:] /= sd[kept_idx]
+        problem = NB2Problem(
+            zd=z[daily],
+            yd=series.y[daily],
+            zc=z[covered],
+            cov_w=cov.weights[:, covered] if cov is not None else None,
+            cov_t=cov.totals if cov is not None else None,
+            ridge=self.ridge,
+            ar_dir=ar_dir,
+            max_persistence=self.max_persistence,
+            stiff=100.0 * max(n_obs, 1),
         )
-        self._stiff = 100.0 * max(n_obs, 1)
-
-        self._zd, self._yd = z[daily], series.y[daily]
-        self._cov_w = cov.weights[:, covered] if cov is not None else None
-        self._cov_t = cov.totals if cov is not None else None
-        self._zc = z[covered]
-        theta = self._optimize(z, filled[rows])
-        self.theta_ = theta
+        theta0 = np.zeros(z.shape[1] + 1)
+        theta0[0] = np.log(max(float(filled[rows].mean()), 1e-3))
+        theta0[-1] = np.log(0.3)
+        theta = problem.fit(theta0)
 
         # Back to original units: slope / sd, intercept absorbs the centring.
-        slopes_std = theta[1:-1]
-        slopes = slopes_std / sd[kept_idx]
-        intercept = theta[0] - float(np.sum(slopes * mean[kept_idx]))
+        slopes = theta[1:-1] / sd[kept_idx]
         coef = np.zeros(len(names))
         coef[kept_idx] = slopes
-        self.feature_names_ = names
-        self.exog_columns_ = exog
-        self.coef_ = pd.Series(coef, index=names, name="coef")
-        self.intercept_ = intercept
         alpha = float(np.exp(theta[-1]))
+        self.lags_, self.rolling_ = design.lags, design.rolling
+        self.feature_names_ = names
+        self.exog_columns_ = list(design.exog)
+        self.coef_ = pd.Series(coef, index=names, name="coef")
+        self.intercept_ = float(theta[0] - np.sum(slopes * mean[kept_idx]))
         self.alpha_ = alpha if alpha > 1e-5 else 0.0
-        self._kept_idx, self._sd = kept_idx, sd
         self.n_obs_ = n_obs
-        span_hist = (
-            filled[-span:]
-            if filled.size >= span
-            else np.concatenate([np.full(span - filled.size, filled.mean()), filled])
-        )
-        self.history_ = span_hist
+        self.theta_ = theta
+        self._problem = problem
+        self._kept_idx, self._sd = kept_idx, sd
+        span = max(design.span, 1)
+        pad = np.full(max(span - filled.size, 0), filled.mean())
+        self.history_ = np.concatenate([pad, filled])[-span:]
         self.log_cap_ = float(np.log(10.0 * max(float(filled.max()), 1.0) + 10.0))
-        return self
 
     @staticmethod
     def _first_event(series: Series, cov: Coverage | None) -> int:
@@ -280,113 +363,15 @@ class NegBinGLM(ParamsMixin):
             first = min(first, int(starts.min()))
         return first if first < series.y.size else 0
 
-    def _set_empty_state(self, names: list[str]) -> None:
+    def _set_empty_state(self, design: _Design) -> None:
+        names = [*design.ar_names, *design.exog]
+        self.lags_, self.rolling_ = design.lags, design.rolling
         self.feature_names_ = names
         self.exog_columns_ = []
         self.coef_ = pd.Series(np.zeros(len(names)), index=names, name="coef")
         self.intercept_ = float("nan")
         self.alpha_ = float("nan")
         self.n_obs_ = 0
-
-    def _negloglik(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        beta, log_alpha = theta[:-1], theta[-1]
-        alpha = np.exp(log_alpha)
-        size = 1.0 / alpha
-        mu = np.exp(np.clip(self._zd @ beta, -_ETA_CLIP, _ETA_CLIP))
-        ll, d_mu, d_size = nb2_loglik(self._yd, mu, size)
-        total = ll.sum()
-        g_beta = self._zd.T @ (d_mu * mu)
-        g_la = -np.sum(d_size) * size
-        if self._cov_w is not None and self._cov_t is not None:
-            w = self._cov_w
-            mu_c = np.exp(np.clip(self._zc @ beta, -_ETA_CLIP, _ETA_CLIP))
-            m = w @ mu_c
-            q = w @ mu_c**2
-            s = m**2 / (alpha * q)
-            ll_i, a, b = nb2_loglik(self._cov_t, m, s)
-            total += ll_i.sum()
-            d_mu_c = (a + 2 * b * s / m) @ w - mu_c * ((2 * b * s / q) @ w)
-            g_beta = g_beta + self._zc.T @ (d_mu_c * mu_c)
-            g_la += -np.sum(b * s)
-        pen = 0.5 * self.ridge * float(np.sum(beta[1:] ** 2))
-        g_pen = np.concatenate([[0.0], self.ridge * beta[1:]])
-        excess = self._persistence_excess(beta)
-        if excess > 0:
-            pen += 0.5 * self._stiff * excess**2
-            g_pen = g_pen + self._stiff * excess * self._ar_dir
-        grad = np.concatenate([-g_beta + g_pen, [-g_la]])
-        return -float(total) + pen, grad
-
-    def _persistence_excess(self, beta: np.ndarray) -> float:
-        """How far the autoregressive coefficients' sum exceeds ``max_persistence``."""
-        if self.max_persistence is None:
-            return 0.0
-        return float(self._ar_dir @ beta) - self.max_persistence
-
-    def _optimize(self, z: np.ndarray, filled_rows: np.ndarray) -> np.ndarray:
-        m = z.shape[1]
-        theta0 = np.zeros(m + 1)
-        theta0[0] = np.log(max(float(filled_rows.mean()), 1e-3))
-        theta0[-1] = np.log(0.3)
-        if self._cov_w is None:
-            theta, converged = self._newton(theta0)
-            if converged:
-                return theta
-            theta0 = theta
-        bounds = [(None, None)] * m + [_LOG_ALPHA_BOUNDS]
-        res = minimize(
-            self._negloglik,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-7},
-        )
-        return np.asarray(res.x)
-
-    def _newton(self, theta: np.ndarray, max_iter: int = 60) -> tuple[np.ndarray, bool]:
-        """Fisher scoring for the coefficients with a Newton step for log(alpha), jointly,
-        with backtracking. NB2's mean and dispersion parameters are orthogonal (zero
-        expected cross information), so the block-diagonal step converges in a few
-        iterations. Periods only (no interval totals)."""
-        zd, yd = self._zd, self._yd
-        ridge = np.full(zd.shape[1], self.ridge)
-        ridge[0] = 0.0
-        f, g = self._negloglik(theta)
-        for _ in range(max_iter):
-            alpha = np.exp(theta[-1])
-            mu = np.exp(np.clip(zd @ theta[:-1], -_ETA_CLIP, _ETA_CLIP))
-            w = mu / (1.0 + alpha * mu)
-            info = (zd * w[:, None]).T @ zd + np.diag(ridge)
-            if self._persistence_excess(theta[:-1]) > 0:
-                info = info + self._stiff * np.outer(self._ar_dir, self._ar_dir)
-            step_b = np.linalg.solve(info, -g[:-1])
-            r = 1.0 / alpha
-            rm = r + mu
-            s = digamma(yd + r) - digamma(r) + np.log(r / rm) + (mu - yd) / rm
-            ds = zeta(2.0, yd + r) - zeta(2.0, r) + 1.0 / r - 1.0 / rm  # trigamma
-            ds = ds - (mu - yd) / rm**2
-            curv = -float(np.sum(r * s + r**2 * ds))
-            step_a = -g[-1] / curv if curv > 0 else -np.sign(g[-1]) * 0.5
-            step = np.concatenate([step_b, [np.clip(step_a, -3.0, 3.0)]])
-            slope = float(g @ step)
-            t = 1.0
-            while True:
-                new = theta + t * step
-                new[-1] = np.clip(new[-1], *_LOG_ALPHA_BOUNDS)
-                f_new, g_new = self._negloglik(new)
-                if np.isfinite(f_new) and f_new <= f + 1e-4 * t * min(slope, 0.0):
-                    break
-                t *= 0.5
-                if t < 1e-6:
-                    return theta, False
-            done = abs(f - f_new) <= 1e-10 * (1.0 + abs(f_new))
-            theta, f, g = new, f_new, g_new
-            at_bound = theta[-1] <= _LOG_ALPHA_BOUNDS[0] + 1e-9 and g[-1] > 0
-            grad = np.abs(g[:-1]).max(initial=0.0) if at_bound else np.abs(g).max()
-            if done and grad < 1e-4 * max(1.0, abs(f) / max(yd.size, 1)) * 10:
-                return theta, True
-        return theta, False
 
     # --- effects -----------------------------------------------------------------------
 
@@ -398,7 +383,7 @@ class NegBinGLM(ParamsMixin):
         self._check_fitted()
         if self.fallback_ is not None:
             return pd.DataFrame(columns=list(EFFECT_COLUMNS))
-        cov = np.linalg.pinv(self._hessian())
+        cov = np.linalg.pinv(self._problem.hessian(self.theta_))
         kept_names = [self.feature_names_[i] for i in self._kept_idx]
         z_crit = float(stats.norm.ppf(0.5 + level / 2))
         out = []
@@ -410,19 +395,6 @@ class NegBinGLM(ParamsMixin):
             p = float(2 * stats.norm.sf(abs(b) / se)) if se > 0 else float("nan")
             out.append((name, np.exp(b), np.exp(b - z_crit * se), np.exp(b + z_crit * se), p))
         return pd.DataFrame(out, columns=list(EFFECT_COLUMNS))
-
-    def _hessian(self) -> np.ndarray:
-        """Hessian of the penalized negative log-likelihood at the optimum (central
-        differences of the analytic gradient), shape ``(m + 1, m + 1)``."""
-        theta = self.theta_
-        h = np.zeros((theta.size, theta.size))
-        for i in range(theta.size):
-            step = 1e-5 * max(1.0, abs(theta[i]))
-            up, down = theta.copy(), theta.copy()
-            up[i] += step
-            down[i] -= step
-            h[i] = (self._negloglik(up)[1] - self._negloglik(down)[1]) / (2 * step)
-        return 0.5 * (h + h.T)
 
     # --- forecast ----------------------------------------------------------------------
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from cadence.service.cli.app import app, dispose_engines
 from cadence.service.cli.errors import exit_code_for, report_error
 
 # register the command groups on ``app``
-from cadence.service.cli import db, ingest, run, series  # noqa: F401  isort: skip
+from cadence.service.cli import db, features, ingest, run, series  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 
@@ -27,14 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
         result = app(args=argv, prog_name="cadence", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
-        return 2
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         return 1
+    except typer.TyperException as exc:  # usage errors: unknown command, bad option
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
     except Exception as exc:
         code = exit_code_for(exc)
         if code is None:

@@ -13,7 +13,7 @@ from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import brentq, minimize
 
 from cadence.columns import COUNT
 from cadence.models._design import (
@@ -49,7 +49,8 @@ def fit_constant_rate(
     ``counts``: observed per-period counts, shape ``(n,)``; ``totals``: interval totals,
     shape ``(J,)``, each covering ``exposure[j]`` periods. ``dispersion="auto"`` fits NB2
     unless the score test of ``alpha = 0`` finds no significant overdispersion
-    (one-sided 5 %), then Poisson (``alpha = 0``); ``"poisson"`` forces Poisson, ``"nb"`` always fits alpha.
+    (one-sided 5 %), then Poisson (``alpha = 0``); ``"poisson"`` forces Poisson, ``"nb"``
+    always fits alpha.
     With no event at all the rate is half an event over the exposure (a zero rate would
     rule out any future event).
     """
@@ -77,19 +78,25 @@ def fit_constant_rate(
     z = 2.0 * score / np.sqrt(var)
     if dispersion == "auto" and z <= _OVERDISPERSION_Z:
         return mu0, 0.0
+    # Identical counts share one likelihood term (weights = multiplicities): long daily
+    # series have few distinct values.
+    values, weights = np.unique(counts, return_counts=True)
+    if totals.size == 0:
+        # Daily counts only: the sample mean is the MLE of mu; alpha solves a 1-D score.
+        return mu0, _profile_alpha(values, weights.astype(float), mu0)
     denom = counts.size * mu0**2 + np.sum(exposure) * mu0**2
     alpha0 = float(np.clip(2 * score / denom, 1e-3, 1e2)) if score > 0 else 1e-3
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         mu, alpha = np.exp(theta[0]), np.exp(theta[1])
         size = 1.0 / alpha
-        ll_d, dmu_d, dsz_d = nb2_loglik(counts, np.full(counts.shape, mu), size)
+        ll_d, dmu_d, dsz_d = nb2_loglik(values, np.full(values.shape, mu), size)
         mean_i = exposure * mu
         size_i = exposure * size
         ll_i, dmu_i, dsz_i = nb2_loglik(totals, mean_i, size_i)
-        ll = ll_d.sum() + ll_i.sum()
-        g_logmu = np.sum(dmu_d) * mu + np.sum(dmu_i * mean_i)
-        g_logalpha = -np.sum(dsz_d) * size - np.sum(dsz_i * size_i)
+        ll = weights @ ll_d + ll_i.sum()
+        g_logmu = (weights @ dmu_d) * mu + np.sum(dmu_i * mean_i)
+        g_logalpha = -(weights @ dsz_d) * size - np.sum(dsz_i * size_i)
         return -float(ll), -np.array([g_logmu, g_logalpha])
 
     res = minimize(
@@ -101,6 +108,26 @@ def fit_constant_rate(
     )
     mu, alpha = float(np.exp(res.x[0])), float(np.exp(res.x[1]))
     return mu, (alpha if alpha > _ALPHA_FLOOR else 0.0)
+
+
+def _profile_alpha(values: np.ndarray, weights: np.ndarray, mu: float) -> float:
+    """NB2 ``alpha`` maximizing the likelihood of counts ``values`` (with multiplicities
+    ``weights``) at mean ``mu``: the root in log(alpha) of the score, by Brent's method
+    (the bound when the score does not change sign)."""
+    mus = np.full(values.shape, mu)
+
+    def score(log_alpha: float) -> float:
+        size = np.exp(-log_alpha)
+        return float(-(weights @ nb2_loglik(values, mus, size)[2]) * size)
+
+    lo, hi = _LOG_ALPHA_BOUNDS
+    s_lo, s_hi = score(lo), score(hi)
+    if s_lo <= 0:
+        return 0.0
+    if s_hi >= 0:
+        return float(np.exp(hi))
+    alpha = float(np.exp(brentq(score, lo, hi, xtol=1e-8)))
+    return alpha if alpha > _ALPHA_FLOOR else 0.0
 
 
 class _ConstantRate(ParamsMixin):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import digamma, zeta
+from scipy.special import digamma, gammaln, zeta
 
 from cadence.models._design import nb2_loglik
 
@@ -44,6 +44,29 @@ class NB2Problem:
     max_persistence: float | None
     stiff: float
 
+    def __post_init__(self) -> None:
+        # Counts repeat (a daily series has few distinct values): special functions of
+        # y + size are evaluated once per distinct value; log(y!) once per fit.
+        self._y_values, self._y_index = np.unique(self.yd, return_inverse=True)
+        self._log_y_factorial = gammaln(self.yd + 1.0)
+
+    def _daily_terms(
+        self, mu: np.ndarray, size: float, curvature: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """NB2 log-pmf of the period counts, d/dmu, d/dsize, and (if asked) d2/dsize2."""
+        y, v, i = self.yd, self._y_values, self._y_index
+        rm = size + mu
+        log_ratio = np.log(size / rm)
+        ll = (gammaln(v + size) - gammaln(size))[i] - self._log_y_factorial
+        ll = ll + size * log_ratio + y * np.log(mu / rm)
+        d_mu = y / mu - (y + size) / rm
+        d_size = (digamma(v + size) - digamma(size))[i] + log_ratio + (mu - y) / rm
+        d2 = None
+        if curvature:  # trigamma = zeta(2, .)
+            d2 = (zeta(2.0, v + size) - zeta(2.0, size))[i] + 1.0 / size - 1.0 / rm
+            d2 = d2 - (mu - y) / rm**2
+        return ll, d_mu, d_size, d2
+
     def persistence_excess(self, beta: np.ndarray) -> float:
         """How far the autoregressive coefficients' sum exceeds ``max_persistence``."""
         if self.max_persistence is None or not self.ar_dir.any():
@@ -56,7 +79,7 @@ class NB2Problem:
         alpha = np.exp(log_alpha)
         size = 1.0 / alpha
         mu = np.exp(np.clip(self.zd @ beta, -_ETA_CLIP, _ETA_CLIP))
-        ll, d_mu, d_size = nb2_loglik(self.yd, mu, size)
+        ll, d_mu, d_size, _ = self._daily_terms(mu, size)
         total = ll.sum()
         g_beta = self.zd.T @ (d_mu * mu)
         g_la = -np.sum(d_size) * size
@@ -118,10 +141,8 @@ class NB2Problem:
                 info = info + self.stiff * np.outer(self.ar_dir, self.ar_dir)
             step_b = np.linalg.solve(info, -g[:-1])
             r = 1.0 / alpha
-            rm = r + mu
-            s = digamma(yd + r) - digamma(r) + np.log(r / rm) + (mu - yd) / rm
-            ds = zeta(2.0, yd + r) - zeta(2.0, r) + 1.0 / r - 1.0 / rm  # trigamma
-            ds = ds - (mu - yd) / rm**2
+            _, _, s, ds = self._daily_terms(mu, r, curvature=True)
+            assert ds is not None
             curv = -float(np.sum(r * s + r**2 * ds))
             step_a = -g[-1] / curv if curv > 0 else -np.sign(g[-1]) * 0.5
             step = np.concatenate([step_b, [np.clip(step_a, -3.0, 3.0)]])

@@ -10,7 +10,8 @@ on SQLite), so rows read back identically whichever path wrote them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,13 +44,31 @@ def _column_values(col: pd.Series, dialect: str) -> np.ndarray:
     return col.to_numpy(dtype=object, na_value=None)
 
 
-def insert_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
-    """Insert every row of ``frame`` (columns named as the table's) into ``table``."""
+def _scalar(value: object, dialect: str) -> object:
+    if isinstance(value, dt.datetime):
+        utc = value.astimezone(dt.UTC)
+        return utc.strftime(SQLITE_TS_FORMAT) if dialect == "sqlite" else utc.isoformat()
+    return value
+
+
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    constants: Mapping[str, object] | None = None,
+) -> None:
+    """Insert every row of ``frame`` (columns named as the table's) into ``table``;
+    ``constants`` are columns with one value for every row (rendered once)."""
     if frame.empty:
         return
     dialect = conn.dialect.name
-    cols: Sequence[str] = list(frame.columns)
-    values = [_column_values(frame[c], dialect) for c in cols]
+    consts = dict(constants or {})
+    cols: Sequence[str] = [*frame.columns, *consts]
+    values = [_column_values(frame[c], dialect) for c in frame.columns]
+    for v in consts.values():
+        arr = np.empty(len(frame), dtype=object)
+        arr[:] = [_scalar(v, dialect)] * len(frame)
+        values.append(arr)
     rows = list(zip(*values, strict=True))
     names = ", ".join(f'"{c}"' for c in cols)
     if dialect == "sqlite":

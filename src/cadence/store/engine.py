@@ -32,6 +32,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # 64 MB page cache: bulk ingest updates indexes without thrashing the default 2 MB
+    cur.execute("PRAGMA cache_size=-65536")
     cur.close()
 
 

@@ -129,7 +129,7 @@ def _convert(f: FieldSpec, raw: pd.Series, blank: np.ndarray) -> tuple[pd.Series
     """Typed values, the mask of invalid non-blank cells, and what was expected."""
     none = np.zeros(len(raw), dtype=bool)
     if f.kind == "str":
-        s = raw.astype(object).where(~blank, None)
+        s = raw.where(~blank)
         if f.max_len is not None:
             too_long = (raw.str.len() > f.max_len).fillna(False).to_numpy()
             return s, too_long, f"text of at most {f.max_len} characters"
@@ -140,7 +140,7 @@ def _convert(f: FieldSpec, raw: pd.Series, blank: np.ndarray) -> tuple[pd.Series
         return parsed.astype("datetime64[s]"), invalid, "a date as YYYY-MM-DD"
     if f.kind == "time":
         ok = raw.str.match(TIME_RE).fillna(False).to_numpy()
-        return raw.astype(object).where(~blank, None), ~ok & ~blank, "a time as HH:MM or HH:MM:SS"
+        return raw.where(~blank), ~ok & ~blank, "a time as HH:MM or HH:MM:SS"
     if f.kind in ("count", "lat", "lon", "float01"):
         num = pd.to_numeric(raw.where(~blank), errors="coerce").astype("float64")
         v = num.to_numpy()

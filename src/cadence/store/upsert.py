@@ -30,12 +30,9 @@ class WriteCounts:
 
 
 def content_hash(frame: pd.DataFrame) -> np.ndarray:
-    """A 16-hex-digit hash per row of the canonical text of every column (stable across
-    runs: pandas' fixed-key SipHash over strings)."""
-    canon = pd.DataFrame(
-        {c: frame[c].astype("string").fillna("\x00") for c in frame.columns}, index=frame.index
-    )
-    h = pd.util.hash_pandas_object(canon, index=False).to_numpy(dtype=np.uint64)
+    """A 16-hex-digit hash per row of every column's value (pandas' fixed-key SipHash;
+    validated chunks have fixed dtypes, so the same content always hashes the same)."""
+    h = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
     return np.char.mod("%016x", h)
 
 
@@ -85,12 +82,15 @@ def existing_rows(
     groups = keys.groupby(fixed_cols, sort=False) if fixed_cols else [((), keys)]
     for fixed, group in groups:
         fixed_vals = fixed if isinstance(fixed, tuple) else (fixed,)
-        conds = [table.c[k] == v for k, v in zip(fixed_cols, fixed_vals, strict=True)]
+        # one statement with an expanding parameter: compiled once, cached by SQLAlchemy
+        conds = [table.c[k] == bindparam(f"f_{k}") for k in fixed_cols]
+        stmt = select(*cols).where(
+            and_(*conds, table.c[last].in_(bindparam("keys", expanding=True)))
+        )
+        params = {f"f_{k}": v for k, v in zip(fixed_cols, fixed_vals, strict=True)}
         values = group[last].unique().tolist()
         for i in range(0, len(values), LOOKUP_BATCH):
-            batch = values[i : i + LOOKUP_BATCH]
-            stmt = select(*cols).where(and_(*conds, table.c[last].in_(batch)))
-            rows = conn.execute(stmt).all()
+            rows = conn.execute(stmt, {**params, "keys": values[i : i + LOOKUP_BATCH]}).all()
             if rows:
                 parts.append(pd.DataFrame(rows, columns=[*key_cols, HASH_COLUMN, "updated_at"]))
     if not parts:
@@ -161,10 +161,8 @@ def write_chunk(
         return counts, errors
     data_cols = [c for c in frame.columns if c != "_row"]
     if is_new.any():
-        new = merged.loc[is_new, data_cols].assign(
-            ingested_at=pd.Timestamp(run_started), updated_at=pd.Timestamp(run_started)
-        )
-        insert_rows(conn, table, new)
+        stamps = {"ingested_at": run_started, "updated_at": run_started}
+        insert_rows(conn, table, merged.loc[is_new, data_cols], stamps)
         counts.inserted += int(is_new.sum())
     if changed.any():
         upd = merged.loc[changed, data_cols].assign(updated_at=run_started)

@@ -61,7 +61,8 @@ def generate(path: Path, n: int, seed: int = 0) -> None:
                             f"Synthetic actor {k % 89}", "", "1", "13", "", "368", "Middle East",
                             c[i], f"Region {k % 18}", f"District {k % 120}", "",
                             f"Place {k % 5000}", lat[i], lon[i], "1", "Synthetic Wire",
-                            "National", f"synthetic note {k}", fat[i], "", "1700000000"])  # fmt: skip
+                            "National", f"synthetic note {k}", fat[i], "",
+                            "1700000000"])  # fmt: skip
 
 
 def run_cadence(file: Path, url: str) -> dict[str, float]:
@@ -127,7 +128,8 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(file, a.rows)
         size = file.stat().st_size / 1e6
-        print(f"generated {a.rows:,} synthetic ACLED rows ({size:.0f} MB) in {time.perf_counter() - t0:.1f}s")
+        took = time.perf_counter() - t0
+        print(f"generated {a.rows:,} synthetic ACLED rows ({size:.0f} MB) in {took:.1f}s")
         targets = [("sqlite", lambda name: f"sqlite:///{tmp}/{name}.db", None)]
         if a.postgres:
             targets.append(("postgres", lambda _n: a.postgres, reset_postgres))

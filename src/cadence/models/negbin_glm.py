@@ -210,9 +210,6 @@ class NegBinGLM(ParamsMixin):
             if intervals is not None and len(intervals)
             else None
         )
-        self.origin_, self.freq_ = series.origin, series.freq
-        self.fallback_: Climatology | None = None
-        self.reduced_ = False
         filled = fill_counts(series, cov)
         first = self._first_event(series, cov) if self.trim_leading_zeros else 0
         if cov is not None and first > 0:
@@ -224,6 +221,9 @@ class NegBinGLM(ParamsMixin):
         observed = np.isfinite(series.y) & (np.arange(series.y.size) >= first)
 
         candidates = self._candidate_columns(panel, observed | covered)
+        self.origin_, self.freq_ = series.origin, series.freq
+        self.fallback_: Climatology | None = None
+        self.reduced_ = False
         full = _Design(
             self.lags if self.lags is not None else by_frequency(series.freq, 7, 4, 3),
             self.rolling if self.rolling is not None else by_frequency(series.freq, 28, 8, 6),

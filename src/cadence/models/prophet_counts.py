@@ -162,15 +162,14 @@ class ProphetCounts(ParamsMixin):
         ``IntervalsUnsupportedError``."""
         reject_intervals(self.name, intervals)
         series = read_series(panel, target)
-        self.origin_, self.freq_ = series.origin, series.freq
         observed = np.isfinite(series.y)
-        self.fallback_: Climatology | None = None
+        self.origin_, self.freq_ = series.origin, series.freq
         self.exog_columns_: list[str] = []
         if observed.sum() < self.min_periods:
             warn_short_history(
                 self.name, f"{int(observed.sum())} observed periods (needs {self.min_periods})"
             )
-            self.fallback_ = Climatology().fit(panel, target)
+            self.fallback_: Climatology | None = Climatology().fit(panel, target)
             return self
         exog = exogenous_columns(panel, observed) if self.exogenous else []
         ds = series.index.tz_localize(None) if series.index.tz is not None else series.index
@@ -193,6 +192,7 @@ class ProphetCounts(ParamsMixin):
         self.model_: Any = model
         self.cap_ = 10.0 * max(float(np.max(series.y[observed])), 1.0) + 10.0
         self.exog_columns_ = exog
+        self.fallback_ = None  # set last: a failed fit leaves the model unfitted
         return self
 
     def forecast(

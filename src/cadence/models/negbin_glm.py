@@ -239,7 +239,13 @@ class NegBinGLM(ParamsMixin):
                 break
             reasons.append(reason)
         else:
-            warn_short_history(self.name, reasons[0])
+            hint = (
+                f" (even without lags: {reasons[-1]}; pass include=[...] with a few ret_/stm_"
+                " columns to estimate their effects)"
+                if drivers
+                else ""
+            )
+            warn_short_history(self.name, reasons[0] + hint)
             self.fallback_ = Climatology().fit(panel, target, intervals)
             self._set_empty_state(full)
             return self

@@ -150,3 +150,17 @@ def test_partial_period_coverage_on_a_weekly_panel() -> None:
     cov = interval_coverage(_intervals(("2021-01-04", "2021-01-14", 10)), read_series(panel))
     np.testing.assert_allclose(cov.weights[0, :3], [1.0, 3 / 7, 0.0])
     assert cov.exposure[0] == pytest.approx(10 / 7)
+
+
+def test_intervals_not_aligned_with_weekly_periods() -> None:
+    """Ten-day tallies on a weekly panel: each covers fractions of two or three weeks,
+    and the weekly rate (seven times the daily one) is still recovered."""
+    daily = constant_rate_panel(700, mu=2.0, alpha=0.0, seed=12)
+    starts = daily.index[::10]
+    totals = [daily[COUNT].iloc[i : i + 10].sum() for i in range(0, 700, 10)]
+    intervals = pd.DataFrame({START: starts, END: starts + pd.Timedelta(days=10), COUNT: totals})
+    weeks = pd.date_range(daily.index[0], periods=100, freq="W-MON", name="date")
+    weekly = pd.DataFrame({COUNT: np.nan}, index=weeks)
+    model = Climatology(window=None).fit(weekly, intervals=intervals)
+    assert model.n_intervals_ == 70
+    assert model.mu_ == pytest.approx(14.0, rel=0.05)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from cadence.models.errors import (
     FutureFrameError,
@@ -107,3 +109,16 @@ def test_short_history_falls_back(daily_case: SyntheticCase) -> None:
         model = ProphetCounts().fit(daily_case.panel.iloc[:20])
     fc = model.forecast(7, future=daily_case.future, rng=np.random.default_rng(0))
     assert fc.meta["fallback"] == "climatology"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(min_value=-20, max_value=12, allow_nan=False), min_size=1, max_size=30),
+    st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_stochastic_rounding_is_one_of_the_two_neighbours(z: list[float], seed: int) -> None:
+    arr = np.asarray(z)[None, :]
+    out = gaussian_to_counts(arr, np.random.default_rng(seed))
+    lam = np.maximum(np.expm1(arr), 0.0)
+    assert out.dtype == np.int64 and (out >= 0).all()
+    assert ((out == np.floor(lam)) | (out == np.floor(lam) + 1)).all()

@@ -51,9 +51,9 @@ class NB2Problem:
         self._log_y_factorial = gammaln(self.yd + 1.0)
 
     def _daily_terms(
-        self, mu: np.ndarray, size: float, curvature: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        """NB2 log-pmf of the period counts, d/dmu, d/dsize, and (if asked) d2/dsize2."""
+        self, mu: np.ndarray, size: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """NB2 log-pmf of the period counts and its derivatives in mu and in size."""
         y, v, i = self.yd, self._y_values, self._y_index
         rm = size + mu
         log_ratio = np.log(size / rm)
@@ -61,11 +61,14 @@ class NB2Problem:
         ll = ll + size * log_ratio + y * np.log(mu / rm)
         d_mu = y / mu - (y + size) / rm
         d_size = (digamma(v + size) - digamma(size))[i] + log_ratio + (mu - y) / rm
-        d2 = None
-        if curvature:  # trigamma = zeta(2, .)
-            d2 = (zeta(2.0, v + size) - zeta(2.0, size))[i] + 1.0 / size - 1.0 / rm
-            d2 = d2 - (mu - y) / rm**2
-        return ll, d_mu, d_size, d2
+        return ll, d_mu, d_size
+
+    def _size_curvature(self, mu: np.ndarray, size: float) -> np.ndarray:
+        """Second derivative of each period's log-pmf in size (trigamma = zeta(2, .))."""
+        y, v, i = self.yd, self._y_values, self._y_index
+        rm = size + mu
+        d2 = (zeta(2.0, v + size) - zeta(2.0, size))[i] + 1.0 / size - 1.0 / rm
+        return np.asarray(d2 - (mu - y) / rm**2)
 
     def persistence_excess(self, beta: np.ndarray) -> float:
         """How far the autoregressive coefficients' sum exceeds ``max_persistence``."""
@@ -79,7 +82,7 @@ class NB2Problem:
         alpha = np.exp(log_alpha)
         size = 1.0 / alpha
         mu = np.exp(np.clip(self.zd @ beta, -_ETA_CLIP, _ETA_CLIP))
-        ll, d_mu, d_size, _ = self._daily_terms(mu, size)
+        ll, d_mu, d_size = self._daily_terms(mu, size)
         total = ll.sum()
         g_beta = self.zd.T @ (d_mu * mu)
         g_la = -np.sum(d_size) * size
@@ -141,8 +144,8 @@ class NB2Problem:
                 info = info + self.stiff * np.outer(self.ar_dir, self.ar_dir)
             step_b = np.linalg.solve(info, -g[:-1])
             r = 1.0 / alpha
-            _, _, s, ds = self._daily_terms(mu, r, curvature=True)
-            assert ds is not None
+            s = self._daily_terms(mu, r)[2]
+            ds = self._size_curvature(mu, r)
             curv = -float(np.sum(r * s + r**2 * ds))
             step_a = -g[-1] / curv if curv > 0 else -np.sign(g[-1]) * 0.5
             step = np.concatenate([step_b, [np.clip(step_a, -3.0, 3.0)]])

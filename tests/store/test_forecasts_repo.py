@@ -81,11 +81,10 @@ def test_undeclared_series_is_not_found(engine: Engine) -> None:
 def test_a_failing_transaction_writes_nothing(engine: Engine) -> None:
     _declare(engine)
     F.write_forecasts(engine, "s1", [_forecast(1, T0)])
-    with pytest.raises(NotFoundError):
-        # the second forecast names a series that does not exist: the first is rolled back
-        with engine.begin() as conn:
-            F.write_forecast(conn, "s1", _forecast(5, T0 + dt.timedelta(days=1)))
-            F.write_forecast(conn, "missing", _forecast(6, T0 + dt.timedelta(days=1)))
+    # the second forecast names a series that does not exist: the first is rolled back
+    with pytest.raises(NotFoundError), engine.begin() as conn:
+        F.write_forecast(conn, "s1", _forecast(5, T0 + dt.timedelta(days=1)))
+        F.write_forecast(conn, "missing", _forecast(6, T0 + dt.timedelta(days=1)))
     cur = F.current_forecast(engine, "s1")
     assert cur is not None and cur.payload["seed"] == 1
 

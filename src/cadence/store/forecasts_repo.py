@@ -96,7 +96,9 @@ def write_forecast(
             samples=None if forecast.samples is None else encode_samples(forecast.samples),
         )
     )
-    new_id = int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row always has one
+    new_id = int(key[0])
     older = (
         select(t.c.id)
         .where(t.c.series_id == info.id, t.c.kind == forecast.kind)

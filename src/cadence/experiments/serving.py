@@ -1,0 +1,134 @@
+"""The served forecast body: summaries of a ``CountForecast`` as plain JSON.
+
+Shape (the API's ``GET /v1/series/{name}/forecast`` body; ``cadence forecast`` prints the
+same)::
+
+    {"series", "frequency", "origin", "generated_at",
+     "model": {"name", "version", "run_id"},
+     "periods": [{"date", "mean", "quantiles": {"0.1": n, ...}, "p_any"}],
+     "windows": [{"days", "mean", "quantiles": {...}, "p_at_least": {"1": p, ...}}]}
+
+Time convention: ``origin`` is the label of the last observed period; ``periods[h]`` is
+the period ``origin + h + 1`` labelled by its first day (ISO date). A window of ``days``
+days is the total over the first periods after the origin that make up those days: as
+many periods for a daily series, ``days / 7`` for a weekly one; windows that do not fit
+a whole number of periods, or reach past the horizon, are left out (so a monthly series
+has none). Floats are rounded to ``DECIMALS`` places so the same samples always give the
+same bytes (stable ETags); quantiles are integers (counts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from cadence.models.forecast import CountForecast
+
+DECIMALS = 6
+DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
+DEFAULT_WINDOWS: tuple[int, ...] = (7, 14, 28)
+DEFAULT_K_VALUES: tuple[int, ...] = (1, 5, 10, 25, 50, 100)
+_DAYS_PER_PERIOD = {"D": 1, "W": 7}
+
+
+def level_key(level: float) -> str:
+    """The JSON key of a quantile level: ``0.1 -> "0.1"``, ``0.5 -> "0.5"``."""
+    return f"{float(level):g}"
+
+
+def _num(x: float) -> float:
+    """A finite float rounded to ``DECIMALS`` places (``-0.0`` becomes ``0.0``)."""
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"forecast summary is not finite: {v!r}")
+    return round(v, DECIMALS) + 0.0
+
+
+def window_periods(frequency: str, days: int) -> int | None:
+    """How many periods make a window of ``days`` days, or None when not a whole number."""
+    per = _DAYS_PER_PERIOD.get(frequency)
+    if per is None or days % per:
+        return None
+    return days // per
+
+
+def _iso_instant(t: dt.datetime) -> str:
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat()
+
+
+def forecast_payload(
+    series: str,
+    frequency: str,
+    forecast: CountForecast,
+    *,
+    model_name: str,
+    version: str | None,
+    run_id: str | None,
+    generated_at: dt.datetime,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    windows: Sequence[int] = DEFAULT_WINDOWS,
+    k_values: Sequence[int] = DEFAULT_K_VALUES,
+    horizon: int | None = None,
+) -> dict[str, Any]:
+    """The served body for ``forecast`` (see the module docstring for the shape).
+
+    ``horizon`` keeps only the first periods (default: all of them); ``generated_at`` is
+    rendered in UTC. Quantile keys follow ``level_key``; ``p_at_least`` keys are the k.
+    """
+    levels = [float(q) for q in quantiles]
+    h = forecast.horizon if horizon is None else int(horizon)
+    if not 1 <= h <= forecast.horizon:
+        raise ValueError(f"horizon must lie in 1..{forecast.horizon}, got {horizon!r}")
+    samples = forecast.samples[:, :h]
+    mean = samples.mean(axis=0)
+    qs = np.quantile(samples, levels, axis=0, method="inverted_cdf") if levels else np.zeros((0, h))
+    p_any = (samples >= 1).mean(axis=0)
+    periods = [
+        {
+            "date": forecast.index[i].date().isoformat(),
+            "mean": _num(mean[i]),
+            "quantiles": {level_key(q): int(qs[j, i]) for j, q in enumerate(levels)},
+            "p_any": _num(p_any[i]),
+        }
+        for i in range(h)
+    ]
+    out_windows = []
+    for days in windows:
+        n = window_periods(frequency, int(days))
+        if n is None or not 1 <= n <= h:
+            continue
+        total = samples[:, :n].sum(axis=1)
+        wq = np.quantile(total, levels, method="inverted_cdf") if levels else []
+        out_windows.append(
+            {
+                "days": int(days),
+                "mean": _num(total.mean()),
+                "quantiles": {level_key(q): int(wq[j]) for j, q in enumerate(levels)},
+                "p_at_least": {str(int(k)): _num((total >= k).mean()) for k in k_values},
+            }
+        )
+    return {
+        "series": series,
+        "frequency": frequency,
+        "origin": forecast.origin.date().isoformat(),
+        "generated_at": _iso_instant(generated_at),
+        "model": {"name": model_name, "version": version, "run_id": run_id},
+        "periods": periods,
+        "windows": out_windows,
+    }
+
+
+__all__ = [
+    "DEFAULT_K_VALUES",
+    "DEFAULT_QUANTILES",
+    "DEFAULT_WINDOWS",
+    "forecast_payload",
+    "level_key",
+    "window_periods",
+]

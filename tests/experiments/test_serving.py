@@ -1,0 +1,90 @@
+"""The served forecast body: shape, values derived from the paths, stable bytes.
+Sample paths are synthetic (drawn by code)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cadence.experiments.serving import forecast_payload, window_periods
+from cadence.models.forecast import CountForecast
+
+GEN = dt.datetime(2024, 3, 2, 6, 30, tzinfo=dt.UTC)
+
+
+def _forecast(freq: str = "D", horizon: int = 28, seed: int = 0) -> CountForecast:
+    samples = np.random.default_rng(seed).negative_binomial(3, 0.4, size=(400, horizon))
+    origin = pd.Timestamp("2024-03-04")
+    index = pd.date_range(origin, periods=horizon + 1, freq={"D": "D", "W": "W-MON"}[freq])[1:]
+    return CountForecast(origin=origin, samples=samples, index=index, model="m")
+
+
+def _payload(fc: CountForecast, freq: str = "D", **kw: object) -> dict[str, object]:
+    return forecast_payload(
+        "s1", freq, fc, model_name="negbin_glm", version="4", run_id="r1", generated_at=GEN, **kw
+    )  # type: ignore[arg-type]
+
+
+def test_body_has_exactly_the_documented_shape() -> None:
+    body = _payload(_forecast())
+    assert set(body) == {
+        "series", "frequency", "origin", "generated_at", "model", "periods", "windows"
+    }  # fmt: skip
+    assert body["model"] == {"name": "negbin_glm", "version": "4", "run_id": "r1"}
+    assert body["origin"] == "2024-03-04"
+    assert body["generated_at"] == "2024-03-02T06:30:00+00:00"
+    periods = body["periods"]
+    assert isinstance(periods, list) and len(periods) == 28
+    assert set(periods[0]) == {"date", "mean", "quantiles", "p_any"}
+    assert periods[0]["date"] == "2024-03-05" and periods[-1]["date"] == "2024-04-01"
+    assert set(periods[0]["quantiles"]) == {"0.1", "0.5", "0.9"}
+    windows = body["windows"]
+    assert isinstance(windows, list) and [w["days"] for w in windows] == [7, 14, 28]
+    assert set(windows[0]) == {"days", "mean", "quantiles", "p_at_least"}
+    assert set(windows[0]["p_at_least"]) == {"1", "5", "10", "25", "50", "100"}
+
+
+def test_values_derive_from_the_paths() -> None:
+    fc = _forecast()
+    body = _payload(fc, quantiles=(0.25, 0.75), k_values=(3,))
+    s = fc.samples
+    p0 = body["periods"][0]  # type: ignore[index]
+    assert p0["mean"] == pytest.approx(s[:, 0].mean(), abs=1e-6)
+    assert p0["p_any"] == pytest.approx((s[:, 0] >= 1).mean())
+    assert p0["quantiles"]["0.25"] == int(np.quantile(s[:, 0], 0.25, method="inverted_cdf"))
+    w7 = body["windows"][0]  # type: ignore[index]
+    total = s[:, :7].sum(axis=1)
+    assert w7["mean"] == pytest.approx(total.mean(), abs=1e-6)
+    assert w7["p_at_least"]["3"] == pytest.approx((total >= 3).mean())
+    assert w7["quantiles"]["0.75"] == int(np.quantile(total, 0.75, method="inverted_cdf"))
+
+
+def test_horizon_truncates_periods_and_windows() -> None:
+    body = _payload(_forecast(), horizon=10)
+    assert len(body["periods"]) == 10  # type: ignore[arg-type]
+    assert [w["days"] for w in body["windows"]] == [7]  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="horizon"):
+        _payload(_forecast(), horizon=29)
+
+
+def test_weekly_windows_count_whole_weeks() -> None:
+    assert (window_periods("W", 14), window_periods("W", 10), window_periods("M", 28)) == (
+        2,
+        None,
+        None,
+    )
+    fc = _forecast("W", horizon=4)
+    body = _payload(fc, "W")
+    w14 = next(w for w in body["windows"] if w["days"] == 14)  # type: ignore[attr-defined]
+    assert w14["mean"] == pytest.approx(fc.samples[:, :2].sum(axis=1).mean(), abs=1e-6)
+
+
+def test_same_paths_give_the_same_bytes_and_json_is_strict() -> None:
+    a = json.dumps(_payload(_forecast(seed=3)), allow_nan=False, sort_keys=True)
+    b = json.dumps(_payload(_forecast(seed=3)), allow_nan=False, sort_keys=True)
+    c = json.dumps(_payload(_forecast(seed=4)), allow_nan=False, sort_keys=True)
+    assert a == b and a != c

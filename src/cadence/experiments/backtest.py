@@ -1,0 +1,553 @@
+"""Rolling-origin backtests: refit every model at every origin, score what followed.
+
+Time convention: an *origin* is the label (first day) of the last period a model sees.
+At each origin the model is fitted on ``SeriesData.panel(as_of=last day of the origin
+period)`` and forecasts with ``SeriesData.future(origin, horizon)``; both read only rows
+dated on or before that day (``fit_and_forecast`` is the one place this happens). When
+the panel ends before the origin (observations reported with a lag), the model
+forecasts from the panel's last period and the periods up to the origin are dropped,
+so column ``h`` of every forecast is always period ``origin + h``.
+
+Determinism: the generator of a (model, origin) pair is seeded from ``(seed, model key,
+origin)`` alone, so the result does not depend on the executor, the batching or the
+order tasks finish in.
+
+Interval observations: a series whose counts are partly known only as totals over
+several days (official tallies) is fitted only by models with ``supports_intervals``;
+the others are skipped (``BacktestResult.skipped`` says why). Days known only through
+an interval have NaN truth and are not scored (interval scoring is not done here).
+
+Ensemble: an ``ensemble`` model in a backtest is the mixture of the other models'
+forecasts at the same origin (each path drawn from one member, as ``Ensemble`` does),
+weighted by inverse mean CRPS over earlier origins whose whole horizon was observed by
+the current origin (equal weights until there is one), so the weights use no future
+data. Members failing at an origin are left out of that origin's mixture.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from cadence.columns import COUNT
+from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
+from cadence.experiments.errors import BacktestConfigError, NoOriginsError
+from cadence.experiments.executors import Executor, SerialExecutor
+from cadence.experiments.scoring import METRICS, WINDOW_DAYS, score_paths, summarize, window_totals
+from cadence.models import registry
+from cadence.models.base import CountModel
+from cadence.models.ensemble import weights_from_scores
+from cadence.models.forecast import CountForecast
+
+__all__ = [
+    "CLIMATOLOGY",
+    "BacktestResult",
+    "ModelConfig",
+    "OriginForecast",
+    "default_origins",
+    "fit_and_forecast",
+    "origin_seed",
+    "run_backtest",
+]
+
+CLIMATOLOGY = "climatology"
+ENSEMBLE = "ensemble"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A registry model with constructor ``params`` (registry defaults when empty).
+
+    ``alias`` names the configuration in results (default: ``key`` built from the name
+    and sorted params). For ``ensemble``, ``params`` may hold ``members`` (registry
+    names, or model keys of the same backtest) and ``weights`` or ``power``.
+    """
+
+    name: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    alias: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Unique alias, e.g. ``negbin_glm`` or ``negbin_glm[lags=3]``."""
+        if self.alias:
+            return self.alias
+        if not self.params:
+            return self.name
+        inner = ",".join(f"{k}={self.params[k]!r}" for k in sorted(self.params))
+        return f"{self.name}[{inner}]"
+
+
+@dataclass(frozen=True)
+class OriginForecast:
+    """One model at one origin: the forecast (None when it failed, ``error`` says why),
+    the observed ``truth`` (float ``(horizon,)``, NaN unknown) and the fit + forecast
+    wall time in seconds."""
+
+    model: str
+    origin: pd.Timestamp
+    forecast: CountForecast | None
+    truth: np.ndarray
+    error: str | None
+    seconds: float = 0.0
+
+
+@dataclass
+class BacktestResult:
+    """Forecasts and scores of one backtest.
+
+    ``scores``: ``model, horizon`` (int or ``"all"``), ``METRICS``, ``n``.
+    ``per_origin``: one row per model x origin x horizon: ``model, origin, horizon,
+    METRICS, pit``. ``window_scores`` / ``window_per_origin`` (daily series): the same
+    for totals over non-overlapping 7-day windows, ``horizon`` = window number (1 = days
+    1-7). ``failures``: (model, origin, reason). ``skipped``: model -> reason it was not
+    run at all.
+    """
+
+    series: str
+    frequency: str
+    horizon: int
+    origins: list[pd.Timestamp]
+    forecasts: list[OriginForecast]
+    scores: pd.DataFrame
+    per_origin: pd.DataFrame
+    failures: list[tuple[str, pd.Timestamp, str]]
+    window_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    window_per_origin: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: dict[str, str] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)
+
+    def _all_rows(self) -> pd.DataFrame:
+        return self.scores[self.scores["horizon"].astype(str) == "all"].set_index("model")
+
+    def skill_vs_climatology(self) -> dict[str, float]:
+        """``1 - CRPS_model / CRPS_climatology`` over every (origin, horizon) both
+        scored; NaN when climatology was not run or scored nothing in common."""
+        po = self.per_origin
+        out: dict[str, float] = {}
+        if po.empty or CLIMATOLOGY not in set(po["model"]):
+            return {m: float("nan") for m in self.models}
+        ref = po[po["model"] == CLIMATOLOGY].set_index(["origin", "horizon"])["crps"]
+        for m in self.models:
+            own = po[po["model"] == m].set_index(["origin", "horizon"])["crps"]
+            both = pd.concat([own, ref], axis=1, keys=["m", "r"]).dropna()
+            den = float(both["r"].mean()) if len(both) else float("nan")
+            out[m] = 1.0 - float(both["m"].mean()) / den if den and den > 0 else float("nan")
+        return out
+
+    def origin_crps(self, model: str) -> pd.Series:
+        """Mean CRPS over horizons per origin (origins with at least one scored period)."""
+        po = self.per_origin
+        return cast(pd.Series, po[po["model"] == model].groupby("origin")["crps"].mean().dropna())
+
+    def crps_difference(
+        self, a: str, b: str, *, n_boot: int = 1000, seed: int = 0, block: int | None = None
+    ) -> tuple[float, float, float]:
+        """Mean over common origins of (CRPS of ``a`` - CRPS of ``b``), each origin's
+        CRPS averaged over horizons, and a 95% bootstrap interval (moving blocks of
+        ``block`` consecutive origins, circular; default: as many origins as one
+        horizon spans, since overlapping horizons make neighbouring origins dependent).
+        Negative: ``a`` is better. NaNs when the models share no scored origin."""
+        d = (self.origin_crps(a) - self.origin_crps(b)).dropna().to_numpy()
+        if d.size == 0:
+            return (float("nan"),) * 3
+        if block is None:
+            block = self._default_block()
+        block = max(1, min(block, d.size))
+        rng = np.random.default_rng(seed)
+        n_blocks = math.ceil(d.size / block)
+        starts = rng.integers(0, d.size, size=(n_boot, n_blocks))
+        idx = (starts[:, :, None] + np.arange(block)[None, None, :]) % d.size
+        means = d[idx.reshape(n_boot, -1)[:, : d.size]].mean(axis=1)
+        lo, hi = np.quantile(means, [0.025, 0.975])
+        return float(d.mean()), float(lo), float(hi)
+
+    def _default_block(self) -> int:
+        if len(self.origins) < 2:
+            return 1
+        step = pd.Series(self.origins).diff().dropna().median()
+        span = shift_periods(self.origins[0], self.horizon, self.frequency_code) - self.origins[0]
+        return max(1, math.ceil(span / step))
+
+    @property
+    def frequency_code(self) -> Any:
+        return self.frequency
+
+    def to_json(self, mlflow_run_ids: Mapping[str, str]) -> dict[str, object]:
+        """The backtest in the fixed JSON shape (NaN becomes null)."""
+        rows = []
+        for r in self.scores.to_dict("records"):
+            h = r["horizon"]
+            rows.append(
+                {
+                    "model": str(r["model"]),
+                    "horizon": h if h == "all" else int(h),
+                    **{m: _num(r[m]) for m in METRICS},
+                    "n": int(r["n"]),
+                }
+            )
+        return {
+            "series": self.series,
+            "frequency": self.frequency,
+            "origins": [o.date().isoformat() for o in self.origins],
+            "horizon": int(self.horizon),
+            "scores": rows,
+            "skill_vs_climatology": {k: _num(v) for k, v in self.skill_vs_climatology().items()},
+            "mlflow_run_ids": {str(k): str(v) for k, v in mlflow_run_ids.items()},
+        }
+
+
+def _num(x: object) -> float | None:
+    v = float(cast(float, x))
+    return v if math.isfinite(v) else None
+
+
+# --- origins --------------------------------------------------------------------------------
+
+
+def _step_periods(every: str | int, frequency: str) -> int:
+    if isinstance(every, int):
+        return max(1, every)
+    try:
+        delta = pd.Timedelta(every)
+    except ValueError as exc:
+        raise BacktestConfigError(f"every: expected a duration like 7D, got {every!r}") from exc
+    days = {"D": 1.0, "W": 7.0, "M": 30.4375}[frequency]
+    return max(1, round(delta / pd.Timedelta(days=1) / days))
+
+
+def default_origins(
+    data: SeriesData,
+    *,
+    start: object = None,
+    end: object = None,
+    every: str | int = "7D",
+    horizon: int,
+    min_history: int | None = None,
+) -> list[pd.Timestamp]:
+    """Origins (period labels) every ``every`` (a duration, or a number of periods)
+    counted back from the latest admissible one, oldest first.
+
+    Admissible: at least ``min_history`` periods of panel before it (default 8 weeks,
+    26 weeks or 12 months by frequency), on or after ``start``, on or before ``end``
+    and, by default, early enough for the whole horizon to be observed. Raises
+    ``NoOriginsError`` when none is left.
+    """
+    if horizon < 1:
+        raise BacktestConfigError(f"horizon: expected an integer >= 1, got {horizon}")
+    freq = data.frequency
+    if min_history is None:
+        min_history = {"D": 56, "W": 26, "M": 12}[freq]
+    lo = shift_periods(data.first_period, min_history - 1, freq)
+    hi = shift_periods(data.last_period, -horizon, freq)
+    if start is not None:
+        lo = max(lo, period_label(start, freq))
+    if end is not None:
+        hi = min(period_label(end, freq), data.last_period)
+    step = _step_periods(every, freq)
+    out: list[pd.Timestamp] = []
+    o = hi
+    while o >= lo:
+        out.append(o)
+        o = shift_periods(o, -step, freq)
+    if not out:
+        raise NoOriginsError(
+            f"series {data.spec.name!r}: no origin between {lo:%Y-%m-%d} and {hi:%Y-%m-%d} "
+            f"(data {data.first_period:%Y-%m-%d} .. {data.last_period:%Y-%m-%d}, "
+            f"horizon {horizon}, min_history {min_history})"
+        )
+    return out[::-1]
+
+
+# --- one fit ----------------------------------------------------------------------------------
+
+
+def origin_seed(seed: int, key: str, origin: pd.Timestamp) -> int:
+    """The seed of one (model, origin) pair: stable across processes and runs."""
+    ss = np.random.SeedSequence([seed, zlib.crc32(key.encode()), origin.toordinal()])
+    return int(ss.generate_state(1, dtype=np.uint64)[0])
+
+
+def build_model(config: ModelConfig) -> CountModel:
+    """A new, unfitted model of ``config`` (an ensemble builds its members by name)."""
+    if config.name != ENSEMBLE:
+        return registry.make_model(config.name, **dict(config.params))
+    params = dict(config.params)
+    members = params.pop("members", None)
+    params.pop("power", None)
+    if members is not None:
+        params["members"] = [registry.make_model(str(m)) for m in cast(Sequence[str], members)]
+    return registry.make_model(ENSEMBLE, **params)
+
+
+def fit_and_forecast(
+    data: SeriesData,
+    config: ModelConfig,
+    origin: object,
+    horizon: int,
+    *,
+    n_samples: int,
+    seed: int,
+) -> tuple[CountModel, CountForecast]:
+    """Fit ``config`` on the panel as of the last day of period ``origin`` and forecast
+    the ``horizon`` periods after it (``CountForecast`` with ``origin`` = ``origin``,
+    ``model`` = ``config.key``). Warnings raised while fitting are collected in
+    ``forecast.meta["warnings"]`` instead of being shown once per origin."""
+    freq = data.frequency
+    label = pd.Timestamp(origin)
+    if period_label(label, freq) != label:
+        raise BacktestConfigError(
+            f"origin: expected the first day of a period ({freq}), got {label:%Y-%m-%d}"
+        )
+    rng = np.random.default_rng(origin_seed(seed, config.key, label))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panel = data.panel(period_end(label, freq))
+        gap = len(pd.date_range(panel.origin, label, freq=panel.frame.index.freq)) - 1
+        model = build_model(config)
+        intervals = None if panel.intervals.empty else panel.intervals
+        model.fit(panel.frame, COUNT, intervals)
+        future = data.future(panel.origin, horizon + gap)
+        fc = model.forecast(horizon + gap, future=future, n_samples=n_samples, rng=rng)
+    meta = dict(fc.meta)
+    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    if notes:
+        meta["warnings"] = notes
+    if gap:
+        meta["origin_gap"] = gap
+    return model, CountForecast(
+        origin=label,
+        samples=fc.samples[:, gap:],
+        index=fc.index[gap:],
+        model=config.key,
+        meta=meta,
+    )
+
+
+def _run_batch(
+    data: SeriesData,
+    config: ModelConfig,
+    origins: Sequence[pd.Timestamp],
+    horizon: int,
+    n_samples: int,
+    seed: int,
+) -> list[tuple[str, pd.Timestamp, CountForecast | None, str | None, float]]:
+    """Fit ``config`` at each origin; a failure is returned with its reason, not raised
+    (an origin where a model cannot fit must not hide the others)."""
+    out: list[tuple[str, pd.Timestamp, CountForecast | None, str | None, float]] = []
+    for o in origins:
+        t0 = time.perf_counter()
+        try:
+            _, fc = fit_and_forecast(data, config, o, horizon, n_samples=n_samples, seed=seed)
+            out.append((config.key, o, fc, None, time.perf_counter() - t0))
+        except Exception as exc:  # any model error is a result of the backtest
+            reason = f"{type(exc).__name__}: {exc}"
+            out.append((config.key, o, None, reason, time.perf_counter() - t0))
+    return out
+
+
+# --- the backtest --------------------------------------------------------------------------------
+
+
+def _batches(
+    configs: Sequence[ModelConfig], origins: Sequence[pd.Timestamp], workers: int
+) -> list[tuple[ModelConfig, list[pd.Timestamp]]]:
+    # a few tasks per worker balances load; one origin per task would drown small fits
+    # in scheduling overhead
+    per_model = 1 if workers <= 1 else max(1, math.ceil(3 * workers / max(1, len(configs))))
+    size = max(1, math.ceil(len(origins) / per_model))
+    return [(c, list(origins[i : i + size])) for c in configs for i in range(0, len(origins), size)]
+
+
+def run_backtest(
+    data: SeriesData,
+    models: Sequence[ModelConfig],
+    *,
+    origins: Sequence[object],
+    horizon: int,
+    n_samples: int = 1000,
+    seed: int = 0,
+    executor: Executor | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Backtest ``models`` on ``data`` at every origin (period labels) for horizons
+    ``1..horizon``. Climatology is added when missing (the reference of skill).
+    ``progress(done, total)`` is called as (model, origin) fits complete."""
+    if horizon < 1:
+        raise BacktestConfigError(f"horizon: expected an integer >= 1, got {horizon}")
+    if not origins:
+        raise NoOriginsError("no origins given")
+    configs = list(models)
+    if not any(c.name == CLIMATOLOGY for c in configs):
+        configs.insert(0, ModelConfig(CLIMATOLOGY))
+    keys = [c.key for c in configs]
+    if len(set(keys)) != len(keys):
+        raise BacktestConfigError(f"model keys must be unique, got {keys}")
+    origin_list = sorted({pd.Timestamp(o) for o in origins})
+    skipped: dict[str, str] = {}
+    base: list[ModelConfig] = []
+    ensembles: list[ModelConfig] = []
+    for c in configs:
+        if c.name == ENSEMBLE:
+            ensembles.append(c)
+            continue
+        try:
+            cls = registry.model_class(c.name)
+        except Exception as exc:  # unknown or unimportable: reported, the rest still run
+            skipped[c.key] = f"{type(exc).__name__}: {exc}"
+            continue
+        if data.has_intervals and not getattr(cls, "supports_intervals", False):
+            skipped[c.key] = (
+                f"{c.name} cannot fit interval observations; series {data.spec.name!r} "
+                "has counts known only as totals over several days"
+            )
+            continue
+        base.append(c)
+
+    truths = {o: data.truth(o, horizon) for o in origin_list}
+    results: dict[tuple[str, pd.Timestamp], OriginForecast] = {}
+    total = len(origin_list) * (len(base) + len(ensembles))
+    done = 0
+    ex = executor if executor is not None else SerialExecutor()
+    tasks = [
+        (c, batch, horizon, n_samples, seed) for c, batch in _batches(base, origin_list, ex.workers)
+    ]
+    for batch_out in ex.run(_run_batch, data, tasks):
+        for key, o, fc, err, secs in batch_out:
+            results[(key, o)] = OriginForecast(key, o, fc, truths[o], err, secs)
+        done += len(batch_out)
+        if progress is not None:
+            progress(done, total)
+
+    base_keys = [c.key for c in base]
+    per_origin, window_po = _score_all(
+        data, results, [results[(k, o)] for k in base_keys for o in origin_list], seed
+    )
+    for ec in ensembles:
+        members = [str(m) for m in cast(Sequence[str], ec.params.get("members", base_keys))]
+        power = float(cast(float, ec.params.get("power", 1.0)))
+        for o in origin_list:
+            results[(ec.key, o)] = _mixture(
+                ec.key,
+                o,
+                members,
+                results,
+                per_origin,
+                truths[o],
+                horizon,
+                data,
+                n_samples,
+                seed,
+                power,
+            )
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        e_po, e_wpo = _score_all(data, results, [results[(ec.key, o)] for o in origin_list], seed)
+        per_origin = pd.concat([per_origin, e_po], ignore_index=True)
+        window_po = pd.concat([window_po, e_wpo], ignore_index=True)
+
+    run_keys = [*base_keys, *(c.key for c in ensembles)]
+    forecasts = [results[(k, o)] for k in run_keys for o in origin_list]
+    failures = [(f.model, f.origin, f.error) for f in forecasts if f.error is not None]
+    return BacktestResult(
+        series=data.spec.name,
+        frequency=data.frequency,
+        horizon=horizon,
+        origins=origin_list,
+        forecasts=forecasts,
+        scores=summarize(per_origin),
+        per_origin=per_origin,
+        failures=[(m, o, str(e)) for m, o, e in failures],
+        window_scores=summarize(window_po) if not window_po.empty else window_po,
+        window_per_origin=window_po,
+        skipped=skipped,
+        models=run_keys,
+    )
+
+
+def _score_all(
+    data: SeriesData,
+    results: Mapping[tuple[str, pd.Timestamp], OriginForecast],
+    items: Sequence[OriginForecast],
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    daily = data.frequency == "D"
+    frames, wframes = [], []
+    for f in items:
+        if f.forecast is None:
+            continue
+        # PIT randomization seeded like the forecast: identical under any executor
+        rng = np.random.default_rng(origin_seed(seed + 1, f.model, f.origin))
+        s = score_paths(f.forecast.samples, f.truth, rng=rng, daily=daily)
+        s.insert(0, "origin", f.origin)
+        s.insert(0, "model", f.model)
+        frames.append(s)
+        if daily and f.forecast.horizon >= WINDOW_DAYS:
+            ws, wt = window_totals(f.forecast.samples, f.truth)
+            w = score_paths(ws, wt, rng=rng, daily=False)
+            w.insert(0, "origin", f.origin)
+            w.insert(0, "model", f.model)
+            wframes.append(w)
+    cols = ["model", "origin", "horizon", *METRICS, "pit"]
+    po = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    wpo = pd.concat(wframes, ignore_index=True) if wframes else pd.DataFrame(columns=cols)
+    return po, wpo
+
+
+def _mixture(
+    key: str,
+    origin: pd.Timestamp,
+    members: Sequence[str],
+    results: Mapping[tuple[str, pd.Timestamp], OriginForecast],
+    per_origin: pd.DataFrame,
+    truth: np.ndarray,
+    horizon: int,
+    data: SeriesData,
+    n_samples: int,
+    seed: int,
+    power: float,
+) -> OriginForecast:
+    t0 = time.perf_counter()
+    ok = [
+        m for m in members if (m, origin) in results and results[(m, origin)].forecast is not None
+    ]
+    if not ok:
+        return OriginForecast(key, origin, None, truth, "no member forecast at this origin", 0.0)
+    # weights from origins whose whole horizon had been observed by this origin
+    seen = period_end(origin, data.frequency)
+    po = per_origin[per_origin["model"].isin(ok)]
+    last_day = po["origin"].map(
+        lambda o: period_end(shift_periods(o, horizon, data.frequency), data.frequency)
+    )
+    past = po[last_day <= seen]
+    means = past.groupby("model")["crps"].mean().reindex(ok)
+    if means.notna().all() and (means > 0).all():
+        w = weights_from_scores(means.to_numpy(), power)
+    else:
+        w = np.full(len(ok), 1.0 / len(ok))
+    rng = np.random.default_rng(origin_seed(seed, key, origin))
+    counts = rng.multinomial(n_samples, w)
+    parts = [
+        cast(CountForecast, results[(m, origin)].forecast).samples[:k]
+        for m, k in zip(ok, counts, strict=True)
+    ]
+    samples = np.concatenate(parts, axis=0)
+    samples = samples[rng.permutation(samples.shape[0])]
+    first = cast(CountForecast, results[(ok[0], origin)].forecast)
+    fc = CountForecast(
+        origin=origin,
+        samples=samples,
+        index=first.index,
+        model=key,
+        meta={"members": list(ok), "weights": w.tolist(), "paths": counts.tolist()},
+    )
+    return OriginForecast(key, origin, fc, truth, None, time.perf_counter() - t0)

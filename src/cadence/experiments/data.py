@@ -1,0 +1,166 @@
+"""Stored rows of one series, held in memory so any panel as of any origin can be rebuilt.
+
+Time convention: periods are labelled by their first day (``cadence.columns``). An
+*origin* is the label of the last observed period; ``panel(as_of)`` and
+``future(origin, ...)`` see only rows dated on or before the origin period's last day
+(events and statements by ``date``, observations by their last day ``end - 1``). The rows
+are filtered here as well as in ``cadence.features`` so that no later row even reaches
+the feature code. ``truth`` is the only method that looks past an origin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from cadence.columns import COUNT, DATE, END, PANDAS_FREQ, Frequency
+from cadence.experiments.errors import SeriesDataError
+from cadence.features import Panel, Scenario, SeriesSpec, build_panel, future_frame
+from cadence.features.errors import InputError
+from cadence.store.reads import events_frame, observations_frame, statements_frame
+from cadence.store.series_repo import get_series
+
+__all__ = [
+    "SeriesData",
+    "load_series_data",
+    "period_end",
+    "period_label",
+    "shift_periods",
+]
+
+
+def period_label(day: object, frequency: Frequency) -> pd.Timestamp:
+    """Label (first day) of the period holding ``day``."""
+    ts = pd.Timestamp(day).normalize()
+    if frequency == "W":
+        return ts - pd.Timedelta(days=ts.weekday())
+    if frequency == "M":
+        return ts.replace(day=1)
+    return ts
+
+
+def shift_periods(label: pd.Timestamp, n: int, frequency: Frequency) -> pd.Timestamp:
+    """The label ``n`` periods after ``label`` (before it when ``n < 0``)."""
+    if frequency == "W":
+        return label + pd.Timedelta(weeks=n)
+    if frequency == "M":
+        return label + pd.DateOffset(months=n)
+    return label + pd.Timedelta(days=n)
+
+
+def period_end(label: pd.Timestamp, frequency: Frequency) -> pd.Timestamp:
+    """Last day of the period labelled ``label``."""
+    return shift_periods(label, 1, frequency) - pd.Timedelta(days=1)
+
+
+def horizon_index(origin: pd.Timestamp, horizon: int, frequency: Frequency) -> pd.DatetimeIndex:
+    """Labels of the ``horizon`` periods after ``origin``."""
+    first = shift_periods(origin, 1, frequency)
+    return pd.date_range(first, periods=horizon, freq=PANDAS_FREQ[frequency], name=DATE)
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """Everything needed to rebuild the panel of ``spec`` as of any day.
+
+    ``events`` and ``statements`` as ``cadence.store.reads`` returns them (``date`` as
+    datetime64); ``observations`` (``series``, ``start``, ``end`` exclusive, ``count``)
+    for observed series, else None.
+    """
+
+    spec: SeriesSpec
+    events: pd.DataFrame
+    statements: pd.DataFrame
+    observations: pd.DataFrame | None
+
+    @property
+    def frequency(self) -> Frequency:
+        return self.spec.frequency
+
+    @cached_property
+    def last_day(self) -> pd.Timestamp:
+        """The last day the series' target has data for."""
+        if self.spec.observed:
+            if self.observations is None or self.observations.empty:
+                raise SeriesDataError(f"series {self.spec.name!r}: no observations stored")
+            return pd.Timestamp(self.observations[END].max()) - pd.Timedelta(days=1)
+        if self.events.empty:
+            raise SeriesDataError(f"series {self.spec.name!r}: no events stored")
+        return pd.Timestamp(self.events[DATE].max())
+
+    def known_on(self, day: object) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+        """Events, statements and observations dated on or before ``day``."""
+        cut = pd.Timestamp(day).normalize()
+        ev = self.events[self.events[DATE] <= cut]
+        st = self.statements[self.statements[DATE] <= cut]
+        obs = None
+        if self.observations is not None:
+            # an observation is known once its last day (end - 1) has passed
+            obs = self.observations[self.observations[END] <= cut + pd.Timedelta(days=1)]
+        return ev, st, obs
+
+    def panel(self, as_of: object) -> Panel:
+        """``features.build_panel`` as of day ``as_of``, from rows dated <= ``as_of``."""
+        ev, st, obs = self.known_on(as_of)
+        return build_panel(self.spec, ev, st, obs, as_of=as_of)
+
+    def future(
+        self, origin: object, horizon: int, scenario: Scenario | None = None
+    ) -> pd.DataFrame:
+        """``features.future_frame`` for the ``horizon`` periods after the period labelled
+        ``origin``, from rows dated on or before that period's last day."""
+        label = pd.Timestamp(origin)
+        ev, st, _ = self.known_on(period_end(label, self.frequency))
+        return future_frame(self.spec, ev, st, origin=label, horizon=horizon, scenario=scenario)
+
+    @cached_property
+    def full_panel(self) -> Panel:
+        """The panel as of ``last_day``: the source of truth for scoring."""
+        return self.panel(self.last_day)
+
+    @property
+    def first_period(self) -> pd.Timestamp:
+        return pd.Timestamp(self.full_panel.frame.index[0])
+
+    @property
+    def last_period(self) -> pd.Timestamp:
+        return pd.Timestamp(self.full_panel.frame.index[-1])
+
+    def truth(self, origin: object, horizon: int) -> np.ndarray:
+        """Observed counts of the ``horizon`` periods after ``origin``, float shape
+        ``(horizon,)``; NaN where unknown (after the data ends, or a day known only as
+        part of an interval total)."""
+        idx = horizon_index(pd.Timestamp(origin), horizon, self.frequency)
+        counts = self.full_panel.frame[COUNT].reindex(idx)
+        return counts.to_numpy(dtype=float)
+
+    @property
+    def has_intervals(self) -> bool:
+        """True when some counts are known only as totals over several periods."""
+        return not self.full_panel.intervals.empty
+
+
+def load_series_data(
+    engine: Engine, name: str, *, known_at: dt.datetime | None = None
+) -> SeriesData:
+    """Read series ``name`` (its catalog definition and every stored row it may use).
+
+    ``known_at`` replays what the database held at that instant (rows ingested by
+    then). Raises ``cadence.store.errors.NotFoundError`` for an unknown series and
+    ``SeriesDataError`` when the series has no rows.
+    """
+    spec = SeriesSpec.from_dict(get_series(engine, name).definition)
+    events = events_frame(engine, known_at=known_at)
+    statements = statements_frame(engine, known_at=known_at)
+    obs = observations_frame(engine, name, known_at=known_at) if spec.observed else None
+    data = SeriesData(spec=spec, events=events, statements=statements, observations=obs)
+    try:
+        _ = data.full_panel
+    except InputError as exc:
+        raise SeriesDataError(f"series {name!r}: {exc}") from exc
+    return data

@@ -1,0 +1,34 @@
+"""Errors raised by experiments (backtests, scoring, executors, tracking).
+
+Tree::
+
+    ExperimentError                 base of everything experiments raise on purpose
+    ├── BacktestConfigError         origins, horizon, model list or executor are invalid
+    ├── NoOriginsError              no origin fits between start, end and the data
+    ├── SeriesDataError             the stored rows cannot back a backtest of this series
+    └── ExecutorError               the executor could not start or lost its workers
+
+Exceptions are plain data: no logging or I/O in ``__init__``.
+"""
+
+from __future__ import annotations
+
+
+class ExperimentError(Exception):
+    """Base class for errors raised by experiments."""
+
+
+class BacktestConfigError(ExperimentError):
+    """Origins, horizon, models or executor options are not usable."""
+
+
+class NoOriginsError(BacktestConfigError):
+    """No forecast origin lies between ``start``, ``end`` and the data's span."""
+
+
+class SeriesDataError(ExperimentError):
+    """The stored rows of a series cannot back a backtest (e.g. none at all)."""
+
+
+class ExecutorError(ExperimentError):
+    """The executor could not start, or a worker was lost while running."""

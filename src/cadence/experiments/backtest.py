@@ -314,7 +314,8 @@ def fit_and_forecast(
         gap = len(pd.date_range(panel.origin, label, freq=panel.frame.index.freq)) - 1
         model = build_model(config)
         intervals = None if panel.intervals.empty else panel.intervals
-        model.fit(panel.frame, COUNT, intervals)
+        # copies: panels are shared by every model fitted at this origin
+        model.fit(panel.frame.copy(), COUNT, intervals)
         future = data.future(panel.origin, horizon + gap)
         fc = model.forecast(horizon + gap, future=future, n_samples=n_samples, rng=rng)
     meta = dict(fc.meta)
@@ -431,6 +432,12 @@ def run_backtest(
     per_origin, window_po = _score_all(
         data, results, [results[(k, o)] for k in base_keys for o in origin_list], seed
     )
+    # CRPS sum and count per origin (rows) and model (columns) for the mixture weights
+    member_crps = (
+        per_origin.groupby(["origin", "model"])["crps"].agg(["sum", "count"]).unstack("model")
+        if not per_origin.empty
+        else pd.DataFrame(index=pd.DatetimeIndex([]))
+    )
     for ec in ensembles:
         members = [str(m) for m in cast(Sequence[str], ec.params.get("members", base_keys))]
         power = float(cast(float, ec.params.get("power", 1.0)))
@@ -440,7 +447,7 @@ def run_backtest(
                 o,
                 members,
                 results,
-                per_origin,
+                member_crps,
                 truths[o],
                 horizon,
                 data,
@@ -508,7 +515,7 @@ def _mixture(
     origin: pd.Timestamp,
     members: Sequence[str],
     results: Mapping[tuple[str, pd.Timestamp], OriginForecast],
-    per_origin: pd.DataFrame,
+    member_crps: pd.DataFrame,
     truth: np.ndarray,
     horizon: int,
     data: SeriesData,
@@ -524,16 +531,37 @@ def _mixture(
         return OriginForecast(key, origin, None, truth, "no member forecast at this origin", 0.0)
     # weights from origins whose whole horizon had been observed by this origin
     seen = period_end(origin, data.frequency)
-    po = per_origin[per_origin["model"].isin(ok)]
-    last_day = po["origin"].map(
-        lambda o: period_end(shift_periods(o, horizon, data.frequency), data.frequency)
-    )
-    past = po[last_day <= seen]
-    means = past.groupby("model")["crps"].mean().reindex(ok)
-    if means.notna().all() and (means > 0).all():
-        w = weights_from_scores(means.to_numpy(), power)
+    observed_by = {
+        o: period_end(shift_periods(o, horizon, data.frequency), data.frequency)
+        for o in member_crps.index
+    }
+    past = member_crps.loc[[o for o, d in observed_by.items() if d <= seen], :]
+    if past.empty:
+        return _mixed(
+            key, origin, ok, np.full(len(ok), 1.0 / len(ok)), results, truth, n_samples, seed, t0
+        )
+    sums = past.xs("sum", axis=1, level=0).sum().reindex(ok)
+    ns = past.xs("count", axis=1, level=0).sum().reindex(ok)
+    means = sums / ns
+    if bool(means.notna().all()) and bool((means > 0).all()):
+        w = weights_from_scores(means.to_numpy(dtype=float), power)
     else:
         w = np.full(len(ok), 1.0 / len(ok))
+    return _mixed(key, origin, ok, w, results, truth, n_samples, seed, t0)
+
+
+def _mixed(
+    key: str,
+    origin: pd.Timestamp,
+    ok: Sequence[str],
+    w: np.ndarray,
+    results: Mapping[tuple[str, pd.Timestamp], OriginForecast],
+    truth: np.ndarray,
+    n_samples: int,
+    seed: int,
+    t0: float,
+) -> OriginForecast:
+    """Paths drawn from members by weight ``w`` (multinomial counts), shuffled."""
     rng = np.random.default_rng(origin_seed(seed, key, origin))
     counts = rng.multinomial(n_samples, w)
     parts = [

@@ -11,7 +11,7 @@ the feature code. ``truth`` is the only method that looks past an origin.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -77,6 +77,11 @@ class SeriesData:
     events: pd.DataFrame
     statements: pd.DataFrame
     observations: pd.DataFrame | None
+    # panels and future frames already built, by as-of day / (origin, horizon): every
+    # model of a backtest fits on the same panel at an origin
+    _cache: dict[tuple[object, ...], object] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def frequency(self) -> Frequency:
@@ -106,8 +111,14 @@ class SeriesData:
 
     def panel(self, as_of: object) -> Panel:
         """``features.build_panel`` as of day ``as_of``, from rows dated <= ``as_of``."""
+        key = ("panel", pd.Timestamp(as_of))
+        hit = self._cache.get(key)
+        if isinstance(hit, Panel):
+            return hit
         ev, st, obs = self.known_on(as_of)
-        return build_panel(self.spec, ev, st, obs, as_of=as_of)
+        panel = build_panel(self.spec, ev, st, obs, as_of=as_of)
+        self._cache[key] = panel
+        return panel
 
     def future(
         self, origin: object, horizon: int, scenario: Scenario | None = None
@@ -115,8 +126,19 @@ class SeriesData:
         """``features.future_frame`` for the ``horizon`` periods after the period labelled
         ``origin``, from rows dated on or before that period's last day."""
         label = pd.Timestamp(origin)
+        key = ("future", label, horizon)
+        hit = self._cache.get(key) if scenario is None else None
+        if isinstance(hit, pd.DataFrame):
+            return hit.copy()
         ev, st, _ = self.known_on(period_end(label, self.frequency))
-        return future_frame(self.spec, ev, st, origin=label, horizon=horizon, scenario=scenario)
+        frame = future_frame(self.spec, ev, st, origin=label, horizon=horizon, scenario=scenario)
+        if scenario is None:
+            self._cache[key] = frame.copy()
+        return frame
+
+    def clear_cache(self) -> None:
+        """Forget the panels and future frames built so far."""
+        self._cache.clear()
 
     @cached_property
     def full_panel(self) -> Panel:

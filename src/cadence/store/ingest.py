@@ -50,7 +50,14 @@ from cadence.store.tables import (
     statements_table,
     utcnow,
 )
-from cadence.store.upsert import HASH_COLUMN, WriteCounts, content_hash, extra_json, write_chunk
+from cadence.store.upsert import (
+    HASH_COLUMN,
+    WriteCounts,
+    content_hash,
+    extra_json,
+    stable_key,
+    write_chunk,
+)
 
 MAX_LISTED_ERRORS = 50
 Enricher = Callable[[pd.DataFrame], pd.DataFrame]
@@ -191,14 +198,13 @@ def _run(
 
 
 def _keyed(typed: pd.DataFrame, chunk: pd.DataFrame, known: list[str]) -> pd.DataFrame:
-    """Add ``extra`` and ``content_hash``; fill a missing ``source_id`` from the hash."""
+    """Add ``extra`` and ``content_hash``; fill a missing ``source_id`` from the content."""
     extra = extra_json(chunk, known)
     typed = typed.assign(**{C.EXTRA: extra if extra is not None else None})
-    h = content_hash(typed)
-    typed[HASH_COLUMN] = h
+    typed[HASH_COLUMN] = content_hash(typed)
     missing = typed[C.SOURCE_ID].isna().to_numpy()
     if missing.any():
-        typed.loc[missing, C.SOURCE_ID] = np.char.add("h", h[missing])
+        typed.loc[missing, C.SOURCE_ID] = stable_key(typed.loc[missing].drop(columns=HASH_COLUMN))
     return typed
 
 

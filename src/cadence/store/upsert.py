@@ -8,6 +8,7 @@ Everything runs on the caller's connection, inside the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,23 @@ def content_hash(frame: pd.DataFrame) -> np.ndarray:
     validated chunks have fixed dtypes, so the same content always hashes the same)."""
     h = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
     return np.char.mod("%016x", h)
+
+
+def stable_key(frame: pd.DataFrame) -> list[str]:
+    """A content-derived identity per row, ``"h" + 20 hex digits`` of SHA-1 over the
+    row's canonical text (ISO dates, plain numbers, blanks as empty). Unlike
+    ``content_hash`` it depends on no library version: a row without ``source_id`` keeps
+    its key across upgrades, so re-ingesting an old file never duplicates it."""
+    parts = []
+    for c in frame.columns:
+        col = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            text = col.dt.strftime("%Y-%m-%d")
+        else:
+            text = col.astype("string")
+        parts.append(text.fillna("").astype(str).to_numpy(dtype=object))
+    rows = ["\x1f".join(values) for values in zip(*parts, strict=True)]
+    return ["h" + hashlib.sha1(r.encode("utf-8")).hexdigest()[:20] for r in rows]
 
 
 def extra_json(chunk: pd.DataFrame, known: Sequence[str]) -> pd.Series | None:

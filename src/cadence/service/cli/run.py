@@ -5,10 +5,13 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from cadence.features.errors import FeatureError
 from cadence.service.bundled import load_bundled
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.service.cli.ingest import show_summary
-from cadence.store.reads import observations_frame, table_counts
+from cadence.service.panels import load_panel
+from cadence.store.errors import NotFoundError
+from cadence.store.reads import table_counts
 from cadence.store.series_repo import list_series
 
 
@@ -38,19 +41,31 @@ def load_bundled_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def series_summary() -> list[dict[str, object]]:
+    """Per series: the span of its panel, periods known one by one, interval totals, and
+    the total count (daily counts plus interval totals)."""
     engine = engine_for()
     rows: list[dict[str, object]] = []
     for s in list_series(engine):
-        obs = observations_frame(engine, s.name) if s.observed else None
+        frame, intervals = None, None
+        try:
+            p = load_panel(engine, s.name)
+            frame, intervals = p.frame, p.intervals
+        except (FeatureError, NotFoundError, ValueError):
+            pass  # a declared series with no data yet
+        known = 0 if frame is None else int(frame["count"].notna().sum())
+        total = None
+        if frame is not None and intervals is not None:
+            total = int(frame["count"].sum(skipna=True) + intervals["count"].sum())
         rows.append(
             {
                 "series": s.name,
                 "frequency": s.frequency,
                 "target": "observations" if s.observed else "events",
-                "observations": 0 if obs is None else len(obs),
-                "first": None if obs is None or obs.empty else str(obs["start"].min().date()),
-                "last": None if obs is None or obs.empty else str((obs["end"].max()).date()),
-                "total": None if obs is None else int(obs["count"].sum()),
+                "first": None if frame is None else str(frame.index[0].date()),
+                "last": None if frame is None else str(frame.index[-1].date()),
+                "periods_known": known,
+                "intervals": 0 if intervals is None else len(intervals),
+                "total": total,
             }
         )
     return rows
@@ -66,14 +81,10 @@ def run(as_json: bool = typer.Option(False, "--json")) -> None:
         print_json({"load": loaded, "series": summary, "tables": counts})
         return
     t = Table(title="bundled series")
-    for col in ("series", "freq", "target", "observations", "first day", "end (excl.)", "total"):
-        t.add_column(col)
+    keys = ("series", "frequency", "target", "first", "last", "periods_known", "intervals", "total")
+    for col in ("series", "freq", "target", "first", "last", "periods known", "intervals", "total"):
+        t.add_column(col, no_wrap=True)
     for r in summary:
-        t.add_row(
-            *(
-                str(r[k]) if r[k] is not None else "-"
-                for k in ("series", "frequency", "target", "observations", "first", "last", "total")
-            )
-        )
+        t.add_row(*(str(r[k]) if r[k] is not None else "-" for k in keys))
     out.print(t)
     out.print("stored rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))

@@ -1,0 +1,230 @@
+"""``cadence backtest``: rolling-origin backtests of stored series, scored and tracked.
+
+Prints the score table (over all horizons; 7-day totals for daily series), names every
+model that failed at an origin and why, and writes the fixed JSON shape with ``--json``
+(see ``BacktestResult.to_json``). Runs are logged to MLflow (``Settings``' tracking URI)
+unless ``--no-tracking``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import math
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cadence.experiments.backtest import (
+    CLIMATOLOGY,
+    BacktestResult,
+    ModelConfig,
+    default_origins,
+    run_backtest,
+)
+from cadence.experiments.data import load_series_data
+from cadence.experiments.errors import ExperimentError
+from cadence.experiments.executors import make_executor
+from cadence.models.errors import ModelError
+from cadence.models.registry import available_models
+from cadence.service.cli.app import app, engine_for, err, out, settings
+from cadence.service.cli.errors import BAD_INPUT, FAILURE
+
+ENSEMBLE = "ensemble"
+_SHOWN_FAILURES = 20
+
+
+class ExecutorName(StrEnum):
+    serial = "serial"
+    process = "process"
+    dask = "dask"
+
+
+def model_configs(text: str) -> list[ModelConfig]:
+    """``all`` (every registered model, the ensemble last) or comma-separated names;
+    climatology is added as the reference of skill."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        names = [n for n in available_models() if n != ENSEMBLE] + [ENSEMBLE]
+    unknown = [n for n in names if n not in available_models()]
+    if unknown or not names:
+        raise typer.BadParameter(
+            f"unknown model(s) {unknown}; expected 'all' or names from "
+            f"{', '.join(available_models())}",
+            param_hint="--models",
+        )
+    if CLIMATOLOGY not in names:
+        names.insert(0, CLIMATOLOGY)
+    return [ModelConfig(n) for n in dict.fromkeys(names)]
+
+
+def _fmt(x: object, digits: int = 3) -> str:
+    v = float(x)  # type: ignore[arg-type]
+    return "-" if not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def score_table(
+    result: BacktestResult, frame: pd.DataFrame, title: str, *, show_skill: bool = True
+) -> Table:
+    """Scores over all horizons, one row per model; skill is CRPS skill vs climatology."""
+    skill = result.skill_vs_climatology()
+    failed: dict[str, int] = {}
+    for m, _, _ in result.failures:
+        failed[m] = failed.get(m, 0) + 1
+    t = Table(title=title)
+    for col in (
+        "model",
+        "CRPS",
+        "skill",
+        "log",
+        "RPS",
+        "MAE",
+        "cov50",
+        "cov80",
+        "cov95",
+        "Brier any 7d",
+        "n",
+        "failed",
+    ):
+        t.add_column(col, justify="left" if col == "model" else "right")
+    rows = frame[frame["horizon"].astype(str) == "all"]
+    for r in rows.to_dict("records"):
+        m = str(r["model"])
+        t.add_row(
+            m,
+            _fmt(r["crps"]),
+            _fmt(skill.get(m, float("nan"))) if show_skill else "",
+            _fmt(r["log_score"]),
+            _fmt(r["rps"]),
+            _fmt(r["mae"], 2),
+            _fmt(r["coverage_50"], 2),
+            _fmt(r["coverage_80"], 2),
+            _fmt(r["coverage_95"], 2),
+            _fmt(r["brier_any_7"]),
+            str(int(r["n"])),
+            str(failed.get(m, 0)),
+        )
+    return t
+
+
+def report_failures(result: BacktestResult) -> None:
+    for key, reason in result.skipped.items():
+        err.print(f"[yellow]skipped[/] {key}: {reason}", highlight=False)
+    for m, o, reason in result.failures[:_SHOWN_FAILURES]:
+        err.print(f"[red]failed[/] {m} at origin {o:%Y-%m-%d}: {reason}", highlight=False)
+    more = len(result.failures) - _SHOWN_FAILURES
+    if more > 0:
+        err.print(f"... and {more} more failure(s)", highlight=False)
+
+
+def track(
+    result: BacktestResult, configs: Sequence[ModelConfig], n_samples: int, seed: int
+) -> dict[str, str]:
+    """MLflow run ids by model key, or {} when tracking is not available."""
+    try:
+        module = importlib.import_module("cadence.experiments.tracking")
+    except ImportError as exc:
+        err.print(f"runs not tracked: {exc}", highlight=False)
+        return {}
+    log_backtest = getattr(module, "log_backtest", None)
+    if log_backtest is None:
+        err.print("runs not tracked: no log_backtest in cadence.experiments.tracking")
+        return {}
+    optional = {"configs": list(configs), "n_samples": n_samples, "seed": seed}
+    accepted = inspect.signature(log_backtest).parameters
+    kwargs = {k: v for k, v in optional.items() if k in accepted}
+    ids = log_backtest(result, tracking_uri=settings().resolved_tracking_uri, **kwargs)
+    return {str(k): str(v) for k, v in dict(ids).items()}
+
+
+@app.command("backtest")
+def backtest(
+    series: str = typer.Option(..., help="series name"),
+    models: str = typer.Option("all", help="'all' or comma-separated registry names"),
+    start: str | None = typer.Option(None, help="first origin, YYYY-MM-DD"),
+    end: str | None = typer.Option(None, help="last origin, YYYY-MM-DD"),
+    every: str = typer.Option("7D", help="spacing of origins, e.g. 7D"),
+    horizon: int = typer.Option(28, min=1, help="periods ahead"),
+    executor: ExecutorName = typer.Option(ExecutorName.serial, help="where fits run"),
+    scheduler: str | None = typer.Option(
+        None, help="Dask scheduler address tcp://HOST:PORT (implies --executor dask)"
+    ),
+    workers: int | None = typer.Option(None, min=1, help="process pool / LocalCluster workers"),
+    json_path: Path | None = typer.Option(None, "--json", help="write the result as JSON"),
+    samples: int = typer.Option(1000, "--samples", min=1, help="sample paths per forecast"),
+    seed: int = typer.Option(0, help="base seed (each model x origin derives its own)"),
+    no_tracking: bool = typer.Option(False, "--no-tracking", help="do not log MLflow runs"),
+) -> int:
+    """Backtest models on SERIES at rolling origins; print scores, write JSON."""
+    configs = model_configs(models)
+    kind = ExecutorName.dask.value if scheduler else executor.value
+    s = settings()
+    try:
+        data = load_series_data(engine_for(s), series)
+        origins = default_origins(data, start=start, end=end, every=every, horizon=horizon)
+        err.print(
+            f"{series}: {len(origins)} origins {origins[0]:%Y-%m-%d} .. {origins[-1]:%Y-%m-%d}, "
+            f"horizon {horizon}, {len(configs)} models, executor {kind}",
+            highlight=False,
+        )
+        dask_dir = s.home / "dask-worker-space"
+        with (
+            make_executor(
+                kind, workers=workers, scheduler=scheduler, local_directory=dask_dir
+            ) as ex,
+            Progress(
+                TextColumn("backtest"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            ) as bar,
+        ):
+            task = bar.add_task("fits", total=None)
+            result = run_backtest(
+                data,
+                configs,
+                origins=origins,
+                horizon=horizon,
+                n_samples=samples,
+                seed=seed,
+                executor=ex,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except (ExperimentError, ModelError) as exc:
+        err.print(f"error: {exc}", highlight=False)
+        return BAD_INPUT
+    report_failures(result)
+    out.print(
+        score_table(
+            result,
+            result.scores,
+            f"daily scores, {series}" if data.frequency == "D" else f"scores, {series}",
+        )
+    )
+    if not result.window_scores.empty:
+        out.print(
+            score_table(result, result.window_scores, f"7-day totals, {series}", show_skill=False)
+        )
+    status = 0
+    run_ids: dict[str, str] = {}
+    if not no_tracking:
+        try:
+            run_ids = track(result, configs, samples, seed)
+        except Exception as exc:  # tracking must not lose the scores just computed
+            err.print(f"[red]MLflow logging failed:[/] {type(exc).__name__}: {exc}")
+            status = FAILURE
+        for key, run_id in run_ids.items():
+            err.print(f"mlflow run {key}: {run_id}", highlight=False)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result.to_json(run_ids), indent=2) + "\n")
+        err.print(f"wrote {json_path}", highlight=False)
+    return status

@@ -1,0 +1,48 @@
+"""The FastAPI application: settings validated at start-up, one engine, thin routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from cadence import __version__
+from cadence.service.api import errors, metrics
+from cadence.service.api.routes_ops import router as ops_router
+from cadence.service.api.routes_series import router as series_router
+from cadence.service.settings import Settings
+from cadence.store import migrate
+from cadence.store.engine import make_engine
+
+
+def create_app(settings: Settings | None = None, *, migrate_on_start: bool = True) -> FastAPI:
+    """Build the app. The engine is created at start-up (and disposed at shutdown); the
+    schema is migrated unless ``migrate_on_start`` is off."""
+    s = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        s.home.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(s.resolved_database_url)
+        if migrate_on_start:
+            migrate.upgrade(engine)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Cadence",
+        version=__version__,
+        summary="Forecasts of near-term conflict-event counts as full predictive distributions.",
+        lifespan=lifespan,
+    )
+    app.state.settings = s
+    app.state.metrics = metrics.Metrics()
+    metrics.install(app, app.state.metrics)
+    errors.install(app)
+    app.include_router(ops_router)
+    app.include_router(series_router)
+    return app

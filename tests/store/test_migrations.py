@@ -8,7 +8,7 @@ from cadence.store import migrate
 from cadence.store.engine import make_engine
 from cadence.store.tables import Base
 
-TABLES = {"events", "statements", "series", "observations", "forecasts", "jobs"}
+TABLES = {"events", "statements", "series", "observations", "forecasts", "jobs", "api_keys"}
 
 
 def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:

@@ -202,9 +202,26 @@ class JobRow(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 is stored; ``prefix`` (public) finds the row.
+    ``scopes`` is a comma-separated subset of ``read,write,admin``."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    scopes: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 events_table = cast(Table, EventRow.__table__)
 statements_table = cast(Table, StatementRow.__table__)
 series_table = cast(Table, SeriesRow.__table__)
 observations_table = cast(Table, ObservationRow.__table__)
 forecasts_table = cast(Table, ForecastRow.__table__)
 jobs_table = cast(Table, JobRow.__table__)
+api_keys_table = cast(Table, ApiKeyRow.__table__)

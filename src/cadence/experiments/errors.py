@@ -32,3 +32,17 @@ class SeriesDataError(ExperimentError):
 
 class ExecutorError(ExperimentError):
     """The executor could not start, or a worker was lost while running."""
+
+
+class TrackingError(ExperimentError):
+    """MLflow (the tracking store or the model registry) cannot be reached or refused a
+    call; ``step`` names what was being done."""
+
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class NoServableModelError(ExperimentError):
+    """Retraining found no model it could fit for serving (every candidate, the current
+    champion and the climatology fallback failed or none was scored)."""

@@ -244,8 +244,10 @@ def _write_artifacts(result: BacktestResult, key: str, folder: Path) -> None:
         last = done[-1]
         assert last.forecast is not None
         title = f"{key}: forecast from {last.origin:%Y-%m-%d} against what happened"
-        _save(fan_chart(last.forecast, last.truth[: last.forecast.horizon], title=title),
-              plots / "fan_chart.png")  # fmt: skip
+        _save(
+            fan_chart(last.forecast, last.truth[: last.forecast.horizon], title=title),
+            plots / "fan_chart.png",
+        )
     if not mine.empty:
         pit = mine["pit"].to_numpy(dtype=float)
         _save(pit_histogram(pit, title=f"{key}: randomized PIT"), plots / "pit_histogram.png")

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         default=_REPO_DATA, description="folder of the bundled data and series catalog"
     )
 
+    open_reads: bool = Field(default=True, description="serve GET endpoints without an API key")
+    max_batch_rows: int = Field(
+        default=10_000, description="most rows one POST of events, statements or counts may carry"
+    )
+    max_body_bytes: int = Field(default=10_000_000, description="largest request body accepted")
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -156,6 +156,13 @@ def _json_frame(records: list[dict[str, object]]) -> pd.DataFrame:
     return df.astype(object).where(df.notna(), "")
 
 
+def json_rows_frame(records: list[dict[str, object]]) -> pd.DataFrame:
+    """JSON objects (e.g. an API batch) as one text chunk numbered from row 1."""
+    frame = _json_frame(records)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
+
+
 def require_columns(chunk: pd.DataFrame, required: tuple[str, ...], path: str | Path) -> None:
     missing = [c for c in required if c not in chunk.columns]
     if missing:

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cadence import __version__
-from cadence.service.api import errors, metrics
+from cadence.service.api import errors, limits, metrics
+from cadence.service.api.routes_ingest import router as ingest_router
 from cadence.service.api.routes_ops import router as ops_router
 from cadence.service.api.routes_series import router as series_router
 from cadence.service.settings import Settings
@@ -45,4 +46,6 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(series_router)
+    app.include_router(ingest_router)
+    limits.install(app, s.max_body_bytes)
     return app

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from cadence.service.api.auth import ReadKey
 from cadence.service.api.deps import EngineDep
 from cadence.service.api.schemas import ObservationOut, ObservationsOut, SeriesOut
 from cadence.store.reads import observations_frame
 from cadence.store.series_repo import get_series, list_series
 
-router = APIRouter(prefix="/v1", tags=["series"])
+router = APIRouter(prefix="/v1", tags=["series"], dependencies=[ReadKey])
 
 
 @router.get("/series", response_model=list[SeriesOut], summary="Every declared series")

@@ -1,0 +1,51 @@
+"""API-key authentication with scopes: 401 without a valid key, 403 with the wrong scope.
+
+Keys come in ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Reads are open when
+``CADENCE_OPEN_READS`` is true (the default); writes need ``write``, retrains ``admin``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, HTTPException, Request
+
+from cadence.service.api.deps import EngineDep, SettingsDep
+from cadence.store.apikeys_repo import ApiKeyInfo, verify_key
+
+
+def _presented(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def require(scope: str) -> Callable[..., ApiKeyInfo | None]:
+    """A dependency admitting keys that carry ``scope`` (``admin`` implies every scope)."""
+
+    def check(request: Request, engine: EngineDep, settings: SettingsDep) -> ApiKeyInfo | None:
+        if scope == "read" and settings.open_reads:
+            return None
+        key = _presented(request)
+        if not key:
+            raise HTTPException(
+                401,
+                "an API key is required (Authorization: Bearer <key>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        info = verify_key(engine, key)
+        if info is None:
+            raise HTTPException(
+                401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if scope not in info.scopes and "admin" not in info.scopes:
+            raise HTTPException(403, f"the API key lacks the {scope!r} scope")
+        return info
+
+    return check
+
+
+ReadKey = Depends(require("read"))
+WriteKey = Depends(require("write"))
+AdminKey = Depends(require("admin"))

@@ -1,0 +1,175 @@
+"""Write endpoints: batches of events, statements and counts, all-or-nothing, idempotent.
+
+A batch is validated whole before anything is written (one transaction); invalid rows
+come back as 422 with ``row`` (1-based within the batch), ``field``, ``expected`` and
+``got``. Re-posting the same batch changes nothing. Requires a key with ``write``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from cadence.features.stance import resolve_stances
+from cadence.service.api.auth import WriteKey
+from cadence.service.api.deps import EngineDep, SettingsDep
+from cadence.store.ingest import (
+    IngestSummary,
+    ingest_counts,
+    ingest_events,
+    ingest_statements,
+)
+from cadence.store.readers import json_rows_frame
+
+router = APIRouter(prefix="/v1", tags=["ingest"], dependencies=[WriteKey])
+
+
+class Batch(BaseModel):
+    rows: list[dict[str, Any]] = Field(description="rows in the native layout (see the README)")
+
+
+class EventBatch(Batch):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rows": [
+                        {
+                            "date": "2024-02-04",
+                            "kind": "attack",
+                            "country": "Syria",
+                            "location": "Rumalyn",
+                            "target": "US forces",
+                            "weapon": "drone",
+                            "source": "analyst-list",
+                            "source_id": "a-311",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+
+class StatementBatch(Batch):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rows": [
+                        {
+                            "date": "2024-01-30",
+                            "actor": "Kataib Hezbollah",
+                            "language": "en",
+                            "text": "We announce the suspension of military operations.",
+                            "source": "analyst-list",
+                            "source_id": "s-12",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+
+class CountBatch(Batch):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"series": "israel-alerts", "rows": [{"date": "2024-07-01", "count": 42}]}]
+        }
+    )
+
+    series: str | None = Field(None, description="series for rows without a `series` field")
+    frequency: Literal["D", "W", "M"] | None = Field(
+        None, description="create unknown series as observed series of this frequency"
+    )
+    source: str = Field("api", description="source label (part of the natural key)")
+
+
+class IngestOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "events",
+                    "source": "api",
+                    "rows": 1,
+                    "inserted": 1,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "rejected": 0,
+                    "removed": 0,
+                }
+            ]
+        }
+    )
+
+    kind: str
+    source: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    removed: int
+
+
+def _frame(batch: Batch, limit: int) -> pd.DataFrame:
+    if not batch.rows:
+        raise HTTPException(422, "the batch has no rows")
+    if len(batch.rows) > limit:
+        raise HTTPException(413, f"at most {limit} rows per request, got {len(batch.rows)}")
+    return json_rows_frame(batch.rows)
+
+
+def _out(s: IngestSummary) -> IngestOut:
+    return IngestOut(
+        kind=s.kind,
+        source=s.source,
+        rows=s.rows,
+        inserted=s.inserted,
+        updated=s.updated,
+        unchanged=s.unchanged,
+        rejected=s.rejected,
+        removed=s.removed,
+    )
+
+
+@router.post(
+    "/events",
+    response_model=IngestOut,
+    summary="Ingest a batch of events",
+    responses={401: {}, 403: {}, 413: {}, 422: {"description": "invalid rows"}},
+)
+def post_events(batch: EventBatch, engine: EngineDep, settings: SettingsDep) -> IngestOut:
+    chunk = _frame(batch, settings.max_batch_rows)
+    return _out(ingest_events(engine, [chunk], source_label="api"))
+
+
+@router.post(
+    "/statements",
+    response_model=IngestOut,
+    summary="Ingest a batch of statements (stance extracted when not given)",
+    responses={401: {}, 403: {}, 413: {}, 422: {}},
+)
+def post_statements(batch: StatementBatch, engine: EngineDep, settings: SettingsDep) -> IngestOut:
+    chunk = _frame(batch, settings.max_batch_rows)
+    return _out(ingest_statements(engine, [chunk], source_label="api", enrich=resolve_stances))
+
+
+@router.post(
+    "/counts",
+    response_model=IngestOut,
+    summary="Ingest aggregated counts",
+    responses={401: {}, 403: {}, 413: {}, 422: {}},
+)
+def post_counts(batch: CountBatch, engine: EngineDep, settings: SettingsDep) -> IngestOut:
+    chunk = _frame(batch, settings.max_batch_rows)
+    return _out(
+        ingest_counts(
+            engine, [chunk], series=batch.series, frequency=batch.frequency, source=batch.source
+        )
+    )

@@ -27,17 +27,18 @@ data. Members failing at an origin are left out of that origin's mixture.
 from __future__ import annotations
 
 import math
+import threading
 import time
 import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from cadence.columns import COUNT
+from cadence.columns import COUNT, Frequency
 from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
 from cadence.experiments.errors import BacktestConfigError, NoOriginsError
 from cadence.experiments.executors import Executor, SerialExecutor
@@ -60,6 +61,9 @@ __all__ = [
 
 CLIMATOLOGY = "climatology"
 ENSEMBLE = "ensemble"
+# warnings filters are process-global: fits in threads of one process (a Dask cluster
+# with processes=False) take turns so one fit's capture cannot end another's
+_WARNINGS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -174,12 +178,9 @@ class BacktestResult:
         if len(self.origins) < 2:
             return 1
         step = pd.Series(self.origins).diff().dropna().median()
-        span = shift_periods(self.origins[0], self.horizon, self.frequency_code) - self.origins[0]
+        freq = cast(Frequency, self.frequency)
+        span = shift_periods(self.origins[0], self.horizon, freq) - self.origins[0]
         return max(1, math.ceil(span / step))
-
-    @property
-    def frequency_code(self) -> Any:
-        return self.frequency
 
     def to_json(self, mlflow_run_ids: Mapping[str, str]) -> dict[str, object]:
         """The backtest in the fixed JSON shape (NaN becomes null)."""
@@ -308,7 +309,7 @@ def fit_and_forecast(
             f"origin: expected the first day of a period ({freq}), got {label:%Y-%m-%d}"
         )
     rng = np.random.default_rng(origin_seed(seed, config.key, label))
-    with warnings.catch_warnings(record=True) as caught:
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         panel = data.panel(period_end(label, freq))
         gap = len(pd.date_range(panel.origin, label, freq=panel.frame.index.freq)) - 1

@@ -29,7 +29,7 @@ from cadence.experiments.backtest import (
     run_backtest,
 )
 from cadence.experiments.data import load_series_data
-from cadence.experiments.errors import ExperimentError
+from cadence.experiments.errors import ExecutorError, ExperimentError
 from cadence.experiments.executors import make_executor
 from cadence.models.errors import ModelError
 from cadence.models.registry import available_models
@@ -198,6 +198,9 @@ def backtest(
                 executor=ex,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
+    except ExecutorError as exc:
+        err.print(f"error: {exc}", highlight=False)
+        return FAILURE
     except (ExperimentError, ModelError) as exc:
         err.print(f"error: {exc}", highlight=False)
         return BAD_INPUT

@@ -1,0 +1,691 @@
+"""The retraining job: backtest, promote only on evidence, serve the champion's forecast.
+
+One run of ``retrain(engine, series, ...)``:
+
+1. **lock**: a ``running`` job row for ``("retrain", series)``; a second retrain of the
+   same series fails with ``JobConflictError`` (the database enforces it). A job left
+   ``running`` by a killed process is taken over once older than ``stale_after``.
+2. **reconcile**: the database says what is served; if the registry's ``champion`` alias
+   points elsewhere (a process killed between moving the alias and committing), the
+   alias is put back on the served version.
+3. **data**: the series' stored rows are read afresh (``load_series_data``).
+4. **backtest**: the candidates, the champion's configuration and Climatology on the
+   same ``recent_origins`` (rolling origins ``every`` apart, the last one ``horizon``
+   periods before the end of the data); one MLflow run per configuration.
+5. **decide**: a candidate is *eligible* when it was scored at every origin and has a
+   lower mean CRPS than Climatology over the same (origin, horizon) pairs (it *beats
+   Climatology*). The best eligible candidate (lowest mean CRPS) is promoted when there is
+   no champion, or when the 95% bootstrap interval of its CRPS difference to the champion
+   over origins (``BacktestResult.crps_difference``) lies below zero. A champion that
+   failed in the backtest yields to the best eligible candidate. With no champion and no
+   eligible candidate, Climatology itself serves (the reference every model must beat).
+6. **refit**: the chosen configuration is fitted on all the data (``fit_and_forecast`` at
+   the last period). If it raises, a warning is logged, its MLflow run is tagged
+   ``cadence.refit_failed``, and the next configuration serves instead (the current
+   champion, then Climatology): the one broad ``except`` of the job.
+7. **register**: the fitted model is logged as a pyfunc model into its backtest run and
+   registered as a new version of ``cadence-<series>`` with the alias ``challenger``.
+8. **serve**: in one database transaction the forecast (``forecast_payload`` + sample
+   paths, drawn from the registered model with ``seed``) is written, the job is marked
+   ``succeeded``, and the ``champion`` alias is moved to the new version just before the
+   commit. If the alias cannot be moved the transaction rolls back; if the commit fails
+   after the move, the alias is moved back.
+
+Any failure leaves the previous champion alias and the served forecast as they were and
+records the job as ``failed`` with its reason: expected failures (data, models, MLflow,
+the database) come back as an outcome with ``status == "failed"``; anything else, and
+interruptions (Ctrl-C, SIGTERM turned into ``SystemExit``), is recorded and re-raised.
+
+Time convention: origins and the served forecast's ``origin`` are period labels (first
+day); the served forecast covers the ``horizon`` periods after the last one with data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from cadence.experiments import registry as reg
+from cadence.experiments.backtest import (
+    CLIMATOLOGY,
+    BacktestResult,
+    ModelConfig,
+    fit_and_forecast,
+    run_backtest,
+)
+from cadence.experiments.data import SeriesData, load_series_data, shift_periods
+from cadence.experiments.errors import ExperimentError, NoServableModelError, TrackingError
+from cadence.experiments.executors import Executor
+from cadence.experiments.serving import forecast_payload
+from cadence.experiments.tracking import log_backtest, mlflow_client, quiet_mlflow
+from cadence.features.errors import FeatureError
+from cadence.models.errors import ModelError
+from cadence.models.forecast import CountForecast
+from cadence.store.errors import StoreError
+from cadence.store.forecasts_repo import NewForecast, current_forecast, write_forecast
+from cadence.store.jobs_repo import (
+    DEFAULT_STALE_AFTER,
+    FAILED,
+    KIND_RETRAIN,
+    SUCCEEDED,
+    JobInfo,
+    finish_job,
+    start_job,
+)
+from cadence.store.tables import utcnow
+
+__all__ = [
+    "DEFAULT_CANDIDATES",
+    "Decision",
+    "RetrainOutcome",
+    "decide",
+    "recent_origins_for",
+    "retrain",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CANDIDATES: Final = (
+    ModelConfig(CLIMATOLOGY),
+    ModelConfig("recent_rate"),
+    ModelConfig("negbin_glm"),
+    ModelConfig("ingarch"),
+    ModelConfig("hawkes"),
+    ModelConfig("prophet"),
+)
+PROMOTED: Final = "promoted"
+KEPT: Final = "kept"
+FALLBACK: Final = "fallback"
+FAILED_OUTCOME: Final = "failed"
+
+# what an operator can act on; anything else is a bug (recorded, then re-raised)
+EXPECTED_FAILURES: Final = (
+    ExperimentError,
+    ModelError,
+    FeatureError,
+    StoreError,
+    SQLAlchemyError,
+    MlflowException,
+    OSError,  # includes connection errors of a remote tracking server
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which configuration serves next and why. ``difference``: (mean, low, high) of
+    the CRPS difference candidate - champion when it was computed."""
+
+    chosen: str | None
+    promoted: bool
+    reason: str
+    difference: tuple[float, float, float] | None = None
+    eligible: tuple[str, ...] = ()
+
+
+@dataclass
+class RetrainOutcome:
+    """What one retrain did. ``status``: ``promoted`` (a new configuration serves),
+    ``kept`` (the champion's configuration, refitted, serves), ``fallback`` (the chosen
+    configuration could not be refitted; the next one serves, ``warnings`` say why),
+    ``failed`` (nothing changed; ``reason`` says why)."""
+
+    series: str
+    job_id: str | None
+    status: str
+    reason: str
+    champion: str | None = None
+    champion_version: str | None = None
+    previous_champion: str | None = None
+    previous_version: str | None = None
+    crps: dict[str, float] = field(default_factory=dict)
+    skill: dict[str, float] = field(default_factory=dict)
+    difference: tuple[float, float, float] | None = None
+    run_ids: dict[str, str] = field(default_factory=dict)
+    forecast_id: int | None = None
+    origin: str | None = None
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        def num(x: float) -> float | None:
+            return float(x) if np.isfinite(x) else None
+
+        return {
+            "series": self.series,
+            "job_id": self.job_id,
+            "status": self.status,
+            "reason": self.reason,
+            "champion": self.champion,
+            "champion_version": self.champion_version,
+            "previous_champion": self.previous_champion,
+            "previous_version": self.previous_version,
+            "crps": {k: num(v) for k, v in self.crps.items()},
+            "skill_vs_climatology": {k: num(v) for k, v in self.skill.items()},
+            "crps_difference": None
+            if self.difference is None
+            else [num(x) for x in self.difference],
+            "mlflow_run_ids": dict(self.run_ids),
+            "forecast_id": self.forecast_id,
+            "origin": self.origin,
+            "failures": list(self.failures),
+            "warnings": list(self.warnings),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# --- decision -----------------------------------------------------------------------------
+
+
+def _all_crps(result: BacktestResult) -> dict[str, float]:
+    s = result.scores
+    if s.empty:
+        return {}
+    rows = s[s["horizon"].astype(str) == "all"]
+    return {str(m): float(v) for m, v in zip(rows["model"], rows["crps"], strict=True)}
+
+
+def decide(
+    result: BacktestResult,
+    candidates: Sequence[str],
+    champion: str | None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Decision:
+    """The promotion rule of the module docstring, on one backtest. ``candidates`` and
+    ``champion`` are model keys of ``result``."""
+    crps = _all_crps(result)
+    skill = result.skill_vs_climatology()
+    failed = {m for m, _, _ in result.failures} | set(result.skipped)
+    n_origins = len(result.origins)
+
+    def clean(key: str) -> bool:
+        scored = result.per_origin
+        seen = scored[scored["model"] == key]["origin"].nunique() if not scored.empty else 0
+        return (
+            key in result.models
+            and key not in failed
+            and np.isfinite(crps.get(key, np.nan))
+            and seen == n_origins
+        )
+
+    eligible = tuple(
+        sorted(
+            (k for k in candidates if k != CLIMATOLOGY and clean(k) and skill.get(k, -1.0) > 0),
+            key=lambda k: crps[k],
+        )
+    )
+    best = eligible[0] if eligible else None
+    if champion is None:
+        if best is not None:
+            why = f"no champion yet; {best} has the lowest CRPS ({crps[best]:.4g})"
+            return Decision(best, True, f"{why} and beats climatology", None, eligible)
+        if clean(CLIMATOLOGY):
+            return Decision(
+                CLIMATOLOGY,
+                True,
+                "no champion yet and no candidate beats climatology: the baseline serves",
+                None,
+                eligible,
+            )
+        return Decision(None, False, "no model was scored at every origin", None, eligible)
+    if not clean(champion):
+        if best is not None:
+            return Decision(
+                best,
+                True,
+                f"champion {champion} failed or was not scored at every origin; "
+                f"{best} beats climatology",
+                None,
+                eligible,
+            )
+        return Decision(
+            champion,
+            False,
+            f"champion {champion} failed in the backtest and no candidate beats climatology",
+            None,
+            eligible,
+        )
+    if best is None or best == champion:
+        why = "no candidate beats climatology" if best is None else "the champion scores best"
+        return Decision(champion, False, f"champion {champion} kept: {why}", None, eligible)
+    diff = result.crps_difference(best, champion, n_boot=n_boot, seed=seed)
+    mean, lo, hi = diff
+    if np.isfinite(hi) and hi < 0:
+        return Decision(
+            best,
+            True,
+            f"{best} beats champion {champion}: CRPS difference {mean:.4g} "
+            f"(95% interval {lo:.4g} .. {hi:.4g})",
+            diff,
+            eligible,
+        )
+    return Decision(
+        champion,
+        False,
+        f"champion {champion} kept: {best} differs by {mean:.4g} CRPS "
+        f"(95% interval {lo:.4g} .. {hi:.4g} includes zero)",
+        diff,
+        eligible,
+    )
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+def recent_origins_for(data: SeriesData, *, n: int, every: int, horizon: int) -> list[pd.Timestamp]:
+    """``n`` origins ``every`` periods apart, the last one ``horizon`` periods before the
+    last period with data (so every horizon is observed), oldest first; origins before
+    the first period are dropped."""
+    freq = data.frequency
+    last = shift_periods(data.last_period, -horizon, freq)
+    out = [shift_periods(last, -every * i, freq) for i in range(n)]
+    return sorted(o for o in out if o > data.first_period)
+
+
+class _Step:
+    """The step under way, for the job's reason."""
+
+    def __init__(self) -> None:
+        self.name = "start"
+
+    def __call__(self, name: str, progress: Callable[[str], None] | None) -> None:
+        self.name = name
+        if progress is not None:
+            progress(name)
+
+
+def _mlflow(step: str, fn: Callable[[], Any]) -> Any:
+    """Run one MLflow interaction; its failures become ``TrackingError`` naming ``step``."""
+    try:
+        return fn()
+    except (MlflowException, OSError) as exc:
+        raise TrackingError(
+            f"MLflow failed while {step}: {type(exc).__name__}: {exc}", step
+        ) from exc
+
+
+def _reconcile(
+    engine: Engine, series: str, tracking_uri: str
+) -> tuple[reg.RegisteredVersion | None, str | None]:
+    """The champion the registry and the database agree on; a note when it was repaired."""
+    champ = _mlflow("reading the champion alias", lambda: reg.alias_version(tracking_uri, series))
+    served = current_forecast(engine, series, with_samples=False)
+    if served is None or served.model_version is None:
+        return champ, None
+    if champ is not None and champ.version == served.model_version:
+        return champ, None
+    _mlflow(
+        "restoring the champion alias",
+        lambda: reg.set_alias(tracking_uri, series, reg.CHAMPION, str(served.model_version)),
+    )
+    note = (
+        f"champion alias was on version {champ.version if champ else None} but version "
+        f"{served.model_version} is served; alias restored"
+    )
+    log.warning("%s: %s", series, note)
+    restored = _mlflow(
+        "reading the champion alias", lambda: reg.alias_version(tracking_uri, series)
+    )
+    return restored, note
+
+
+def _tag_run(tracking_uri: str, run_id: str | None, key: str, value: str) -> None:
+    if run_id is None:
+        return
+    try:
+        with quiet_mlflow():
+            mlflow_client(tracking_uri).set_tag(run_id, key, value[:500])
+    except (MlflowException, OSError) as exc:  # the tag is a note; the fallback goes on
+        log.warning("could not tag run %s: %s", run_id, exc)
+
+
+def _refit(
+    data: SeriesData,
+    order: Sequence[ModelConfig],
+    *,
+    horizon: int,
+    n_samples: int,
+    seed: int,
+    tracking_uri: str,
+    run_ids: dict[str, str],
+    notes: list[str],
+) -> tuple[ModelConfig, Any, pd.Timestamp]:
+    """Fit the first configuration of ``order`` that fits on all the data."""
+    origin = data.last_period
+    for config in order:
+        try:
+            model, _ = fit_and_forecast(data, config, origin, horizon, n_samples=1, seed=seed)
+            return config, model, origin
+        except Exception as exc:  # per-model fallback: the next configuration serves instead
+            reason = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "%s: refit of %s failed (%s); falling back", data.spec.name, config.key, reason
+            )
+            notes.append(f"refit of {config.key} failed: {reason}")
+            _tag_run(tracking_uri, run_ids.get(config.key), "cadence.refit_failed", reason)
+    raise NoServableModelError(
+        f"series {data.spec.name!r}: no configuration could be fitted on all the data "
+        f"(tried {', '.join(c.key for c in order)})"
+    )
+
+
+def _served_forecast(
+    wrapper: reg.CadenceForecaster, horizon: int, n_samples: int, seed: int
+) -> CountForecast:
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")  # model warnings were reported at fit time
+        return wrapper.forecast(horizon, n_samples=n_samples, seed=seed)
+
+
+def _serve(
+    engine: Engine,
+    series: str,
+    *,
+    job: JobInfo,
+    forecast: NewForecast,
+    tracking_uri: str,
+    version: str,
+    previous: str | None,
+    details: dict[str, Any],
+    reason: str,
+) -> int:
+    """Write the forecast and finish the job in one transaction; the alias moves just
+    before the commit and is moved back if the commit fails."""
+    moved = False
+    try:
+        with engine.begin() as conn:
+            forecast_id = write_forecast(conn, series, forecast)
+            finish_job(conn, job.id, SUCCEEDED, reason=reason, details=details)
+            _mlflow(
+                "moving the champion alias",
+                lambda: reg.set_alias(tracking_uri, series, reg.CHAMPION, version),
+            )
+            moved = True
+        return forecast_id
+    except BaseException:
+        if moved:
+            _restore_alias(tracking_uri, series, previous)
+        raise
+
+
+def _restore_alias(tracking_uri: str, series: str, previous: str | None) -> None:
+    try:
+        with quiet_mlflow():
+            client = mlflow_client(tracking_uri)
+            name = reg.registered_name(series)
+            if previous is None:
+                client.delete_registered_model_alias(name, reg.CHAMPION)
+            else:
+                client.set_registered_model_alias(name, reg.CHAMPION, previous)
+    except (MlflowException, OSError) as exc:
+        # the next retrain's reconcile step repairs it from the served forecast
+        log.error("%s: could not move the champion alias back: %s", series, exc)
+
+
+def _fail(engine: Engine, job: JobInfo | None, reason: str, details: dict[str, Any]) -> None:
+    if job is None:
+        return
+    try:
+        finish_job(engine, job.id, FAILED, reason=reason, details=details)
+    except (StoreError, SQLAlchemyError) as exc:
+        # the database itself is failing: the job stays running until it goes stale
+        log.error("job %s: could not record the failure (%s): %s", job.id, exc, reason)
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+def retrain(
+    engine: Engine,
+    series: str,
+    *,
+    tracking_uri: str,
+    candidates: Sequence[ModelConfig] = DEFAULT_CANDIDATES,
+    recent_origins: int = 8,
+    every: int = 7,
+    horizon: int = 28,
+    n_samples: int = 1000,
+    seed: int = 0,
+    n_boot: int = 1000,
+    executor: Executor | None = None,
+    stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER,
+    progress: Callable[[str], None] | None = None,
+) -> RetrainOutcome:
+    """Retrain ``series`` (see the module docstring for the steps and the promotion rule).
+
+    ``recent_origins`` origins ``every`` periods apart; ``horizon`` periods per forecast
+    (also the served horizon); ``n_samples`` paths per forecast; ``seed`` fixes every
+    draw. ``progress(step)`` is called as steps begin. Raises ``JobConflictError`` when a
+    retrain of ``series`` is already running; returns ``status == "failed"`` for the
+    failures an operator can act on.
+    """
+    t0 = time.perf_counter()
+    step = _Step()
+    step("lock", progress)
+    job = start_job(
+        engine,
+        KIND_RETRAIN,
+        series,
+        details={"candidates": [c.key for c in candidates], "horizon": horizon},
+        stale_after=stale_after,
+    )
+    outcome = RetrainOutcome(series=series, job_id=job.id, status=FAILED_OUTCOME, reason="")
+    details: dict[str, Any] = {"candidates": [c.key for c in candidates], "horizon": horizon}
+    try:
+        _run(
+            engine,
+            series,
+            job,
+            outcome,
+            details,
+            step,
+            progress,
+            tracking_uri=tracking_uri,
+            candidates=candidates,
+            recent_origins=recent_origins,
+            every=every,
+            horizon=horizon,
+            n_samples=n_samples,
+            seed=seed,
+            n_boot=n_boot,
+            executor=executor,
+        )
+    except EXPECTED_FAILURES as exc:
+        outcome.status = FAILED_OUTCOME
+        outcome.reason = f"{step.name}: {type(exc).__name__}: {exc}"
+        outcome.champion, outcome.champion_version = (
+            outcome.previous_champion,
+            outcome.previous_version,
+        )
+        details["failed_step"] = step.name
+        _fail(engine, job, outcome.reason, details)
+        log.warning("retrain of %s failed at %s: %s", series, step.name, exc)
+    except BaseException as exc:  # a bug or an interruption: recorded, then re-raised
+        details["failed_step"] = step.name
+        _fail(engine, job, f"{step.name}: {type(exc).__name__}: {exc}", details)
+        raise
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
+def _run(
+    engine: Engine,
+    series: str,
+    job: JobInfo,
+    outcome: RetrainOutcome,
+    details: dict[str, Any],
+    step: _Step,
+    progress: Callable[[str], None] | None,
+    *,
+    tracking_uri: str,
+    candidates: Sequence[ModelConfig],
+    recent_origins: int,
+    every: int,
+    horizon: int,
+    n_samples: int,
+    seed: int,
+    n_boot: int,
+    executor: Executor | None,
+) -> None:
+    step("registry", progress)
+    champ, note = _reconcile(engine, series, tracking_uri)
+    if note:
+        outcome.warnings.append(note)
+    champ_config = champ.config if champ is not None else None
+    outcome.previous_champion = champ_config.key if champ_config else None
+    outcome.previous_version = champ.version if champ is not None else None
+
+    step("data", progress)
+    data = load_series_data(engine, series)
+    origins = recent_origins_for(data, n=recent_origins, every=every, horizon=horizon)
+    if not origins:
+        raise ExperimentError(
+            f"series {series!r}: no origin with {horizon} periods of data after it"
+        )
+
+    step("backtest", progress)
+    configs = list(candidates)
+    keys = {c.key for c in configs}
+    if champ_config is not None and champ_config.key not in keys:
+        configs.append(champ_config)
+    result = run_backtest(
+        data,
+        configs,
+        origins=origins,
+        horizon=horizon,
+        n_samples=n_samples,
+        seed=seed,
+        executor=executor,
+    )
+    outcome.crps = _all_crps(result)
+    outcome.skill = result.skill_vs_climatology()
+    outcome.failures = [f"{m} at {o:%Y-%m-%d}: {r}" for m, o, r in result.failures] + [
+        f"{m}: {r}" for m, r in result.skipped.items()
+    ]
+
+    step("tracking", progress)
+    all_configs = [*configs, ModelConfig(CLIMATOLOGY)]
+    outcome.run_ids = _mlflow(
+        "logging the backtest",
+        lambda: log_backtest(
+            result,
+            tracking_uri=tracking_uri,
+            configs=all_configs,
+            n_samples=n_samples,
+            seed=seed,
+            tags={"cadence.job_id": job.id},
+        ),
+    )
+
+    step("decide", progress)
+    decision = decide(
+        result,
+        [c.key for c in candidates],
+        champ_config.key if champ_config else None,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    outcome.difference = decision.difference
+    details.update(decision=decision.reason, eligible=list(decision.eligible))
+    if decision.chosen is None:
+        raise NoServableModelError(f"series {series!r}: {decision.reason}")
+    by_key = {c.key: c for c in all_configs}
+    order = [by_key[decision.chosen]]
+    for fallback in (champ_config, ModelConfig(CLIMATOLOGY)):
+        if fallback is not None and fallback.key not in {c.key for c in order}:
+            order.append(fallback)
+
+    step("refit", progress)
+    config, model, origin = _refit(
+        data,
+        order,
+        horizon=horizon,
+        n_samples=n_samples,
+        seed=seed,
+        tracking_uri=tracking_uri,
+        run_ids=outcome.run_ids,
+        notes=outcome.warnings,
+    )
+    promoted = config.key != (champ_config.key if champ_config else None)
+    fell_back = config.key != decision.chosen
+    reason = decision.reason if not fell_back else "; ".join(outcome.warnings)
+
+    step("register", progress)
+    future = data.future(origin, horizon)
+    registered = _mlflow(
+        "registering the model",
+        lambda: reg.register_forecaster(
+            model,
+            config,
+            series=series,
+            frequency=data.frequency,
+            origin=origin,
+            future=future,
+            max_horizon=horizon,
+            tracking_uri=tracking_uri,
+            run_id=outcome.run_ids.get(config.key),
+            aliases=(reg.CHALLENGER,),
+            tags={"cadence.job_id": job.id, "cadence.promoted": str(promoted).lower()},
+        ),
+    )
+
+    step("serve", progress)
+    wrapper = reg.CadenceForecaster(
+        model,
+        series=series,
+        frequency=data.frequency,
+        origin=origin,
+        max_horizon=horizon,
+        future=future,
+    )
+    fc = _served_forecast(wrapper, horizon, n_samples, seed)
+    generated = utcnow()
+    payload = forecast_payload(
+        series,
+        data.frequency,
+        fc,
+        model_name=config.key,
+        version=registered.version,
+        run_id=registered.run_id,
+        generated_at=generated,
+    )
+    details.update(champion=config.key, version=registered.version, promoted=promoted)
+    outcome.forecast_id = _serve(
+        engine,
+        series,
+        job=job,
+        forecast=NewForecast(
+            origin=origin.date(),
+            horizon=horizon,
+            generated_at=generated,
+            model_name=config.key,
+            payload=payload,
+            samples=fc.samples,
+            model_version=registered.version,
+            run_id=registered.run_id,
+            job_id=job.id,
+        ),
+        tracking_uri=tracking_uri,
+        version=registered.version,
+        previous=outcome.previous_version,
+        details=details,
+        reason=reason,
+    )
+    outcome.status = FALLBACK if fell_back else PROMOTED if promoted else KEPT
+    outcome.reason = reason
+    outcome.champion = config.key
+    outcome.champion_version = registered.version
+    outcome.origin = origin.date().isoformat()

@@ -1,0 +1,382 @@
+"""The retraining job: promotion on evidence, and every failure leaving the served
+champion untouched. The series is synthetic (daily counts drawn by code, with a level
+shift so that a recent-rate model clearly beats climatology)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from cadence.experiments import registry as R
+from cadence.experiments import retrain as RT
+from cadence.experiments.backtest import ModelConfig
+from cadence.experiments.tracking import mlflow_client, quiet_mlflow
+from cadence.models import registry as model_registry
+from cadence.models.baselines import RecentRate
+from cadence.models.forecast import CountForecast
+from cadence.store import jobs_repo as J
+from cadence.store import migrate
+from cadence.store.engine import make_engine
+from cadence.store.forecasts_repo import current_forecast
+from cadence.store.ingest import ingest_counts
+
+SERIES = "synthetic-shift"
+FAST = dict(recent_origins=4, every=7, horizon=7, n_samples=200, n_boot=200)
+CLIM = ModelConfig("climatology")
+RECENT = ModelConfig("recent_rate")
+
+
+def _synthetic_counts(seed: int = 0) -> pd.DataFrame:
+    """240 synthetic days: a quiet stretch (mean 1/day), then a busy one (mean 6/day)."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2024-01-01", periods=240, freq="D")
+    mean = np.where(np.arange(240) < 150, 1.0, 6.0)
+    return pd.DataFrame(
+        {
+            "series": SERIES,
+            "date": days.strftime("%Y-%m-%d"),
+            "count": rng.poisson(mean).astype(str),
+        }
+    )
+
+
+def _copy_sqlite(src: Path, dst: Path) -> None:
+    """A consistent copy of a live SQLite file (WAL included), via the backup API."""
+    a, b = sqlite3.connect(src), sqlite3.connect(dst)
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+
+
+@dataclass
+class Stores:
+    engine: Engine
+    tracking_uri: str
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """A database with the synthetic series and a registry whose champion (version 1,
+    recent_rate) serves a forecast: built once, copied for each test."""
+    root = tmp_path_factory.mktemp("seeded")
+    db, mdb = root / "cadence.db", root / "mlflow.db"
+    engine = make_engine(f"sqlite:///{db}")
+    migrate.upgrade(engine)
+    ingest_counts(engine, [_synthetic_counts()], frequency="D", source="synthetic")
+    out = RT.retrain(
+        engine, SERIES, tracking_uri=f"sqlite:///{mdb}", candidates=[CLIM, RECENT], **FAST
+    )
+    assert out.status == RT.PROMOTED, out.reason
+    engine.dispose()
+    yield db, mdb
+
+
+@pytest.fixture
+def stores(seeded: tuple[Path, Path], tmp_path: Path) -> Iterator[Stores]:
+    db, mdb = tmp_path / "cadence.db", tmp_path / "mlflow.db"
+    _copy_sqlite(seeded[0], db)
+    _copy_sqlite(seeded[1], mdb)
+    engine = make_engine(f"sqlite:///{db}")
+    yield Stores(engine, f"sqlite:///{mdb}")
+    engine.dispose()
+
+
+def _champion(s: Stores) -> tuple[str, str | None]:
+    found = R.alias_version(s.tracking_uri, SERIES)
+    assert found is not None and found.config is not None
+    return found.version, found.config.key
+
+
+def _served_id(s: Stores) -> int:
+    cur = current_forecast(s.engine, SERIES, with_samples=False)
+    assert cur is not None
+    return cur.id
+
+
+def _assert_untouched(s: Stores, served: int, job_id: str | None, reason: str) -> None:
+    assert _champion(s) == ("1", "recent_rate")
+    assert _served_id(s) == served
+    assert job_id is not None
+    job = J.get_job(s.engine, job_id)
+    assert job.status == J.FAILED
+    assert job.reason is not None and reason in job.reason
+    assert J.running_job(s.engine, J.KIND_RETRAIN, SERIES) is None
+
+
+# --- the seeded state and promotion ----------------------------------------------------------
+
+
+def test_first_retrain_serves_what_the_registered_champion_forecasts(
+    seeded: tuple[Path, Path], stores: Stores
+) -> None:
+    assert _champion(stores) == ("1", "recent_rate")
+    served = current_forecast(stores.engine, SERIES)
+    assert served is not None and served.samples is not None
+    body = served.payload
+    assert body["model"] == {"name": "recent_rate", "version": "1", "run_id": served.run_id}
+    assert body["origin"] == "2024-08-27" and len(body["periods"]) == 7
+    # the registry's champion, loaded by alias, draws the served paths with the same seed
+    model = R.load_forecaster(stores.tracking_uri, SERIES)
+    out = model.predict(pd.DataFrame({"horizon": [7], "n_samples": [200], "seed": [0]}))
+    np.testing.assert_allclose(out["mean"].to_numpy(), served.samples.mean(axis=0))
+    assert [p["mean"] for p in body["periods"]] == pytest.approx(list(out["mean"]), abs=1e-6)
+    job = J.get_job(stores.engine, str(served.job_id))
+    assert job.status == J.SUCCEEDED and job.details is not None
+    assert job.details["champion"] == "recent_rate"
+
+
+def test_better_candidate_promoted_and_worse_one_not(stores: Stores) -> None:
+    s = stores
+    # a worse candidate (climatology) against the recent-rate champion: kept, refitted
+    kept = RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[CLIM], **FAST)
+    assert kept.status == RT.KEPT and kept.champion == "recent_rate"
+    assert (kept.previous_version, kept.champion_version) == ("1", "2")
+    assert kept.crps["recent_rate"] < kept.crps["climatology"]
+    # a clearly better candidate (a shorter recent window) against a climatology champion
+    R.set_alias(s.tracking_uri, SERIES, R.CHAMPION, _register_climatology(s))
+    with s.engine.begin() as conn:  # serve what the alias says, as a retrain would
+        conn.exec_driver_sql("DELETE FROM forecasts")
+    better = ModelConfig("recent_rate", {"window": 14})
+    out = RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[better], **FAST)
+    assert out.status == RT.PROMOTED, out.reason
+    assert out.previous_champion == "climatology" and out.champion == better.key
+    assert out.difference is not None and out.difference[2] < 0  # interval below zero
+    assert _champion(s) == (out.champion_version, better.key)
+    served = current_forecast(s.engine, SERIES, with_samples=False)
+    assert served is not None and served.model_name == better.key
+
+
+def _register_climatology(s: Stores) -> str:
+    model = model_registry.make_model("climatology")
+    panel = pd.DataFrame(
+        {"count": np.ones(60)}, index=pd.date_range("2024-06-29", periods=60, freq="D", name="date")
+    )
+    model.fit(panel)
+    version = R.register_forecaster(
+        model, CLIM, series=SERIES, frequency="D", origin=pd.Timestamp("2024-08-27"),
+        future=None, max_horizon=7, tracking_uri=s.tracking_uri, aliases=(),
+    ).version  # fmt: skip
+    return version
+
+
+# --- a model that raises ------------------------------------------------------------------
+
+
+class BrokenModel(RecentRate):
+    """Fits nothing: raises like a model whose optimizer diverged."""
+
+    name = "broken"
+
+    def fit(self, panel: pd.DataFrame, target: str = "count", intervals: Any = None) -> Self:
+        raise FloatingPointError("synthetic failure: the optimizer diverged")
+
+
+def test_failing_candidate_leaves_the_champion(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = dict(model_registry.REGISTRY)
+    specs["broken"] = model_registry.ModelSpec("broken", f"{__name__}:BrokenModel", "raises")
+    monkeypatch.setattr(model_registry, "REGISTRY", MappingProxyType(specs))
+    s = stores
+    out = RT.retrain(
+        s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[ModelConfig("broken")], **FAST
+    )
+    assert out.status == RT.KEPT and out.champion == "recent_rate"
+    assert any("broken" in f and "diverged" in f for f in out.failures)
+    with quiet_mlflow():
+        run = mlflow_client(s.tracking_uri).get_run(out.run_ids["broken"])
+    assert run.data.tags["cadence.failed"] == "true"
+    assert "diverged" in run.data.tags["cadence.failures"]
+
+
+def test_refit_failure_falls_back_and_tags_the_run(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = RT.fit_and_forecast
+
+    def refit_fails_for_recent_rate(data: Any, config: ModelConfig, *a: Any, **kw: Any) -> Any:
+        if config.key == "recent_rate":
+            raise np.linalg.LinAlgError("synthetic failure: singular matrix at refit")
+        return real(data, config, *a, **kw)
+
+    monkeypatch.setattr(RT, "fit_and_forecast", refit_fails_for_recent_rate)
+    s = stores
+    out = RT.retrain(
+        s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[CLIM, RECENT], **FAST
+    )
+    assert out.status == RT.FALLBACK and out.champion == "climatology"
+    assert any("singular" in w for w in out.warnings)
+    with quiet_mlflow():
+        run = mlflow_client(s.tracking_uri).get_run(out.run_ids["recent_rate"])
+    assert "singular" in run.data.tags["cadence.refit_failed"]
+
+
+# --- infrastructure failures ---------------------------------------------------------------
+
+
+def test_mlflow_unreachable_records_the_job_and_changes_nothing(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = stores
+    served = _served_id(s)
+
+    def unreachable(*_a: Any, **_k: Any) -> Any:
+        raise MlflowException("API request failed: connection refused (synthetic)")
+
+    with monkeypatch.context() as m:
+        m.setattr(MlflowClient, "get_model_version_by_alias", unreachable)
+        out = RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
+    assert out.status == RT.FAILED_OUTCOME and out.reason.startswith("registry:")
+    _assert_untouched(s, served, out.job_id, "connection refused")
+
+
+def test_alias_move_failure_rolls_the_forecast_back(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = stores
+    served = _served_id(s)
+    real = MlflowClient.set_registered_model_alias
+
+    def refuse_champion(self: MlflowClient, name: str, alias: str, version: str) -> None:
+        if alias == R.CHAMPION:
+            raise MlflowException("registry unavailable (synthetic)")
+        real(self, name, alias, version)
+
+    with monkeypatch.context() as m:
+        m.setattr(MlflowClient, "set_registered_model_alias", refuse_champion)
+        out = RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
+    assert out.status == RT.FAILED_OUTCOME and out.reason.startswith("serve:")
+    _assert_untouched(s, served, out.job_id, "registry unavailable")
+    # the refitted model was registered as challenger, never served
+    challenger = R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER)
+    assert challenger is not None and challenger.version == "2"
+
+
+def test_database_locked_at_write_changes_nothing(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = stores
+    served = _served_id(s)
+
+    def locked(*_a: Any, **_k: Any) -> int:
+        raise OperationalError(
+            "INSERT INTO forecasts", {}, sqlite3.OperationalError("database is locked")
+        )
+
+    monkeypatch.setattr(RT, "write_forecast", locked)
+    out = RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
+    assert out.status == RT.FAILED_OUTCOME
+    _assert_untouched(s, served, out.job_id, "database is locked")
+
+
+def test_exception_between_registering_and_writing_is_recorded_and_raised(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = stores
+    served = _served_id(s)
+
+    def boom(*_a: Any, **_k: Any) -> CountForecast:
+        raise RuntimeError("synthetic bug after registering")
+
+    monkeypatch.setattr(RT, "_served_forecast", boom)
+    with pytest.raises(RuntimeError, match="after registering"):
+        RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
+    jobs = J.list_jobs(s.engine, kind=J.KIND_RETRAIN, series=SERIES, limit=1)
+    _assert_untouched(s, served, jobs[0].id, "serve: RuntimeError")
+
+
+def test_killed_process_is_taken_over_and_the_alias_repaired(stores: Stores) -> None:
+    s = stores
+    served = _served_id(s)
+    # a process killed (SIGKILL) after moving the alias, before its commit: its job row
+    # stays running and the alias points at a version that was never served
+    dead = J.start_job(s.engine, J.KIND_RETRAIN, SERIES)
+    R.set_alias(s.tracking_uri, SERIES, R.CHAMPION, _register_climatology(s))
+    with pytest.raises(J.JobConflictError):  # not stale yet: the lock holds
+        RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
+    assert _served_id(s) == served
+    out = RT.retrain(
+        s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT],
+        stale_after=dt.timedelta(0), **FAST,
+    )  # fmt: skip
+    assert J.get_job(s.engine, dead.id).status == J.ABANDONED
+    assert any("alias restored" in w for w in out.warnings)
+    assert out.previous_version == "1" and out.previous_champion == "recent_rate"
+    assert out.status == RT.KEPT and _served_id(s) != served
+
+
+def test_interrupt_is_recorded_and_leaves_the_champion(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = stores
+    served = _served_id(s)
+
+    def interrupted(*_a: Any, **_k: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RT, "write_forecast", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
+    jobs = J.list_jobs(s.engine, kind=J.KIND_RETRAIN, series=SERIES, limit=1)
+    _assert_untouched(s, served, jobs[0].id, "serve: KeyboardInterrupt")
+
+
+def test_second_concurrent_retrain_is_refused(stores: Stores) -> None:
+    s = stores
+    inside, release = threading.Event(), threading.Event()
+    results: list[RT.RetrainOutcome] = []
+
+    def hold_at_backtest(step: str) -> None:
+        if step == "backtest":
+            inside.set()
+            release.wait(30)
+
+    def first() -> None:
+        results.append(
+            RT.retrain(
+                s.engine,
+                SERIES,
+                tracking_uri=s.tracking_uri,
+                candidates=[RECENT],
+                progress=hold_at_backtest,
+                **FAST,
+            )  # fmt: skip
+        )
+
+    t = threading.Thread(target=first)
+    t.start()
+    try:
+        assert inside.wait(60)
+        with pytest.raises(J.JobConflictError, match="already running"):
+            RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
+    finally:
+        release.set()
+        t.join(60)
+    assert results and results[0].status == RT.KEPT
+
+
+def test_no_origin_fails_cleanly(stores: Stores) -> None:
+    s = stores
+    served = _served_id(s)
+    out = RT.retrain(
+        s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT],
+        recent_origins=2, every=7, horizon=400, n_samples=50,
+    )  # fmt: skip
+    assert out.status == RT.FAILED_OUTCOME and "no origin" in out.reason
+    _assert_untouched(s, served, out.job_id, "no origin")

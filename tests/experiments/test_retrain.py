@@ -169,9 +169,16 @@ def _register_climatology(s: Stores) -> str:
     )
     model.fit(panel)
     version = R.register_forecaster(
-        model, CLIM, series=SERIES, frequency="D", origin=pd.Timestamp("2024-08-27"),
-        future=None, max_horizon=7, tracking_uri=s.tracking_uri, aliases=(),
-    ).version  # fmt: skip
+        model,
+        CLIM,
+        series=SERIES,
+        frequency="D",
+        origin=pd.Timestamp("2024-08-27"),
+        future=None,
+        max_horizon=7,
+        tracking_uri=s.tracking_uri,
+        aliases=(),
+    ).version
     return version
 
 
@@ -312,9 +319,13 @@ def test_killed_process_is_taken_over_and_the_alias_repaired(stores: Stores) -> 
         RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
     assert _served_id(s) == served
     out = RT.retrain(
-        s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT],
-        stale_after=dt.timedelta(0), **FAST,
-    )  # fmt: skip
+        s.engine,
+        SERIES,
+        tracking_uri=s.tracking_uri,
+        candidates=[RECENT],
+        stale_after=dt.timedelta(0),
+        **FAST,
+    )
     assert J.get_job(s.engine, dead.id).status == J.ABANDONED
     assert any("alias restored" in w for w in out.warnings)
     assert out.previous_version == "1" and out.previous_champion == "recent_rate"
@@ -356,7 +367,7 @@ def test_second_concurrent_retrain_is_refused(stores: Stores) -> None:
                 candidates=[RECENT],
                 progress=hold_at_backtest,
                 **FAST,
-            )  # fmt: skip
+            )
         )
 
     t = threading.Thread(target=first)
@@ -375,8 +386,14 @@ def test_no_origin_fails_cleanly(stores: Stores) -> None:
     s = stores
     served = _served_id(s)
     out = RT.retrain(
-        s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT],
-        recent_origins=2, every=7, horizon=400, n_samples=50,
-    )  # fmt: skip
+        s.engine,
+        SERIES,
+        tracking_uri=s.tracking_uri,
+        candidates=[RECENT],
+        recent_origins=2,
+        every=7,
+        horizon=400,
+        n_samples=50,
+    )
     assert out.status == RT.FAILED_OUTCOME and "no origin" in out.reason
     _assert_untouched(s, served, out.job_id, "no origin")

@@ -21,6 +21,7 @@ from cadence.store.errors import RowError
 
 LOOKUP_BATCH = 5_000
 HASH_COLUMN = "content_hash"
+NULL_MEMBER = r',?"(?:[^"\\]|\\.)*":null'
 
 
 @dataclass
@@ -56,8 +57,8 @@ def stable_key(frame: pd.DataFrame) -> list[str]:
 
 def extra_json(chunk: pd.DataFrame, known: Sequence[str]) -> pd.Series | None:
     """The columns of ``chunk`` not in ``known`` as one JSON object (text) per row, blank
-    cells as null; None for a row whose extra cells are all blank, and None (no Series)
-    when there are no extra columns. Encoded in one vectorized call per chunk."""
+    cells left out; None for a row whose extra cells are all blank, and None (no Series)
+    when there are no extra columns. Encoded with vectorized calls per chunk."""
     cols = [c for c in chunk.columns if c not in known and not str(c).startswith("_")]
     if not cols:
         return None
@@ -65,9 +66,15 @@ def extra_json(chunk: pd.DataFrame, known: Sequence[str]) -> pd.Series | None:
     text = sub.astype("string")
     blank = (text.isna() | (text == "")).fillna(True).to_numpy(dtype=bool)
     sub = sub.where(~blank, None)
-    lines = sub.to_json(orient="records", lines=True, force_ascii=False).splitlines()
-    s = pd.Series(lines, index=chunk.index, dtype=object)
-    return s.where(~blank.all(axis=1), None)
+    # records are separated by "\n" only (JSON escapes newlines inside strings; other
+    # line separators such as U+0085 may appear raw, so no splitlines())
+    lines = sub.to_json(orient="records", lines=True, force_ascii=False).split("\n")[: len(sub)]
+    # Drop the null (blank) members with one vectorized regex pass: in valid JSON the text
+    # `"...":null` (a quote, colon, null) can only end a key whose value is null, because a
+    # quote inside a string is escaped and the pattern cannot end on an escaped quote.
+    s = pd.Series(lines, index=chunk.index, dtype="string[pyarrow]")
+    s = s.str.replace(NULL_MEMBER, "", regex=True).str.replace(r"^\{,", "{", regex=True)
+    return s.astype(object).where(~blank.all(axis=1), None)
 
 
 def to_records(frame: pd.DataFrame) -> list[dict[str, object]]:

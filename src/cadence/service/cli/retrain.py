@@ -1,0 +1,233 @@
+"""``cadence retrain`` (the weekly job) and ``cadence forecast`` (the served forecast).
+
+``cadence retrain --series NAME | --all`` backtests the candidates against the champion
+on recent origins, promotes only on evidence and writes the champion's forecast for
+serving (``cadence.experiments.retrain``). Exit status: 0 when every series now serves a
+fresh forecast, 1 when a retrain failed or another one of the same series is running
+(the previous champion keeps serving), 2 for bad input (unknown series or model).
+
+``cadence forecast --series NAME [--horizon H] [--json]`` prints the stored champion
+forecast (the API's forecast body); nothing is fitted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterator
+from types import FrameType
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from cadence.experiments.backtest import ModelConfig
+from cadence.experiments.retrain import DEFAULT_CANDIDATES, FAILED_OUTCOME, retrain
+from cadence.experiments.serving import forecast_payload
+from cadence.models.forecast import CountForecast
+from cadence.models.registry import available_models
+from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
+from cadence.service.cli.errors import BAD_INPUT, FAILURE
+from cadence.store.errors import ConflictError, NotFoundError
+from cadence.store.forecasts_repo import require_current_forecast
+from cadence.store.series_repo import get_series, list_series
+
+# how long an unreachable tracking server may stall a retrain before it fails
+_MLFLOW_HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+def candidate_configs(text: str) -> list[ModelConfig]:
+    """``default`` (``DEFAULT_CANDIDATES``), ``all`` (every registered model but the
+    ensemble, whose members come from a backtest) or comma-separated registry names."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["default"]:
+        return list(DEFAULT_CANDIDATES)
+    if names == ["all"]:
+        names = [n for n in available_models() if n != "ensemble"]
+    unknown = [n for n in names if n not in available_models() or n == "ensemble"]
+    if unknown or not names:
+        raise typer.BadParameter(
+            f"unknown or unsupported model(s) {unknown}; expected 'default', 'all' or names "
+            f"from {', '.join(n for n in available_models() if n != 'ensemble')}",
+            param_hint="--models",
+        )
+    return [ModelConfig(n) for n in dict.fromkeys(names)]
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """Turn SIGTERM (a cancelled CronJob, ``kill``) into ``SystemExit`` so the running job
+    is recorded as failed before the process ends."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress(name: str) -> Callable[[str], None]:
+    def show(step: str) -> None:
+        err.print(f"{name}: {step}", highlight=False)
+
+    return show
+
+
+@app.command("retrain")
+def retrain_cmd(
+    series: str | None = typer.Option(None, help="series name"),
+    all_series: bool = typer.Option(False, "--all", help="every declared series"),
+    models: str = typer.Option("default", help="'default', 'all' or comma-separated names"),
+    horizon: int = typer.Option(28, min=1, help="periods ahead (backtest and served)"),
+    origins: int = typer.Option(8, min=1, help="recent origins to compare models on"),
+    every: int = typer.Option(7, min=1, help="periods between origins"),
+    samples: int = typer.Option(1000, "--samples", min=10, help="sample paths per forecast"),
+    seed: int = typer.Option(0, help="base seed"),
+    as_json: bool = typer.Option(False, "--json", help="print the outcomes as JSON"),
+) -> int:
+    """Retrain SERIES (or --all): promote a better model, serve the champion's forecast."""
+    if (series is None) == (not all_series):
+        raise typer.BadParameter("give exactly one of --series NAME and --all")
+    candidates = candidate_configs(models)
+    for k, v in _MLFLOW_HTTP_DEFAULTS.items():
+        os.environ.setdefault(k, v)
+    s = settings()
+    engine = engine_for(s)
+    names = [x.name for x in list_series(engine)] if all_series else [str(series)]
+    if series is not None:
+        get_series(engine, series)  # NotFoundError -> exit 2 before any work
+    outcomes: list[dict[str, object]] = []
+    status = 0
+    with _sigterm_as_exit():
+        for name in names:
+            try:
+                outcome = retrain(
+                    engine,
+                    name,
+                    tracking_uri=s.resolved_tracking_uri,
+                    candidates=candidates,
+                    recent_origins=origins,
+                    every=every,
+                    horizon=horizon,
+                    n_samples=samples,
+                    seed=seed,
+                    progress=None if as_json else _progress(name),
+                )
+            except ConflictError as exc:
+                err.print(f"{name}: not retrained: {exc}", highlight=False)
+                outcomes.append({"series": name, "status": FAILED_OUTCOME, "reason": str(exc)})
+                status = FAILURE
+                continue
+            outcomes.append(outcome.as_dict())
+            if outcome.status == FAILED_OUTCOME:
+                status = FAILURE
+                err.print(f"[red]{name}: failed[/] {outcome.reason}", highlight=False)
+            for w in outcome.warnings:
+                err.print(f"[yellow]{name}: warning[/] {w}", highlight=False)
+    if as_json:
+        print_json(outcomes)
+    else:
+        t = Table(title="retrain")
+        for col in ("series", "status", "champion", "version", "seconds", "reason"):
+            t.add_column(col, overflow="fold")
+        for o in outcomes:
+            t.add_row(
+                str(o["series"]),
+                str(o["status"]),
+                str(o.get("champion") or "-"),
+                str(o.get("champion_version") or "-"),
+                str(o.get("seconds", "-")),
+                str(o.get("reason") or ""),
+            )
+        out.print(t)
+    return status
+
+
+@app.command("forecast")
+def forecast_cmd(
+    series: str = typer.Option(..., help="series name"),
+    horizon: int | None = typer.Option(None, min=1, help="periods to show (default: all)"),
+    as_json: bool = typer.Option(False, "--json", help="print the forecast body as JSON"),
+) -> int:
+    """Print the stored champion forecast of SERIES (the API's forecast body)."""
+    engine = engine_for()
+    try:
+        stored = require_current_forecast(engine, series)
+    except NotFoundError as exc:
+        err.print(f"error: {exc}", highlight=False)
+        return BAD_INPUT
+    body = stored.payload
+    if horizon is not None:
+        if horizon > stored.horizon:
+            err.print(
+                f"error: --horizon {horizon} exceeds the stored horizon {stored.horizon}",
+                highlight=False,
+            )
+            return BAD_INPUT
+        if stored.samples is not None:
+            fc = CountForecast(
+                origin=pd.Timestamp(stored.origin),
+                samples=stored.samples,
+                index=pd.DatetimeIndex([pd.Timestamp(p["date"]) for p in body["periods"]]),
+            )
+            body = forecast_payload(
+                series,
+                str(body["frequency"]),
+                fc,
+                model_name=stored.model_name,
+                version=stored.model_version,
+                run_id=stored.run_id,
+                generated_at=stored.generated_at,
+                horizon=horizon,
+            )
+        else:
+            body = {**body, "periods": body["periods"][:horizon]}
+    if as_json:
+        print_json(body)
+        return 0
+    model = body["model"]
+    out.print(
+        f"{series}: origin {body['origin']}, generated {body['generated_at']}, model "
+        f"{model['name']} v{model['version']} (run {model['run_id']})",
+        highlight=False,
+    )
+    levels = list(body["periods"][0]["quantiles"]) if body["periods"] else []
+    t = Table(title=f"forecast per period, {series}")
+    for col in ("date", "mean", *(f"q{lv}" for lv in levels), "P(>=1)"):
+        t.add_column(col, justify="right")
+    for p in body["periods"]:
+        t.add_row(
+            p["date"],
+            f"{p['mean']:.2f}",
+            *(str(p["quantiles"][lv]) for lv in levels),
+            f"{p['p_any']:.2f}",
+        )
+    out.print(t)
+    if body["windows"]:
+        w = Table(title="window totals")
+        ks = list(body["windows"][0]["p_at_least"])
+        for col in ("days", "mean", *(f"q{lv}" for lv in levels), *(f"P(>={k})" for k in ks)):
+            w.add_column(col, justify="right")
+        for row in body["windows"]:
+            w.add_row(
+                str(row["days"]),
+                f"{row['mean']:.1f}",
+                *(str(row["quantiles"][lv]) for lv in levels),
+                *(f"{row['p_at_least'][k]:.2f}" for k in ks),
+            )
+        out.print(w)
+    return 0
+
+
+__all__ = ["candidate_configs", "forecast_cmd", "retrain_cmd"]

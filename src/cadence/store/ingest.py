@@ -390,9 +390,8 @@ def ingest_counts(
         typed, errors, bad = validate(chunk, COUNT_FIELDS, rows)
         names = typed[C.SERIES].fillna("")
         lookup(conn, [n for n in names.unique() if n])
-        unknown = (
-            ~names.map(lambda n: cache.get(n) is not None).to_numpy() & (names != "").to_numpy()
-        )
+        declared = names.map(lambda n: cache.get(n) is not None).to_numpy(dtype=bool)
+        unknown = ~declared & (names != "").to_numpy(dtype=bool)
         for i in np.flatnonzero(unknown):
             errors.append(
                 RowError(

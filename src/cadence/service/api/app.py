@@ -18,17 +18,16 @@ from cadence.store.engine import make_engine
 
 
 def create_app(settings: Settings | None = None, *, migrate_on_start: bool = True) -> FastAPI:
-    """Build the app. The engine is created at start-up (and disposed at shutdown); the
-    schema is migrated unless ``migrate_on_start`` is off."""
+    """Build the app around one engine (disposed at shutdown); at start-up the schema is
+    migrated unless ``migrate_on_start`` is off."""
     s = settings or Settings()
+    s.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(s.resolved_database_url)  # connects lazily
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        s.home.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(s.resolved_database_url)
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate_on_start:
             migrate.upgrade(engine)
-        app.state.engine = engine
         try:
             yield
         finally:
@@ -41,6 +40,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         lifespan=lifespan,
     )
     app.state.settings = s
+    app.state.engine = engine
     app.state.metrics = metrics.Metrics()
     metrics.install(app, app.state.metrics)
     errors.install(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -14,6 +15,10 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.routing import Match
+
+log = logging.getLogger("cadence.http")
+# successful fast reads are counted in metrics, not logged line by line (dashboards poll)
+SLOW_REQUEST_S = 0.5
 
 
 class Metrics:
@@ -54,5 +59,17 @@ def install(app: FastAPI, metrics: Metrics) -> None:
         response = await call_next(request)
         route = _route_template(request)
         metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        metrics.latency.labels(route, request.method).observe(elapsed)
+        if response.status_code >= 400 or elapsed > SLOW_REQUEST_S:
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.url.path,
+                    "route": route,
+                    "status": response.status_code,
+                    "ms": round(elapsed * 1000, 2),
+                },
+            )
         return response

@@ -7,6 +7,7 @@ import uvicorn
 
 from cadence.service.api import create_app
 from cadence.service.cli.app import app, settings
+from cadence.service.logs import configure
 
 
 @app.command("serve")
@@ -17,4 +18,5 @@ def serve(
     """Serve the API (reads are served from stored forecasts; nothing is refitted).
 
     One process; scale out with several replicas on the same database."""
-    uvicorn.run(create_app(settings()), host=host, port=port, log_level="info", access_log=False)
+    configure()
+    uvicorn.run(create_app(settings()), host=host, port=port, log_config=None, access_log=False)

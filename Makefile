@@ -25,6 +25,7 @@ lint: setup ## ruff, formatting, mypy, import contracts
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	if [ -x $(BIN)/hadolint ]; then $(BIN)/hadolint Dockerfile; fi
 
 format: setup
 	$(BIN)/ruff format src tests benchmarks

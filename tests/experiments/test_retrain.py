@@ -397,3 +397,38 @@ def test_no_origin_fails_cleanly(stores: Stores) -> None:
     )
     assert out.status == RT.FAILED_OUTCOME and "no origin" in out.reason
     _assert_untouched(s, served, out.job_id, "no origin")
+
+
+# --- on each database backend -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def empty_tracking(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite store with its tables created once (creating them takes seconds)."""
+    path = tmp_path_factory.mktemp("mlflow-empty") / "mlflow.db"
+    with quiet_mlflow():
+        mlflow_client(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+def test_serve_and_refuse_on_each_backend(
+    engine: Engine, empty_tracking: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _copy_sqlite(empty_tracking, tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    ingest_counts(engine, [_synthetic_counts(seed=3)], frequency="D", source="synthetic")
+    first = RT.retrain(engine, SERIES, tracking_uri=uri, candidates=[CLIM, RECENT], **FAST)
+    assert first.status == RT.PROMOTED and first.champion == "recent_rate"
+    served = current_forecast(engine, SERIES)
+    assert served is not None and served.samples is not None and served.samples.shape == (200, 7)
+    assert served.payload["model"]["version"] == "1"
+
+    def refuse(*_a: Any, **_k: Any) -> None:
+        raise MlflowException("registry unavailable (synthetic)")
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", refuse)
+    failed = RT.retrain(engine, SERIES, tracking_uri=uri, candidates=[RECENT], **FAST)
+    assert failed.status == RT.FAILED_OUTCOME
+    after = current_forecast(engine, SERIES, with_samples=False)
+    assert after is not None and after.id == served.id
+    assert J.get_job(engine, str(failed.job_id)).status == J.FAILED

@@ -3,6 +3,7 @@
     python benchmarks/backtest.py                       # bundled series + 8 generated
     python benchmarks/backtest.py --generated 1000      # the 1,000-series run
     python benchmarks/backtest.py --workers 4 --no-serial-generated
+    python benchmarks/backtest.py --ablation            # only the driver ablation
 
 1. Loads the bundled data into a temporary SQLite database.
 2. Backtests ``israel-alerts`` (weekly origins, horizon 28, 1,000 paths) with every
@@ -12,6 +13,9 @@
 3. The same backtest with Prophet added, serially: Prophet's share of the fit time.
 4. The same backtest over ``--generated`` synthetic daily series (every row generated
    here; none is real), one task per chunk of series, serially and on Dask.
+
+``--ablation`` instead backtests NB GLM, INGARCH and Hawkes on ``israel-alerts`` with and
+without the ``ret_``/``stm_`` driver columns (keeping ``cal_``), and prints their CRPS.
 
 BLAS runs single-threaded: one process per core is how backtests run in parallel.
 """
@@ -33,7 +37,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from cadence.columns import DATE, KIND, SOURCE, STANCE, TARGET  # noqa: E402
+from cadence.columns import DATE, KIND, PREFIX_CALENDAR, SOURCE, STANCE, TARGET  # noqa: E402
 from cadence.experiments.backtest import (  # noqa: E402
     BacktestResult,
     ModelConfig,
@@ -148,12 +152,42 @@ def run_generated(n: int, cfgs: Sequence[ModelConfig], executor: Executor) -> fl
     return wall
 
 
+def ablation_configs(data: SeriesData) -> list[ModelConfig]:
+    """Each driver-using family with its defaults and with calendar columns only."""
+    cal = [c for c in data.full_panel.frame.columns if str(c).startswith(PREFIX_CALENDAR)]
+    return [
+        ModelConfig("negbin_glm"),
+        ModelConfig("negbin_glm", {"include": cal}, alias="negbin_glm[no drivers]"),
+        ModelConfig("ingarch"),
+        ModelConfig("ingarch", {"exog_prefixes": (PREFIX_CALENDAR,)}, alias="ingarch[no drivers]"),
+        ModelConfig("hawkes"),
+        ModelConfig(
+            "hawkes",
+            {"driver_families": (), "covariates": cal},
+            alias="hawkes[no drivers]",
+        ),
+    ]
+
+
+def run_ablation(data: SeriesData) -> None:
+    _, r = timed_backtest(data, ablation_configs(data), SerialExecutor())
+    rows = r.scores[r.scores["horizon"] == "all"].set_index("model")
+    skill = r.skill_vs_climatology()
+    print(f"{'model':24s} {'CRPS':>8s} {'skill':>7s} {'cov80':>6s} {'failed':>6s}")
+    for key in r.models:
+        n_fail = sum(1 for m, _, _ in r.failures if m == key)
+        crps = rows.loc[key, "crps"] if key in rows.index else float("nan")
+        cov = rows.loc[key, "coverage_80"] if key in rows.index else float("nan")
+        print(f"{key:24s} {crps:8.2f} {skill.get(key, float('nan')):7.3f} {cov:6.2f} {n_fail:6d}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workers", type=int, default=2, help="Dask workers (default 2)")
     p.add_argument("--generated", type=int, default=8, help="generated series (default 8)")
     p.add_argument("--no-serial-generated", action="store_true", help="only Dask for those")
     p.add_argument("--no-prophet", action="store_true", help="skip the Prophet backtest")
+    p.add_argument("--ablation", action="store_true", help="only the driver ablation")
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="cadence-bench-") as tmp:
@@ -166,6 +200,9 @@ def main() -> None:
         n_origins = len(default_origins(data, every=EVERY, horizon=HORIZON))
         print(f"bundled data loaded in {time.perf_counter() - t0:.1f} s")
         print(f"{SERIES}: {n_origins} weekly origins, horizon {HORIZON}, {N_PATHS} paths")
+        if args.ablation:
+            run_ablation(data)
+            return
 
         base = configs(with_prophet=False)
         print(f"models: {', '.join(c.key for c in base)} (+ climatology reference)")

@@ -69,6 +69,14 @@ def _fmt(x: object, digits: int = 3) -> str:
     return "-" if not math.isfinite(v) else f"{v:.{digits}f}"
 
 
+def _difference(result: BacktestResult, model: str) -> str:
+    """Mean CRPS difference to climatology over origins with its bootstrap interval."""
+    mean, lo, hi = result.crps_difference(model, CLIMATOLOGY)
+    if not math.isfinite(mean):
+        return "-"
+    return f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+
 def score_table(
     result: BacktestResult, frame: pd.DataFrame, title: str, *, show_skill: bool = True
 ) -> Table:
@@ -82,6 +90,7 @@ def score_table(
         "model",
         "CRPS",
         "skill",
+        "ΔCRPS vs clim. [95%]",
         "log",
         "RPS",
         "MAE",
@@ -100,6 +109,7 @@ def score_table(
             m,
             _fmt(r["crps"]),
             _fmt(skill.get(m, float("nan"))) if show_skill else "",
+            _difference(result, m) if show_skill and m != CLIMATOLOGY else "",
             _fmt(r["log_score"]),
             _fmt(r["rps"]),
             _fmt(r["mae"], 2),

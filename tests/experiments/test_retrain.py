@@ -35,7 +35,7 @@ from cadence.store.forecasts_repo import current_forecast
 from cadence.store.ingest import ingest_counts
 
 SERIES = "synthetic-shift"
-FAST = dict(recent_origins=4, every=7, horizon=7, n_samples=200, n_boot=200)
+FAST = dict(recent_origins=4, every=7, horizon=7, n_samples=200, n_boot=200, plots=False)
 CLIM = ModelConfig("climatology")
 RECENT = ModelConfig("recent_rate")
 
@@ -76,6 +76,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pat
     recent_rate) serves a forecast: built once, copied for each test."""
     root = tmp_path_factory.mktemp("seeded")
     db, mdb = root / "cadence.db", root / "mlflow.db"
+    with quiet_mlflow():  # an empty store first, kept for tests that start from nothing
+        mlflow_client(f"sqlite:///{mdb}").search_experiments()
+    _copy_sqlite(mdb, root / "empty-mlflow.db")
     engine = make_engine(f"sqlite:///{db}")
     migrate.upgrade(engine)
     ingest_counts(engine, [_synthetic_counts()], frequency="D", source="synthetic")
@@ -403,12 +406,10 @@ def test_no_origin_fails_cleanly(stores: Stores) -> None:
 
 
 @pytest.fixture(scope="module")
-def empty_tracking(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An MLflow SQLite store with its tables created once (creating them takes seconds)."""
-    path = tmp_path_factory.mktemp("mlflow-empty") / "mlflow.db"
-    with quiet_mlflow():
-        mlflow_client(f"sqlite:///{path}").search_experiments()
-    return path
+def empty_tracking(seeded: tuple[Path, Path]) -> Path:
+    """An MLflow SQLite store with its tables and nothing else (creating them takes
+    seconds, so the seeded fixture keeps a copy)."""
+    return seeded[1].parent / "empty-mlflow.db"
 
 
 def test_serve_and_refuse_on_each_backend(

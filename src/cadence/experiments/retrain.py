@@ -463,12 +463,14 @@ def retrain(
     executor: Executor | None = None,
     stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER,
     progress: Callable[[str], None] | None = None,
+    plots: bool = True,
 ) -> RetrainOutcome:
     """Retrain ``series`` (see the module docstring for the steps and the promotion rule).
 
     ``recent_origins`` origins ``every`` periods apart; ``horizon`` periods per forecast
     (also the served horizon); ``n_samples`` paths per forecast; ``seed`` fixes every
-    draw. ``progress(step)`` is called as steps begin. Raises ``JobConflictError`` when a
+    draw. ``progress(step)`` is called as steps begin; ``plots=False`` logs the runs
+    without their PNG charts. Raises ``JobConflictError`` when a
     retrain of ``series`` is already running; returns ``status == "failed"`` for the
     failures an operator can act on.
     """
@@ -502,6 +504,7 @@ def retrain(
             seed=seed,
             n_boot=n_boot,
             executor=executor,
+            plots=plots,
         )
     except EXPECTED_FAILURES as exc:
         outcome.status = FAILED_OUTCOME
@@ -539,6 +542,7 @@ def _run(
     seed: int,
     n_boot: int,
     executor: Executor | None,
+    plots: bool,
 ) -> None:
     step("registry", progress)
     champ, note = _reconcile(engine, series, tracking_uri)
@@ -587,6 +591,7 @@ def _run(
             n_samples=n_samples,
             seed=seed,
             tags={"cadence.job_id": job.id},
+            plots=plots,
         ),
     )
 

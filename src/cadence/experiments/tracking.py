@@ -224,7 +224,7 @@ def _forecast_table(items: Sequence[OriginForecast]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _write_artifacts(result: BacktestResult, key: str, folder: Path) -> None:
+def _write_artifacts(result: BacktestResult, key: str, folder: Path, plots_too: bool) -> None:
     tables = folder / "tables"
     plots = folder / "plots"
     tables.mkdir()
@@ -239,6 +239,8 @@ def _write_artifacts(result: BacktestResult, key: str, folder: Path) -> None:
         pd.DataFrame(
             {"origin": [o.date().isoformat() for o, _ in fails], "reason": [r for _, r in fails]}
         ).to_csv(tables / "failures.csv", index=False)
+    if not plots_too:
+        return
     done = [f for f in items if f.forecast is not None]
     if done:
         last = done[-1]
@@ -289,13 +291,15 @@ def log_backtest(
     seed: int | None = None,
     tags: Mapping[str, str] | None = None,
     artifact_root: str | None = None,
+    plots: bool = True,
 ) -> dict[str, str]:
     """Log one run per model of ``result`` into ``experiment`` (default
     ``experiment_name(result.series)``) and return ``{model key: run id}``.
 
     ``configs`` supplies the constructor params of each key (matched by ``key``);
     ``n_samples`` and ``seed`` are logged when given; ``tags`` go on every run. Models
-    skipped by the backtest get no run. Raises ``mlflow.exceptions.MlflowException``
+    skipped by the backtest get no run; ``plots=False`` leaves the PNGs out (drawing them
+    is most of the logging time). Raises ``mlflow.exceptions.MlflowException``
     (or a connection error) when the tracking store refuses or cannot be reached; a run
     that was started is then marked FAILED.
     """
@@ -331,7 +335,7 @@ def log_backtest(
                     {},
                 )
                 with tempfile.TemporaryDirectory(prefix="cadence-run-") as tmp:
-                    _write_artifacts(result, key, Path(tmp))
+                    _write_artifacts(result, key, Path(tmp), plots)
                     client.log_artifacts(run_id, tmp)
             except BaseException:
                 with contextlib.suppress(Exception):

@@ -33,7 +33,8 @@ from cadence.store.errors import ConflictError, NotFoundError
 from cadence.store.forecasts_repo import require_current_forecast
 from cadence.store.series_repo import get_series, list_series
 
-# how long an unreachable tracking server may stall a retrain before it fails
+# an unreachable tracking server fails a retrain in seconds, not minutes of retries;
+# no artifact progress bars in job logs
 _MLFLOW_HTTP_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",

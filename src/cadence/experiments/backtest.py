@@ -300,7 +300,9 @@ def fit_and_forecast(
 ) -> tuple[CountModel, CountForecast]:
     """Fit ``config`` on the panel as of the last day of period ``origin`` and forecast
     the ``horizon`` periods after it (``CountForecast`` with ``origin`` = ``origin``,
-    ``model`` = ``config.key``). Warnings raised while fitting are collected in
+    ``model`` = ``config.key``). The generator is seeded by ``origin_seed(seed,
+    config.key, origin)``, so a refit at the same origin draws the same paths as the
+    backtest did. Warnings raised while fitting are collected in
     ``forecast.meta["warnings"]`` instead of being shown once per origin."""
     freq = data.frequency
     label = pd.Timestamp(origin)

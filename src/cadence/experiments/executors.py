@@ -172,7 +172,11 @@ class DaskExecutor(_Context):
         shared_f = self.client.scatter(shared, broadcast=True, hash=False)
         futures = [self.client.submit(fn, shared_f, *t, pure=False) for t in tasks]
         for f in as_completed(futures):
-            yield f.result()
+            try:
+                result = f.result()
+            except Exception as exc:  # a lost worker (KilledWorker), a failing task
+                raise ExecutorError(f"a Dask task failed: {type(exc).__name__}: {exc}") from exc
+            yield result
 
     def close(self) -> None:
         client = getattr(self, "client", None)

@@ -18,7 +18,8 @@ One run of ``retrain(engine, series, ...)``:
    no champion, or when the 95% bootstrap interval of its CRPS difference to the champion
    over origins (``BacktestResult.crps_difference``) lies below zero. A champion that
    failed in the backtest yields to the best eligible candidate. With no champion and no
-   eligible candidate, Climatology itself serves (the reference every model must beat).
+   eligible candidate, Climatology itself serves (the reference every model must beat),
+   also when nothing could be scored (counts known only as interval totals).
 6. **refit**: the chosen configuration is fitted on all the data (``fit_and_forecast`` at
    the last period). If it raises, a warning is logged, its MLflow run is tagged
    ``cadence.refit_failed``, and the next configuration serves instead (the current
@@ -240,6 +241,15 @@ def decide(
                 None,
                 eligible,
             )
+        if CLIMATOLOGY in result.models and CLIMATOLOGY not in failed:
+            # e.g. counts known only as interval totals leave nothing to score against
+            return Decision(
+                CLIMATOLOGY,
+                True,
+                "no champion yet and no model could be scored at every origin: the baseline serves",
+                None,
+                eligible,
+            )
         return Decision(None, False, "no model was scored at every origin", None, eligible)
     if not clean(champion):
         if best is not None:
@@ -254,7 +264,8 @@ def decide(
         return Decision(
             champion,
             False,
-            f"champion {champion} failed in the backtest and no candidate beats climatology",
+            f"champion {champion} kept: it failed or was not scored at every origin, and no "
+            "candidate beats climatology",
             None,
             eligible,
         )

@@ -1,0 +1,96 @@
+"""The promotion rule on hand-made backtest scores (synthetic CRPS values)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cadence.experiments.backtest import BacktestResult
+from cadence.experiments.retrain import decide
+from cadence.experiments.scoring import METRICS, summarize
+
+ORIGINS = [pd.Timestamp("2024-03-04") + pd.Timedelta(days=7 * i) for i in range(12)]
+
+
+def _result(
+    crps: dict[str, np.ndarray | float], failures: dict[str, int] | None = None
+) -> BacktestResult:
+    """A 3-day-horizon backtest whose per-origin CRPS is ``crps[model]`` (one value per
+    origin, or one for all); ``failures[model] = i`` drops origin i as a failure."""
+    failures = failures or {}
+    rows = []
+    for model, values in crps.items():
+        v = np.broadcast_to(np.asarray(values, dtype=float), (len(ORIGINS),))
+        for i, o in enumerate(ORIGINS):
+            if failures.get(model) == i:
+                continue
+            for h in (1, 2, 3):
+                rows.append(
+                    {
+                        "model": model,
+                        "origin": o,
+                        "horizon": h,
+                        **dict.fromkeys(METRICS, 0.5),
+                        "crps": v[i],
+                        "pit": 0.5,
+                    }
+                )
+    per_origin = pd.DataFrame(rows, columns=["model", "origin", "horizon", *METRICS, "pit"])
+    return BacktestResult(
+        series="s",
+        frequency="D",
+        horizon=3,
+        origins=ORIGINS,
+        forecasts=[],
+        scores=summarize(per_origin),
+        per_origin=per_origin,
+        failures=[(m, ORIGINS[i], "ModelError: synthetic") for m, i in failures.items()],
+        models=list(crps),
+    )
+
+
+NOISE = np.random.default_rng(0).normal(0, 0.3, len(ORIGINS))
+
+
+def test_no_champion_takes_the_best_candidate_that_beats_climatology() -> None:
+    r = _result({"climatology": 2.0, "a": 1.5, "b": 1.2, "c": 2.5})
+    d = decide(r, ["a", "b", "c"], None)
+    assert (d.chosen, d.promoted, d.eligible) == ("b", True, ("b", "a"))
+
+
+def test_no_champion_and_nothing_better_serves_climatology() -> None:
+    d = decide(_result({"climatology": 2.0, "a": 2.2}), ["a"], None)
+    assert (d.chosen, d.promoted) == ("climatology", True)
+    assert "no candidate beats climatology" in d.reason
+
+
+def test_nothing_scored_serves_climatology_unless_it_failed() -> None:
+    r = _result({"climatology": np.nan, "a": np.nan})
+    d = decide(r, ["a"], None)
+    assert (d.chosen, d.promoted) == ("climatology", True) and "scored" in d.reason
+    broken = _result({"climatology": np.nan, "a": np.nan}, failures={"climatology": 0})
+    assert decide(broken, ["a"], None).chosen is None
+
+
+def test_champion_yields_only_to_a_clear_improvement() -> None:
+    noisy = _result({"climatology": 3.0, "champ": 2.0 + NOISE, "a": 1.95 + NOISE[::-1]})
+    kept = decide(noisy, ["a"], "champ", n_boot=500)
+    assert (kept.chosen, kept.promoted) == ("champ", False)
+    assert kept.difference is not None and kept.difference[1] < 0 < kept.difference[2]
+    clear = _result({"climatology": 3.0, "champ": 2.0 + NOISE, "a": 1.5 + NOISE})
+    won = decide(clear, ["a"], "champ", n_boot=500)
+    assert (won.chosen, won.promoted) == ("a", True)
+    assert won.difference is not None and won.difference[2] < 0
+
+
+def test_failures_decide_eligibility() -> None:
+    # a candidate that failed at one origin is not eligible, however good elsewhere
+    r = _result({"climatology": 3.0, "champ": 2.0, "a": 0.5}, failures={"a": 3})
+    assert decide(r, ["a"], "champ").chosen == "champ"
+    # a champion that failed yields to an eligible candidate without an interval
+    r = _result({"climatology": 3.0, "champ": 2.0, "a": 2.5}, failures={"champ": 5})
+    d = decide(r, ["a"], "champ")
+    assert (d.chosen, d.promoted, d.difference) == ("a", True, None)
+    # climatology as a candidate never "beats climatology"
+    r = _result({"climatology": 1.0, "champ": 2.0})
+    assert decide(r, ["climatology"], "champ").chosen == "champ"

@@ -33,9 +33,10 @@ from cadence.store.errors import ConflictError, NotFoundError
 from cadence.store.forecasts_repo import require_current_forecast
 from cadence.store.series_repo import get_series, list_series
 
-# an unreachable tracking server fails a retrain in seconds, not minutes of retries;
-# no artifact progress bars in job logs
+# an unreachable tracking server fails a retrain in seconds, not minutes of retries; no
+# artifact progress bars in job logs; no run links printed on stdout (it carries --json)
 _MLFLOW_HTTP_DEFAULTS = {
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",

@@ -151,6 +151,19 @@ def test_better_candidate_promoted_and_worse_one_not(stores: Stores) -> None:
     assert kept.status == RT.KEPT and kept.champion == "recent_rate"
     assert (kept.previous_version, kept.champion_version) == ("1", "2")
     assert kept.crps["recent_rate"] < kept.crps["climatology"]
+    steps = [
+        "lock",
+        "registry",
+        "data",
+        "backtest",
+        "tracking",
+        "decide",
+        "refit",
+        "register",
+        "serve",
+    ]
+    assert list(kept.step_seconds) == steps
+    assert sum(kept.step_seconds.values()) == pytest.approx(kept.seconds, abs=0.05)
     # a clearly better candidate (a shorter recent window) against a climatology champion
     R.set_alias(s.tracking_uri, SERIES, R.CHAMPION, _register_climatology(s))
     with s.engine.begin() as conn:  # serve what the alias says, as a retrain would

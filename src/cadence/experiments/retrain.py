@@ -158,6 +158,7 @@ class RetrainOutcome:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         def num(x: float) -> float | None:
@@ -183,6 +184,7 @@ class RetrainOutcome:
             "failures": list(self.failures),
             "warnings": list(self.warnings),
             "seconds": round(self.seconds, 3),
+            "step_seconds": dict(self.step_seconds),
         }
 
 
@@ -307,15 +309,23 @@ def recent_origins_for(data: SeriesData, *, n: int, every: int, horizon: int) ->
 
 
 class _Step:
-    """The step under way, for the job's reason."""
+    """The step under way (for the job's reason) and the seconds each step took."""
 
     def __init__(self) -> None:
         self.name = "start"
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
 
     def __call__(self, name: str, progress: Callable[[str], None] | None) -> None:
+        self.close()
         self.name = name
         if progress is not None:
             progress(name)
+
+    def close(self) -> None:
+        now = time.perf_counter()
+        self.seconds[self.name] = round(self.seconds.get(self.name, 0.0) + now - self._t, 3)
+        self._t = now
 
 
 def _mlflow(step: str, fn: Callable[[], Any]) -> Any:
@@ -531,6 +541,8 @@ def retrain(
         details["failed_step"] = step.name
         _fail(engine, job, f"{step.name}: {type(exc).__name__}: {exc}", details)
         raise
+    step.close()
+    outcome.step_seconds = {k: v for k, v in step.seconds.items() if k != "start"}
     outcome.seconds = time.perf_counter() - t0
     return outcome
 

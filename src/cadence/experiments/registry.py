@@ -340,13 +340,14 @@ def load_forecaster(tracking_uri: str, series: str, alias: str = CHAMPION) -> An
     ``tracking_uri`` (the only way a model is loaded). Returns the pyfunc model; its
     ``unwrap_python_model()`` is the ``CadenceForecaster``."""
     uri = f"models:/{registered_name(series)}@{alias}"
-    with quiet_mlflow(), _registry(tracking_uri):
+    with quiet_mlflow(), _global_uris(tracking_uri):
         return mlflow.pyfunc.load_model(uri)
 
 
-class _registry:
+class _global_uris:
     """Point MLflow's global tracking and registry URIs at ``uri`` for a block (the
-    pyfunc loader has no client argument), then restore them."""
+    pyfunc loader has no client argument), then restore them. Process-wide: callers
+    that load from different stores in several threads at once must serialize loads."""
 
     def __init__(self, uri: str) -> None:
         self.uri = uri

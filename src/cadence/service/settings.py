@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(
         default=10_000, description="most rows one POST of events, statements or counts may carry"
     )
+    forecast_cache_seconds: float = Field(
+        default=2.0, description="how long a served forecast body is reused before re-checking"
+    )
     max_body_bytes: int = Field(default=10_000_000, description="largest request body accepted")
 
     @property

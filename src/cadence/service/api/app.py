@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from cadence import __version__
 from cadence.service.api import errors, limits, metrics
+from cadence.service.api.forecast_cache import ForecastCache
+from cadence.service.api.routes_forecast import router as forecast_router
 from cadence.service.api.routes_ingest import router as ingest_router
 from cadence.service.api.routes_ops import router as ops_router
 from cadence.service.api.routes_series import router as series_router
@@ -41,11 +43,13 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     )
     app.state.settings = s
     app.state.engine = engine
+    app.state.forecast_cache = ForecastCache(s.forecast_cache_seconds)
     app.state.metrics = metrics.Metrics()
     metrics.install(app, app.state.metrics)
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(series_router)
+    app.include_router(forecast_router)
     app.include_router(ingest_router)
     limits.install(app, s.max_body_bytes)
     return app

@@ -1,0 +1,134 @@
+"""GET /v1/series/{name}/forecast: stored body, re-summaries from paths, ETag and 304."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from cadence.experiments.serving import forecast_payload
+from cadence.models.forecast import CountForecast
+from cadence.service.api import create_app
+from cadence.service.catalog import apply_catalog_file
+from cadence.service.settings import Settings
+from cadence.store import migrate
+from cadence.store.engine import make_engine
+from cadence.store.forecasts_repo import NewForecast, write_forecast
+
+CATALOG = """
+series:
+  - name: synthetic-daily
+    frequency: D
+    target: {observations: true}
+"""
+
+
+def synthetic_forecast(seed: int, horizon: int = 28) -> CountForecast:
+    """Paths drawn from a negative binomial by code: synthetic, not a real forecast."""
+    rng = np.random.default_rng(seed)
+    origin = pd.Timestamp("2024-06-30")
+    samples = rng.negative_binomial(3, 0.3, size=(500, horizon))
+    return CountForecast(
+        origin=origin, samples=samples, index=pd.date_range("2024-07-01", periods=horizon, freq="D")
+    )
+
+
+def store(url: str, fc: CountForecast, at: dt.datetime, version: str) -> None:
+    payload = forecast_payload(
+        "synthetic-daily",
+        "D",
+        fc,
+        model_name="negbin_glm",
+        version=version,
+        run_id="r" + version,
+        generated_at=at,
+    )
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        write_forecast(
+            conn,
+            "synthetic-daily",
+            NewForecast(
+                origin=fc.origin.date(),
+                horizon=fc.horizon,
+                generated_at=at,
+                model_name="negbin_glm",
+                payload=payload,
+                samples=fc.samples,
+                model_version=version,
+                run_id="r" + version,
+            ),
+        )
+    engine.dispose()
+
+
+@pytest.fixture
+def setup(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
+    (tmp_path / "c.yaml").write_text(CATALOG)
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    apply_catalog_file(engine, tmp_path / "c.yaml")
+    engine.dispose()
+    settings = Settings(home=tmp_path / "home", database_url=db_url, forecast_cache_seconds=0)
+    with TestClient(create_app(settings)) as c:
+        yield c, db_url
+
+
+def test_no_forecast_yet_is_404(setup: tuple[TestClient, str]) -> None:
+    client, _ = setup
+    r = client.get("/v1/series/synthetic-daily/forecast")
+    assert r.status_code == 404 and "retrain" in r.json()["error"]["message"]
+    assert client.get("/v1/series/nope/forecast").status_code == 404
+
+
+def test_stored_body_etag_and_304(setup: tuple[TestClient, str]) -> None:
+    client, url = setup
+    fc = synthetic_forecast(1)
+    at = dt.datetime(2024, 7, 1, 6, tzinfo=dt.UTC)
+    store(url, fc, at, "1")
+    r = client.get("/v1/series/synthetic-daily/forecast")
+    assert r.status_code == 200
+    body = r.json()
+    assert body == forecast_payload(
+        "synthetic-daily",
+        "D",
+        fc,
+        model_name="negbin_glm",
+        version="1",
+        run_id="r1",
+        generated_at=at,
+    )
+    assert [w["days"] for w in body["windows"]] == [7, 14, 28]
+    etag = r.headers["etag"]
+    assert r.headers["cache-control"].startswith("public")
+    again = client.get("/v1/series/synthetic-daily/forecast", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    # a new forecast changes the body and the ETag
+    store(url, synthetic_forecast(2), at + dt.timedelta(days=7), "2")
+    newer = client.get("/v1/series/synthetic-daily/forecast", headers={"If-None-Match": etag})
+    assert newer.status_code == 200 and newer.headers["etag"] != etag
+    assert newer.json()["model"]["version"] == "2"
+
+
+def test_horizon_and_quantiles_are_summarised_from_the_paths(setup: tuple[TestClient, str]) -> None:
+    client, url = setup
+    fc = synthetic_forecast(3)
+    at = dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
+    store(url, fc, at, "1")
+    r = client.get(
+        "/v1/series/synthetic-daily/forecast", params={"horizon": 7, "quantiles": "0.05,0.95"}
+    )
+    body = r.json()
+    assert len(body["periods"]) == 7 and [w["days"] for w in body["windows"]] == [7]
+    q = np.quantile(fc.samples[:, :7].sum(axis=1), [0.05, 0.95], method="inverted_cdf")
+    assert body["windows"][0]["quantiles"] == {"0.05": int(q[0]), "0.95": int(q[1])}
+    assert (
+        client.get("/v1/series/synthetic-daily/forecast", params={"horizon": 40}).status_code == 422
+    )
+    bad = client.get("/v1/series/synthetic-daily/forecast", params={"quantiles": "0.5,2"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"

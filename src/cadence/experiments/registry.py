@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import json
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -78,6 +79,7 @@ CHALLENGER: Final = "challenger"
 MAX_SAMPLES: Final = 20_000
 DEFAULT_LEVELS: Final = (0.1, 0.5, 0.9)
 MODEL_ARTIFACT: Final = "forecaster"
+_LOAD_LOCK = threading.Lock()
 
 FORECAST_INPUT = Schema(
     [
@@ -340,14 +342,14 @@ def load_forecaster(tracking_uri: str, series: str, alias: str = CHAMPION) -> An
     ``tracking_uri`` (the only way a model is loaded). Returns the pyfunc model; its
     ``unwrap_python_model()`` is the ``CadenceForecaster``."""
     uri = f"models:/{registered_name(series)}@{alias}"
-    with quiet_mlflow(), _global_uris(tracking_uri):
+    with _LOAD_LOCK, quiet_mlflow(), _global_uris(tracking_uri):
         return mlflow.pyfunc.load_model(uri)
 
 
 class _global_uris:
     """Point MLflow's global tracking and registry URIs at ``uri`` for a block (the
-    pyfunc loader has no client argument), then restore them. Process-wide: callers
-    that load from different stores in several threads at once must serialize loads."""
+    pyfunc loader has no client argument), then restore them. Process-wide, so loads
+    take ``_LOAD_LOCK``: threads loading from different stores do not cross."""
 
     def __init__(self, uri: str) -> None:
         self.uri = uri

@@ -81,5 +81,6 @@ def install(app: FastAPI) -> None:
             404: "not_found",
             405: "method_not_allowed",
             413: "too_large",
+            422: "invalid_request",
         }.get(exc.status_code, "http_error")
         return _json(exc.status_code, code, str(exc.detail))

@@ -81,3 +81,23 @@ def test_make_executor_checks_its_options() -> None:
         make_executor("threads")
     with pytest.raises(BacktestConfigError, match="--scheduler needs the dask executor"):
         make_executor("serial", scheduler="tcp://127.0.0.1:8786")
+
+
+def test_an_existing_scheduler_is_used_and_left_running(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        local_directory=str(tmp_path),
+        dashboard_address=None,
+    ) as cluster:
+        with make_executor("dask", scheduler=cluster.scheduler_address) as ex:
+            assert isinstance(ex, DaskExecutor) and ex.workers == 1
+            assert sorted(ex.run(_double, 10, [(1,), (2,), (3,)])) == [12, 14, 16]
+        assert cluster.scheduler.status.name == "running"
+
+
+def _double(shared: int, x: int) -> int:
+    return shared + 2 * x

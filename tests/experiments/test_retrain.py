@@ -5,7 +5,11 @@ shift so that a recent-rate model clearly beats climatology)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -446,3 +450,57 @@ def test_serve_and_refuse_on_each_backend(
     after = current_forecast(engine, SERIES, with_samples=False)
     assert after is not None and after.id == served.id
     assert J.get_job(engine, str(failed.job_id)).status == J.FAILED
+
+
+# --- a real SIGKILL -------------------------------------------------------------------------
+
+_KILLED_CHILD = """
+import os, signal, sys
+from cadence.experiments import registry as R
+from cadence.experiments import retrain as RT
+from cadence.experiments.backtest import ModelConfig
+from cadence.store.engine import make_engine
+
+real = R.set_alias
+
+def move_then_die(uri, series, alias, version):
+    real(uri, series, alias, version)
+    if alias == R.CHAMPION:  # the alias moved; the forecast transaction is still open
+        os.kill(os.getpid(), signal.SIGKILL)
+
+R.set_alias = move_then_die
+engine = make_engine(sys.argv[1])
+RT.retrain(engine, sys.argv[3], tracking_uri=sys.argv[2], candidates=[ModelConfig("recent_rate")],
+           recent_origins=4, every=7, horizon=7, n_samples=200, n_boot=200, plots=False)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_between_alias_and_commit_is_repaired(stores: Stores) -> None:
+    s = stores
+    served = _served_id(s)
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    url = s.engine.url.render_as_string(hide_password=False)
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_CHILD, url, s.tracking_uri, SERIES],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    # what the kill left: a running job, the alias on an unserved version, the old forecast
+    dead = J.running_job(s.engine, J.KIND_RETRAIN, SERIES)
+    assert dead is not None
+    assert _champion(s)[0] == "2" and _served_id(s) == served
+    out = RT.retrain(
+        s.engine,
+        SERIES,
+        tracking_uri=s.tracking_uri,
+        candidates=[RECENT],
+        stale_after=dt.timedelta(0),
+        **FAST,
+    )
+    assert any("alias restored" in w for w in out.warnings)
+    assert out.previous_version == "1" and J.get_job(s.engine, dead.id).status == J.ABANDONED
+    served_now = current_forecast(s.engine, SERIES, with_samples=False)
+    assert served_now is not None and served_now.model_version == _champion(s)[0] == "3"

@@ -113,6 +113,8 @@ def test_stored_body_etag_and_304(setup: tuple[TestClient, str]) -> None:
     newer = client.get("/v1/series/synthetic-daily/forecast", headers={"If-None-Match": etag})
     assert newer.status_code == 200 and newer.headers["etag"] != etag
     assert newer.json()["model"]["version"] == "2"
+    assert client.get("/readyz").status_code == 200
+    assert 'cadence_forecast_age_seconds{series="synthetic-daily"}' in client.get("/metrics").text
 
 
 def test_horizon_and_quantiles_are_summarised_from_the_paths(setup: tuple[TestClient, str]) -> None:

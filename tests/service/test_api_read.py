@@ -69,7 +69,13 @@ def test_bad_query_is_422_in_the_error_shape(client: TestClient) -> None:
 def test_health_ready_and_metrics(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
+    # the database answers, but no series has a champion forecast yet
+    assert ready.status_code == 503 and ready.json()["checks"]["database"] == "ok"
+    assert ready.json()["checks"]["series_without_forecast"] == [
+        "israel-alerts",
+        "us-forces-attacks-sampled",
+        "us-forces-iraq-syria",
+    ]
     client.get("/v1/series")
     text = client.get("/metrics").text
     assert 'cadence_http_requests_total{method="GET",route="/v1/series",status="200"} 1.0' in text

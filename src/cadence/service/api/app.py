@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.state.forecast_cache = ForecastCache(s.forecast_cache_seconds)
     app.state.metrics = metrics.Metrics()
     metrics.install(app, app.state.metrics)
+    app.state.metrics.watch_store(engine)
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(series_router)

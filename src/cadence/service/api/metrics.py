@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
@@ -14,7 +15,16 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from starlette.routing import Match
+
+from cadence.store.errors import DatabaseUnavailableError
+from cadence.store.forecasts_repo import current_forecast
+from cadence.store.jobs_repo import KIND_RETRAIN, SUCCEEDED, list_jobs
+from cadence.store.series_repo import list_series
 
 log = logging.getLogger("cadence.http")
 # successful fast reads are counted in metrics, not logged line by line (dashboards poll)
@@ -38,8 +48,49 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
 
+    def watch_store(self, engine: Engine) -> None:
+        """Per-series gauges read from the database at scrape time: forecast age and the
+        last retrain's status."""
+        self.registry.register(_StoreCollector(engine))
+
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _StoreCollector(Collector):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        age = GaugeMetricFamily(
+            "cadence_forecast_age_seconds",
+            "seconds since the served forecast was generated",
+            labels=["series"],
+        )
+        status = GaugeMetricFamily(
+            "cadence_last_retrain_succeeded",
+            "1 when the series' last finished retrain succeeded, else 0",
+            labels=["series"],
+        )
+        now = dt.datetime.now(dt.UTC)
+        try:
+            for s in list_series(self.engine):
+                f = current_forecast(self.engine, s.name, with_samples=False)
+                if f is not None:
+                    at = f.generated_at
+                    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+                    age.add_metric([s.name], (now - at).total_seconds())
+                done = [
+                    j
+                    for j in list_jobs(self.engine, kind=KIND_RETRAIN, series=s.name, limit=5)
+                    if j.finished_at is not None
+                ]
+                if done:
+                    status.add_metric([s.name], 1.0 if done[0].status == SUCCEEDED else 0.0)
+        except (OperationalError, DatabaseUnavailableError):
+            return  # the database is down: /readyz says so; metrics stay scrapeable
+        yield age
+        yield status
 
 
 def _route_template(request: Request) -> str:

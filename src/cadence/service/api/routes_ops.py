@@ -9,6 +9,7 @@ from cadence.service.api.deps import EngineDep
 from cadence.service.api.schemas import HealthOut, ReadyOut
 from cadence.store.engine import check_connection
 from cadence.store.errors import DatabaseUnavailableError
+from cadence.store.forecasts_repo import current_forecast
 from cadence.store.series_repo import list_series
 
 router = APIRouter(tags=["operations"])
@@ -22,7 +23,7 @@ def healthz() -> HealthOut:
 @router.get(
     "/readyz",
     response_model=ReadyOut,
-    summary="The database answers",
+    summary="The database answers and every series has a champion forecast",
     responses={503: {"description": "not ready", "model": ReadyOut}},
 )
 def readyz(engine: EngineDep) -> JSONResponse:
@@ -30,11 +31,20 @@ def readyz(engine: EngineDep) -> JSONResponse:
     try:
         check_connection(engine)
         checks["database"] = "ok"
-        checks["series"] = len(list_series(engine))
+        missing = [
+            s.name
+            for s in list_series(engine)
+            if current_forecast(engine, s.name, with_samples=False) is None
+        ]
     except DatabaseUnavailableError as exc:
         checks["database"] = str(exc)
         return JSONResponse(status_code=503, content={"status": "not ready", "checks": checks})
-    return JSONResponse(content={"status": "ready", "checks": checks})
+    checks["series_without_forecast"] = missing
+    status = 503 if missing else 200
+    return JSONResponse(
+        status_code=status,
+        content={"status": "not ready" if missing else "ready", "checks": checks},
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run serve test lint format bench clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,9 @@ setup: $(BIN)/.installed ## create .venv and install the pinned stack
 
 run: setup ## set up, then the main job on embedded defaults (SQLite + local MLflow)
 	$(BIN)/cadence run
+
+serve: setup ## serve the API on 127.0.0.1:8000 (after `make run`)
+	$(BIN)/cadence serve
 
 test: setup ## set up, then the test suite (SQLite and, when reachable, PostgreSQL)
 	$(BIN)/pytest -q

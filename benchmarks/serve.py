@@ -39,9 +39,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, timeout: float = 120.0) -> None:
+def wait_ready(
+    url: str, timeout: float = 120.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server behind {url} exited with status {proc.returncode}")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     forecast_cache_seconds: float = Field(
         default=2.0, description="how long a served forecast body is reused before re-checking"
     )
+    retrain_cron: str | None = Field(
+        default=None,
+        description="weekly retraining inside the service, a crontab line in UTC "
+        "(e.g. '0 3 * * 1'); unset: no schedule (use cron or a Kubernetes CronJob)",
+    )
     max_body_bytes: int = Field(default=10_000_000, description="largest request body accepted")
 
     @property

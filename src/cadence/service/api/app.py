@@ -14,6 +14,7 @@ from cadence.service.api.routes_forecast import router as forecast_router
 from cadence.service.api.routes_ingest import router as ingest_router
 from cadence.service.api.routes_ops import router as ops_router
 from cadence.service.api.routes_series import router as series_router
+from cadence.service.scheduler import start_retrain_scheduler
 from cadence.service.settings import Settings
 from cadence.store import migrate
 from cadence.store.engine import make_engine
@@ -30,9 +31,16 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate_on_start:
             migrate.upgrade(engine)
+        scheduler = (
+            start_retrain_scheduler(engine, s.resolved_tracking_uri, s.retrain_cron)
+            if s.retrain_cron
+            else None
+        )
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             engine.dispose()
 
     app = FastAPI(

@@ -90,7 +90,7 @@ def score_table(
         "model",
         "CRPS",
         "skill",
-        "ΔCRPS vs clim. [95%]",
+        "ΔCRPS vs clim [95%]",
         "log",
         "RPS",
         "MAE",
@@ -215,6 +215,12 @@ def backtest(
         err.print(f"error: {exc}", highlight=False)
         return BAD_INPUT
     report_failures(result)
+    if not result.scores.empty and int(result.scores["n"].max()) == 0:
+        err.print(
+            "[yellow]nothing scored:[/] no forecast period has a known daily count (days "
+            "known only through interval totals are not scored by day)",
+            highlight=False,
+        )
     out.print(
         score_table(
             result,

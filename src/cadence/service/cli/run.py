@@ -9,7 +9,9 @@ from cadence.features.errors import FeatureError
 from cadence.service.bundled import load_bundled
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.service.cli.ingest import show_summary
+from cadence.service.cli.serve import serve as serve_api
 from cadence.service.panels import load_panel
+from cadence.service.scheduler import retrain_all
 from cadence.store.errors import NotFoundError
 from cadence.store.reads import table_counts
 from cadence.store.series_repo import list_series
@@ -72,19 +74,74 @@ def series_summary() -> list[dict[str, object]]:
 
 
 @app.command("run")
-def run(as_json: bool = typer.Option(False, "--json")) -> None:
-    """The main job on embedded defaults: migrate, load the bundled data, summarise."""
+def run(
+    as_json: bool = typer.Option(False, "--json"),
+    retrain: bool = typer.Option(True, help="retrain every series (champion + served forecast)"),
+    serve: bool = typer.Option(False, help="then serve the API until interrupted"),
+    host: str = typer.Option("127.0.0.1", help="with --serve: interface"),
+    port: int = typer.Option(8000, help="with --serve: TCP port"),
+) -> None:
+    """The main job on embedded defaults: migrate, load the bundled data, retrain every
+    series (a champion in the MLflow registry, its forecast stored), summarise, and with
+    --serve keep serving the API."""
     loaded = _load(as_json)
+    s = settings()
+    outcomes: list[dict[str, object]] = []
+    if retrain:
+        if not as_json:
+            err.print("retraining every series (backtests, MLflow runs, registry)...")
+        for o in retrain_all(engine_for(s), s.resolved_tracking_uri):
+            outcomes.append(
+                {
+                    "series": o.series,
+                    "status": o.status,
+                    "champion": o.champion,
+                    "version": o.champion_version,
+                    "reason": o.reason,
+                }
+            )
     summary = series_summary()
     counts = table_counts(engine_for())
     if as_json:
-        print_json({"load": loaded, "series": summary, "tables": counts})
-        return
-    t = Table(title="bundled series")
-    keys = ("series", "frequency", "target", "first", "last", "periods_known", "intervals", "total")
-    for col in ("series", "freq", "target", "first", "last", "periods known", "intervals", "total"):
-        t.add_column(col, no_wrap=True)
-    for r in summary:
-        t.add_row(*(str(r[k]) if r[k] is not None else "-" for k in keys))
-    out.print(t)
-    out.print("stored rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        print_json({"load": loaded, "series": summary, "retrain": outcomes, "tables": counts})
+    else:
+        t = Table(title="bundled series")
+        keys = (
+            "series",
+            "frequency",
+            "target",
+            "first",
+            "last",
+            "periods_known",
+            "intervals",
+            "total",
+        )
+        for col in (
+            "series",
+            "freq",
+            "target",
+            "first",
+            "last",
+            "periods known",
+            "intervals",
+            "total",
+        ):
+            t.add_column(col, no_wrap=True)
+        for r in summary:
+            t.add_row(*(str(r[k]) if r[k] is not None else "-" for k in keys))
+        out.print(t)
+        if outcomes:
+            rt = Table(title="retrain")
+            for col in ("series", "status", "champion", "version", "reason"):
+                rt.add_column(col)
+            for row in outcomes:
+                cells = ("series", "status", "champion", "version", "reason")
+                rt.add_row(*(str(row[k] or "-") for k in cells))
+            out.print(rt)
+        out.print("stored rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        out.print(
+            f"forecast: cadence forecast --series israel-alerts   or, with the API "
+            f"running:  curl -s http://{host}:{port}/v1/series/israel-alerts/forecast"
+        )
+    if serve:
+        serve_api(host=host, port=port)

@@ -104,7 +104,8 @@ def score_paths(
     horizon = s.shape[1]
     known = np.isfinite(t)
     out = {m: np.full(horizon, np.nan) for m in (*METRICS, "pit")}
-    v = np.asarray(rng.uniform(size=horizon))  # drawn for every h so known/unknown does not shift it
+    # drawn for every h, known or not, so unknown periods do not shift the others' draws
+    v = np.asarray(rng.uniform(size=horizon))
     if daily and horizon >= WINDOW_DAYS:
         n_win = horizon - WINDOW_DAYS + 1
         kernel = np.ones(WINDOW_DAYS)

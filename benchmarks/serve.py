@@ -134,7 +134,13 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        env = {**os.environ, "CADENCE_HOME": str(tmp / "home"), "MLFLOW_DISABLE_TELEMETRY": "true"}
+        env = {
+            **os.environ,
+            "CADENCE_HOME": str(tmp / "home"),
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            # `mlflow models serve` starts `uvicorn` from PATH
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
         env.pop("CADENCE_DATABASE_URL", None)
         env.pop("CADENCE_MLFLOW_TRACKING_URI", None)
         cadence = str(VENV_BIN / "cadence")
@@ -192,7 +198,7 @@ def main() -> None:
                         stderr=subprocess.DEVNULL,
                     )
                 )
-                wait_ready(f"http://127.0.0.1:{mport}/ping", timeout=300)
+                wait_ready(f"http://127.0.0.1:{mport}/ping", timeout=300, proc=procs[-1])
                 body = json.dumps(
                     {
                         "dataframe_split": {

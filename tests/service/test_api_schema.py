@@ -28,7 +28,8 @@ WRITE_KEY, _ = create_key(_engine, "schema-tests", ("write",))
 _engine.dispose()
 
 app = create_app(SETTINGS, migrate_on_start=False)
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+# /readyz answers 503 by design here (no series has a champion forecast in this database)
+schema = schemathesis.openapi.from_asgi("/openapi.json", app).exclude(path="/readyz")
 
 
 @schema.parametrize()

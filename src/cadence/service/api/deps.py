@@ -1,4 +1,5 @@
-"""Typed dependencies shared by the routes."""
+"""Typed dependencies shared by the routes. They are ``async`` because they only read app
+state: FastAPI would otherwise run each in the thread pool, on every request."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from sqlalchemy import Engine
 from cadence.service.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 

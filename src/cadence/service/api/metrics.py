@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cadence.store.errors import DatabaseUnavailableError
 from cadence.store.forecasts_repo import current_forecast
@@ -93,34 +93,47 @@ class _StoreCollector(Collector):
         yield status
 
 
-def _route_template(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", request.url.path))
-    return "unmatched"
+class MetricsMiddleware:
+    """Pure ASGI middleware (no per-request task or body copy, unlike ``@app.middleware``):
+    counts and times every request by the matched route's path template."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            elapsed = time.perf_counter() - start
+            self.metrics.requests.labels(route, method, str(status)).inc()
+            self.metrics.latency.labels(route, method).observe(elapsed)
+            if status >= 400 or elapsed > SLOW_REQUEST_S:
+                log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "ms": round(elapsed * 1000, 2),
+                    },
+                )
 
 
 def install(app: FastAPI, metrics: Metrics) -> None:
-    @app.middleware("http")
-    async def record(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = _route_template(request)
-        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        elapsed = time.perf_counter() - start
-        metrics.latency.labels(route, request.method).observe(elapsed)
-        if response.status_code >= 400 or elapsed > SLOW_REQUEST_S:
-            log.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "path": request.url.path,
-                    "route": route,
-                    "status": response.status_code,
-                    "ms": round(elapsed * 1000, 2),
-                },
-            )
-        return response
+    app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -16,7 +16,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", response_model=HealthOut, summary="The process is up")
-def healthz() -> HealthOut:
+async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 

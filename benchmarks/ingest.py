@@ -101,13 +101,25 @@ def measure(variant: str, file: Path, url: str) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def reset_postgres(url: str) -> None:
+def fresh_postgres(admin_url: str, name: str) -> str:
+    """A new empty database ``name`` on the server of ``admin_url``; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(admin_url: str, name: str) -> None:
     from sqlalchemy import create_engine, text
 
-    eng = create_engine(url)
-    with eng.begin() as c:
-        c.execute(text("DROP TABLE IF EXISTS acled_events, events, statements, observations, "
-                       "forecasts, jobs, series, alembic_version CASCADE"))  # fmt: skip
+    eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     eng.dispose()
 
 
@@ -129,27 +141,34 @@ def main() -> None:
         generate(file, a.rows)
         size = file.stat().st_size / 1e6
         took = time.perf_counter() - t0
-        print(f"generated {a.rows:,} synthetic ACLED rows ({size:.0f} MB) in {took:.1f}s")
-        targets = [("sqlite", lambda name: f"sqlite:///{tmp}/{name}.db", None)]
-        if a.postgres:
-            targets.append(("postgres", lambda _n: a.postgres, reset_postgres))
+        print(
+            f"generated {a.rows:,} synthetic ACLED rows ({size:.0f} MB) in {took:.1f}s", flush=True
+        )
         print(f"{'backend':9} {'variant':10} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12}")
-        for backend, url_for, reset in targets:
+        backends = ["sqlite"] + (["postgres"] if a.postgres else [])
+        for backend in backends:
+            urls: dict[str, str] = {}
+            for v in ("cadence", "pandas"):
+                if backend == "sqlite":
+                    urls[v] = f"sqlite:///{tmp}/{v}.db"
+                else:
+                    urls[v] = fresh_postgres(a.postgres, f"cadence_bench_{v}")
             results = {}
             variants = ["cadence", "cadence-2"] + ([] if a.skip_pandas else ["pandas"])
             for v in variants:
-                if reset and v in ("cadence", "pandas"):
-                    reset(url_for(v))
-                url = url_for("cadence" if v.startswith("cadence") else "pandas")
-                r = measure("pandas" if v == "pandas" else "cadence", file, url)
+                kind = "pandas" if v == "pandas" else "cadence"
+                r = measure(kind, file, urls[kind])
                 results[v] = r
                 print(f"{backend:9} {v:10} {r['seconds']:8.1f} {a.rows / r['seconds']:10,.0f} "
-                      f"{r['peak_rss_mb']:12.0f}")  # fmt: skip
+                      f"{r['peak_rss_mb']:12.0f}", flush=True)  # fmt: skip
             if "pandas" in results:
                 ratio = results["pandas"]["seconds"] / results["cadence"]["seconds"]
                 print(f"{backend:9} speed-up of cadence over pandas.to_sql: {ratio:.2f}x; "
                       f"peak memory {results['cadence']['peak_rss_mb']:.0f} vs "
-                      f"{results['pandas']['peak_rss_mb']:.0f} MB")  # fmt: skip
+                      f"{results['pandas']['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
+            if backend == "postgres":
+                for v in ("cadence", "pandas"):
+                    drop_postgres(a.postgres, f"cadence_bench_{v}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, Table, delete, select
 
 from cadence import columns as C
 from cadence.store.errors import ConflictError, RowError, ValidationFailedError
@@ -138,6 +138,23 @@ class _Rejects:
         )
 
 
+OBSERVATION_KEY = ("series_id", "period_start", "period_end", "source")
+Writer = Callable[
+    [Connection, pd.DataFrame, np.ndarray, dt.datetime], tuple[WriteCounts, list[RowError]]
+]
+
+
+def _writer(table: Table, key_cols: tuple[str, ...]) -> Writer:
+    """The keyed, idempotent chunk writer of ``table`` (see ``upsert.write_chunk``)."""
+
+    def write(
+        conn: Connection, typed: pd.DataFrame, rows: np.ndarray, t0: dt.datetime
+    ) -> tuple[WriteCounts, list[RowError]]:
+        return write_chunk(conn, table, typed, key_cols, rows, t0)
+
+    return write
+
+
 def _names(fields: tuple[FieldSpec, ...]) -> list[str]:
     return [f.name for f in fields]
 
@@ -250,18 +267,13 @@ def ingest_events(
         typed[C.KIND] = typed[C.KIND].str.lower()
         return _keyed(typed, chunk, known), bad, errors
 
-    def write(
-        conn: Connection, typed: pd.DataFrame, rows: np.ndarray, t0: dt.datetime
-    ) -> tuple[WriteCounts, list[RowError]]:
-        return write_chunk(conn, table, typed, (C.SOURCE, C.SOURCE_ID), rows, t0)
-
     return _run(
         engine,
         "events",
         source_label,
         chunks,
         prepare,
-        write,
+        _writer(table, (C.SOURCE, C.SOURCE_ID)),
         skip_invalid=skip_invalid,
         rejects_path=rejects_path,
         progress=progress,
@@ -294,7 +306,7 @@ def ingest_statements(
         typed, errors, bad = validate(chunk, STATEMENT_FIELDS, chunk.index.to_numpy())
         analyst = typed[C.STANCE].notna()
         typed[C.STANCE_SOURCE] = analyst.map({True: C.STANCE_SOURCE_ANALYST, False: None})
-        typed[C.CONFIDENCE] = np.where(typed[C.STANCE].notna(), 1.0, np.nan)
+        typed[C.CONFIDENCE] = np.where(analyst, 1.0, np.nan)
         typed[C.EXTRACTOR_VERSION] = None
         extra_in = chunk
         if enrich is not None and (~bad).any():
@@ -307,18 +319,13 @@ def ingest_statements(
                 extra_in = chunk.join(enriched[added].astype("string"), how="left")
         return _keyed(typed, extra_in, known), bad, errors
 
-    def write(
-        conn: Connection, typed: pd.DataFrame, rows: np.ndarray, t0: dt.datetime
-    ) -> tuple[WriteCounts, list[RowError]]:
-        return write_chunk(conn, table, typed, (C.SOURCE, C.SOURCE_ID), rows, t0)
-
     return _run(
         engine,
         "statements",
         source_label,
         chunks,
         prepare,
-        write,
+        _writer(table, (C.SOURCE, C.SOURCE_ID)),
         skip_invalid=skip_invalid,
         rejects_path=rejects_path,
         progress=progress,
@@ -433,20 +440,13 @@ def ingest_counts(
         errors.sort(key=lambda e: e.row)
         return obs, bad, errors
 
-    def write(
-        conn: Connection, obs: pd.DataFrame, rows: np.ndarray, t0: dt.datetime
-    ) -> tuple[WriteCounts, list[RowError]]:
-        return write_chunk(
-            conn, table, obs, ("series_id", "period_start", "period_end", "source"), rows, t0
-        )
-
     return _run(
         engine,
         "counts",
         source,
         chunks,
         prepare,
-        write,
+        _writer(table, OBSERVATION_KEY),
         skip_invalid=skip_invalid,
         rejects_path=rejects_path,
         progress=progress,
@@ -567,7 +567,7 @@ def ingest_tallies(
             conn,
             table,
             obs,
-            ("series_id", "period_start", "period_end", "source"),
+            OBSERVATION_KEY,
             intervals["_row"].to_numpy(),
             run_started,
         )

@@ -1,4 +1,4 @@
-"""Errors raised by experiments (backtests, scoring, executors, tracking).
+"""Errors raised by experiments (backtests, scoring, executors, tracking, retraining).
 
 Tree::
 
@@ -6,7 +6,9 @@ Tree::
     ├── BacktestConfigError         origins, horizon, model list or executor are invalid
     ├── NoOriginsError              no origin fits between start, end and the data
     ├── SeriesDataError             the stored rows cannot back a backtest of this series
-    └── ExecutorError               the executor could not start or lost its workers
+    ├── ExecutorError               the executor could not start or lost its workers
+    ├── TrackingError               MLflow (tracking store or registry) refused or is unreachable
+    └── NoServableModelError        retraining could fit no model for serving
 
 Exceptions are plain data: no logging or I/O in ``__init__``.
 """

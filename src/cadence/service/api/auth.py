@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from cadence.service.api.deps import EngineDep, SettingsDep
+from cadence.service.settings import Settings
 from cadence.store.apikeys_repo import ApiKeyInfo, verify_key
 
 
@@ -25,9 +25,9 @@ def _presented(request: Request) -> str | None:
 def require(scope: str) -> Callable[..., Awaitable[ApiKeyInfo | None]]:
     """A dependency admitting keys that carry ``scope`` (``admin`` implies every scope)."""
 
-    async def check(
-        request: Request, engine: EngineDep, settings: SettingsDep
-    ) -> ApiKeyInfo | None:
+    async def check(request: Request) -> ApiKeyInfo | None:
+        # reads app state directly (no sub-dependencies): this runs on every dashboard poll
+        settings: Settings = request.app.state.settings
         if scope == "read" and settings.open_reads:
             return None  # the open read path costs no thread hop and no query
         key = _presented(request)
@@ -37,7 +37,7 @@ def require(scope: str) -> Callable[..., Awaitable[ApiKeyInfo | None]]:
                 "an API key is required (Authorization: Bearer <key>)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        info = await run_in_threadpool(verify_key, engine, key)
+        info = await run_in_threadpool(verify_key, request.app.state.engine, key)
         if info is None:
             raise HTTPException(
                 401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}

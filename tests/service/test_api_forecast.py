@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +135,25 @@ def test_horizon_and_quantiles_are_summarised_from_the_paths(setup: tuple[TestCl
     )
     bad = client.get("/v1/series/synthetic-daily/forecast", params={"quantiles": "0.5,2"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+
+
+def test_cached_body_is_refreshed_in_the_background(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(CATALOG)
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    apply_catalog_file(engine, tmp_path / "c.yaml")
+    engine.dispose()
+    at = dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
+    store(db_url, synthetic_forecast(1), at, "1")
+    settings = Settings(home=tmp_path / "home", database_url=db_url, forecast_cache_seconds=0.2)
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/v1/series/synthetic-daily/forecast").json()["model"]["version"] == "1"
+        store(db_url, synthetic_forecast(2), at + dt.timedelta(days=1), "2")
+        # still fresh: the cached body, no database read
+        assert c.get("/v1/series/synthetic-daily/forecast").json()["model"]["version"] == "1"
+        deadline = time.monotonic() + 5
+        seen = "1"
+        while seen == "1" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            seen = c.get("/v1/series/synthetic-daily/forecast").json()["model"]["version"]
+        assert seen == "2"

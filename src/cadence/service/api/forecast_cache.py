@@ -1,9 +1,12 @@
 """Rendered forecast bodies, cached in the process so a dashboard poll touches no database.
 
 An entry is keyed by ``(series, horizon, quantiles)`` and holds the JSON bytes and their
-ETag. It is trusted for ``ttl`` seconds; after that the current forecast's id is read
-again (one indexed query) and the body is re-rendered only when a retrain wrote a new
-forecast. A new forecast is therefore visible within ``ttl`` seconds on every replica.
+ETag. It is trusted for ``ttl`` seconds; after that one request triggers a refresh in the
+background (the current forecast's id is read again, one indexed query without the sample
+paths) while every request keeps getting the body it has, so an expiry never stalls the
+dashboards or sends a burst of queries. The body is re-rendered only when a retrain wrote
+a new forecast, which is therefore served within about ``ttl`` seconds on every replica.
+With ``ttl <= 0`` every request reads the database (no caching).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from sqlalchemy import Engine
 from cadence.columns import PANDAS_FREQ
 from cadence.experiments.serving import DEFAULT_QUANTILES, forecast_payload
 from cadence.models.forecast import CountForecast
-from cadence.store.forecasts_repo import StoredForecast, require_current_forecast
+from cadence.store.errors import NotFoundError
+from cadence.store.forecasts_repo import StoredForecast, current_forecast
 from cadence.store.series_repo import get_series
 
 
@@ -66,28 +70,49 @@ class ForecastCache:
         self.ttl = ttl
         self._entries: dict[tuple[str, int | None, tuple[float, ...]], Rendered] = {}
         self._lock = threading.Lock()
+        self._refreshing: set[tuple[str, int | None, tuple[float, ...]]] = set()
 
-    def peek(self, series: str, horizon: int | None, quantiles: Sequence[float]) -> Rendered | None:
-        """The cached body while it is fresh, else None (no I/O)."""
-        hit = self._entries.get((series, horizon, tuple(quantiles)))
-        return hit if hit is not None and hit.expires > time.monotonic() else None
+    def get(self, series: str, horizon: int | None, quantiles: Sequence[float]) -> Rendered | None:
+        """The cached body, fresh or not (no I/O)."""
+        return self._entries.get((series, horizon, tuple(quantiles)))
+
+    def claim_refresh(self, series: str, horizon: int | None, quantiles: Sequence[float]) -> bool:
+        """True for exactly one caller per stale entry: that caller refreshes it."""
+        key = (series, horizon, tuple(quantiles))
+        with self._lock:
+            if key in self._refreshing:
+                return False
+            self._refreshing.add(key)
+            return True
 
     def load(
         self, engine: Engine, series: str, horizon: int | None, quantiles: Sequence[float]
     ) -> Rendered:
         """Read the current forecast and render it (re-using the old body if unchanged)."""
         key = (series, horizon, tuple(quantiles))
-        stored = require_current_forecast(engine, series)
-        old = self._entries.get(key)
-        expires = time.monotonic() + self.ttl
-        if old is not None and old.forecast_id == stored.id:
-            fresh = Rendered(old.body, old.etag, old.forecast_id, expires)
-        else:
-            if horizon is not None and not 1 <= horizon <= stored.horizon:
-                raise ValueError(f"horizon must lie in 1..{stored.horizon}, got {horizon}")
-            body = _render(stored, get_series(engine, series).frequency, horizon, key[2])
-            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            fresh = Rendered(body, etag, stored.id, expires)
-        with self._lock:
-            self._entries[key] = fresh
-        return fresh
+        try:
+            head = current_forecast(engine, series, with_samples=False)
+            if head is None:
+                raise NotFoundError(
+                    f"series {series!r} has no champion forecast yet; run `cadence retrain "
+                    f"--series {series}` first"
+                )
+            old = self._entries.get(key)
+            expires = time.monotonic() + self.ttl
+            if old is not None and old.forecast_id == head.id:
+                fresh = Rendered(old.body, old.etag, old.forecast_id, expires)
+            else:
+                if horizon is not None and not 1 <= horizon <= head.horizon:
+                    raise ValueError(f"horizon must lie in 1..{head.horizon}, got {horizon}")
+                needs_paths = not (horizon in (None, head.horizon) and key[2] == DEFAULT_QUANTILES)
+                stored = current_forecast(engine, series) if needs_paths else head
+                assert stored is not None
+                body = _render(stored, get_series(engine, series).frequency, horizon, key[2])
+                etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+                fresh = Rendered(body, etag, stored.id, expires)
+            with self._lock:
+                self._entries[key] = fresh
+            return fresh
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)

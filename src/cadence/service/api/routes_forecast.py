@@ -6,6 +6,9 @@ from memory with an ``ETag``; a poll with ``If-None-Match`` gets ``304 Not Modif
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -14,6 +17,19 @@ from starlette.concurrency import run_in_threadpool
 from cadence.experiments.serving import DEFAULT_QUANTILES
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.forecast_cache import ForecastCache
+
+# references to running refresh tasks, so they are not garbage-collected mid-flight
+_background: set[asyncio.Task[object]] = set()
+
+log = logging.getLogger("cadence.forecast_cache")
+
+
+def _refreshed(task: asyncio.Task[object]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        # the stale body keeps being served; the next expiry tries again
+        log.warning("forecast cache refresh failed: %s", task.exception())
+
 
 router = APIRouter(prefix="/v1", tags=["forecasts"], dependencies=[ReadKey])
 
@@ -75,15 +91,19 @@ async def forecast(
     ] = None,
 ) -> Response:
     cache: ForecastCache = request.app.state.forecast_cache
+    engine = request.app.state.engine
     levels = _levels(quantiles)
-    hit = cache.peek(name, horizon, levels)
-    if hit is None:
-        try:
-            hit = await run_in_threadpool(
-                cache.load, request.app.state.engine, name, horizon, levels
-            )
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
+    hit = cache.get(name, horizon, levels)
+    try:
+        if hit is None or cache.ttl <= 0:
+            hit = await run_in_threadpool(cache.load, engine, name, horizon, levels)
+        elif hit.expires <= time.monotonic() and cache.claim_refresh(name, horizon, levels):
+            # serve what we have; one background refresh picks up a newer forecast
+            task = asyncio.create_task(run_in_threadpool(cache.load, engine, name, horizon, levels))
+            _background.add(task)
+            task.add_done_callback(_refreshed)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
     headers = {"ETag": hit.etag, "Cache-Control": f"public, max-age={int(cache.ttl)}"}
     if request.headers.get("if-none-match") == hit.etag:
         return Response(status_code=304, headers=headers)

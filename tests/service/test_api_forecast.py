@@ -157,3 +157,29 @@ def test_cached_body_is_refreshed_in_the_background(db_url: str, tmp_path: Path)
             time.sleep(0.1)
             seen = c.get("/v1/series/synthetic-daily/forecast").json()["model"]["version"]
         assert seen == "2"
+
+
+def test_fast_path_answers_like_the_route(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(CATALOG)
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    apply_catalog_file(engine, tmp_path / "c.yaml")
+    engine.dispose()
+    store(db_url, synthetic_forecast(4), dt.datetime(2024, 7, 1, tzinfo=dt.UTC), "1")
+    settings = Settings(home=tmp_path / "home", database_url=db_url, forecast_cache_seconds=60)
+    with TestClient(create_app(settings)) as c:
+        first = c.get("/v1/series/synthetic-daily/forecast")  # the route fills the cache
+        second = c.get("/v1/series/synthetic-daily/forecast")  # served by the fast path
+        assert second.content == first.content
+        assert second.headers["etag"] == first.headers["etag"]
+        assert second.headers["content-type"] == "application/json"
+        r304 = c.get(
+            "/v1/series/synthetic-daily/forecast", headers={"If-None-Match": first.headers["etag"]}
+        )
+        assert r304.status_code == 304
+        metrics = c.get("/metrics").text
+    line = (
+        'cadence_http_requests_total{method="GET",route="/v1/series/{name}/forecast",'
+        'status="200"} 2.0'
+    )
+    assert line in metrics

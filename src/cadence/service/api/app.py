@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from cadence import __version__
 from cadence.service.api import errors, limits, metrics
+from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
 from cadence.service.api.routes_forecast import router as forecast_router
 from cadence.service.api.routes_ingest import router as ingest_router
@@ -53,6 +54,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.state.engine = engine
     app.state.forecast_cache = ForecastCache(s.forecast_cache_seconds)
     app.state.metrics = metrics.Metrics()
+    # middleware added first sits innermost: limits -> metrics -> forecast fast path -> routes
+    app.add_middleware(
+        FastForecastMiddleware, cache=app.state.forecast_cache, open_reads=s.open_reads
+    )
     metrics.install(app, app.state.metrics)
     app.state.metrics.watch_store(engine)
     errors.install(app)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -79,3 +80,28 @@ def engine(db_url: str) -> Iterator[Engine]:
     migrate.upgrade(eng)
     yield eng
     eng.dispose()
+
+
+SYNTHETIC_CATALOG = """
+series:
+  - name: synthetic-attacks
+    frequency: D
+    target:
+      events: {kind: attack, target: US forces}
+    drivers:
+      retaliation: {kind: retaliation}
+      statements: {source: synthetic}
+"""
+
+
+@pytest.fixture
+def catalog_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A CLI home on a fresh SQLite database with the synthetic events series
+    ``synthetic-attacks`` declared; returns the test's tmp folder."""
+    from cadence.service.cli import main
+
+    monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CADENCE_DATABASE_URL", raising=False)
+    (tmp_path / "catalog.yaml").write_text(SYNTHETIC_CATALOG)
+    assert main(["series", "apply", str(tmp_path / "catalog.yaml")]) == 0
+    return tmp_path

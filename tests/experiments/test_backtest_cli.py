@@ -14,27 +14,12 @@ from cadence.models import registry
 from cadence.service.cli import main
 from tests.store.synthetic import native_event_rows, write_csv
 
-CATALOG = """
-series:
-  - name: synthetic-attacks
-    frequency: D
-    target:
-      events: {kind: attack, target: US forces}
-    drivers:
-      retaliation: {kind: retaliation}
-      statements: {source: synthetic}
-"""
-
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CADENCE_DATABASE_URL", raising=False)
-    (tmp_path / "catalog.yaml").write_text(CATALOG)
-    assert main(["series", "apply", str(tmp_path / "catalog.yaml")]) == 0
-    rows = write_csv(tmp_path / "events.csv", native_event_rows(900, seed=2))
+def home(catalog_home: Path) -> Path:
+    rows = write_csv(catalog_home / "events.csv", native_event_rows(900, seed=2))
     assert main(["ingest", "events", str(rows)]) == 0
-    return tmp_path
+    return catalog_home
 
 
 def _args(home: Path, *extra: str) -> list[str]:

@@ -22,7 +22,7 @@ from scipy import special, stats
 
 from cadence.models._design import exogenous_matrix, sample_nb, warn_short_history
 from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError, PanelError
+from cadence.models.errors import ModelError, NotFittedError, PanelError
 
 Z_95 = float(stats.norm.ppf(0.975))
 
@@ -328,3 +328,52 @@ def lag_list(spec: int | Sequence[int], what: str) -> tuple[int, ...]:
     if any(int(k) < 1 for k in lags) or len(set(lags)) != len(lags):
         raise ModelError(f"{what} must be distinct positive lags, got {spec!r}")
     return tuple(sorted(int(k) for k in lags))
+
+
+def unstandardize(
+    theta: np.ndarray, covariates: slice, x_mean: np.ndarray, x_sd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates with the covariate effects at ``covariates`` (fitted on standardized
+    columns, for conditioning) put back in panel units, the intercept at index 0 moved
+    accordingly, and the Jacobian of that map (for the covariance)."""
+    est = theta.astype(float).copy()
+    jac = np.eye(theta.size)
+    est[covariates] = theta[covariates] / x_sd
+    est[0] = theta[0] - float(np.sum(theta[covariates] * x_mean / x_sd))
+    jac[covariates, covariates] = np.diag(1 / x_sd)
+    jac[0, covariates] = -x_mean / x_sd
+    return est, jac
+
+
+class LikelihoodReport:
+    """What the maximum-likelihood families (Ingarch, Hawkes) report once fitted: the
+    coefficient table and incidence-rate ratios of chosen rows of it."""
+
+    distribution: str
+    fallback_: Any
+    coef_: pd.Series
+    cov_: pd.DataFrame
+
+    @property
+    def _negbin(self) -> bool:
+        return self.distribution == "nbinom"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "origin_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(panel) first")
+
+    def coef_table(self) -> pd.DataFrame:
+        """One row per parameter (see the class docstring): estimate, std_error, z,
+        p_value, 95% lower/upper. Empty when the model fell back to ``Climatology``."""
+        self._check_fitted()
+        if self.fallback_ is not None:
+            return coef_frame([], np.zeros(0), np.zeros((0, 0)))
+        return coef_frame(list(self.coef_.index), self.coef_.to_numpy(), self.cov_.to_numpy())
+
+    def _effects_of(self, rows: list[str], level: float) -> pd.DataFrame:
+        """``effects_frame`` of the coefficient rows ``rows`` (empty frame for none)."""
+        table = self.coef_table()
+        if not rows:
+            return pd.DataFrame(columns=list(EFFECT_COLUMNS))
+        sub = table.loc[rows]
+        return effects_frame(rows, sub["estimate"].to_numpy(), sub["std_error"].to_numpy(), level)

@@ -58,11 +58,9 @@ from cadence.models._design import (
 from cadence.models._hawkes_drivers import DEFAULT_FAMILIES, auto_drivers, driver_events
 from cadence.models._hawkes_likelihood import HawkesData, kernel_sum
 from cadence.models._ingarch_common import (
-    EFFECT_COLUMNS,
-    coef_frame,
+    LikelihoodReport,
     covariance_from_information,
     draw_counts,
-    effects_frame,
     fit_fallback,
     moment_log_size,
     observed_information,
@@ -72,17 +70,18 @@ from cadence.models._ingarch_common import (
     settled,
     single_threaded_blas,
     transform_covariance,
+    unstandardize,
 )
 from cadence.models.base import ParamsMixin
 from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError, NotFittedError, PanelError
+from cadence.models.errors import ModelError, PanelError
 from cadence.models.forecast import CountForecast
 
 Distribution = Literal["nbinom", "poisson"]
 _DRIVER_PREFIXES = (PREFIX_RETALIATION, PREFIX_STATEMENT)
 
 
-class Hawkes(ParamsMixin):
+class Hawkes(ParamsMixin, LikelihoodReport):
     """Discrete-time Hawkes count process with retaliation/statement drivers.
 
     Hyperparameters:
@@ -210,7 +209,7 @@ class Hawkes(ParamsMixin):
             return self
 
         cov_std = covariance_from_information(info)
-        est, jac = _unstandardize(theta, data.k, x_mean, x_sd)
+        est, jac = unstandardize(theta, slice(1, 1 + data.k), x_mean, x_sd)
         names = pd.Index(self._param_names(), name="parameter")
         self.coef_ = pd.Series(est, index=names, name="estimate")
         self.cov_ = pd.DataFrame(transform_covariance(jac, cov_std), index=names, columns=names)
@@ -237,10 +236,6 @@ class Hawkes(ParamsMixin):
         )
         self.driver_last_sum_ = sums[-1].copy() if len(sums) else np.zeros(0)
         return self
-
-    @property
-    def _negbin(self) -> bool:
-        return self.distribution == "nbinom"
 
     def _reset_fit(self) -> None:
         self.fallback_ = None
@@ -336,18 +331,6 @@ class Hawkes(ParamsMixin):
 
     # --- reporting ----------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "origin_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(panel) first")
-
-    def coef_table(self) -> pd.DataFrame:
-        """One row per parameter (see the class docstring): estimate, std_error, z,
-        p_value, 95% lower/upper. Empty when the model fell back to ``Climatology``."""
-        self._check_fitted()
-        if self.fallback_ is not None:
-            return coef_frame([], np.zeros(0), np.zeros((0, 0)))
-        return coef_frame(list(self.coef_.index), self.coef_.to_numpy(), self.cov_.to_numpy())
-
     def effects(self, level: float = 0.95) -> pd.DataFrame:
         """Incidence-rate ratios of the drivers and of ``ret_``/``stm_`` covariates.
 
@@ -357,12 +340,8 @@ class Hawkes(ParamsMixin):
         feature in the same period. Ratios > 1 provoke, < 1 deter. Columns ``feature,
         irr, lower, upper, p_value`` (Wald ``level`` interval on the log scale);
         empty when the model fell back to ``Climatology``."""
-        table = self.coef_table()
         rows = list(self.drivers_) + [c for c in self.covariates_ if c.startswith(_DRIVER_PREFIXES)]
-        if not rows:
-            return pd.DataFrame(columns=list(EFFECT_COLUMNS))
-        sub = table.loc[rows]
-        return effects_frame(rows, sub["estimate"].to_numpy(), sub["std_error"].to_numpy(), level)
+        return self._effects_of(rows, level)
 
     def summary(self) -> str:
         """A plain-text report: fit facts, branching ratio and the coefficient table."""
@@ -444,18 +423,3 @@ class Hawkes(ParamsMixin):
             excitation = delta * excitation + counts
         meta: dict[str, object] = {"fallback": None, "branching_ratio": alpha, "size": self.size_}
         return CountForecast(self.origin_, paths, index, model=self.name, meta=meta)
-
-
-def _unstandardize(
-    theta: np.ndarray, k: int, x_mean: np.ndarray, x_sd: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Estimates with covariate effects in panel units, and the Jacobian of that map.
-    Covariates are standardized for the fit (conditioning); drivers are not."""
-    est = theta.astype(float).copy()
-    jac = np.eye(theta.size)
-    sl = slice(1, 1 + k)
-    est[sl] = theta[sl] / x_sd
-    est[0] = theta[0] - float(np.sum(theta[sl] * x_mean / x_sd))
-    jac[sl, sl] = np.diag(1 / x_sd)
-    jac[0, sl] = -x_mean / x_sd
-    return est, jac

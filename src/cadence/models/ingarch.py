@@ -34,11 +34,9 @@ from cadence.models._design import (
     warn_short_history,
 )
 from cadence.models._ingarch_common import (
-    EFFECT_COLUMNS,
-    coef_frame,
+    LikelihoodReport,
     covariance_from_information,
     draw_counts,
-    effects_frame,
     fit_fallback,
     lag_list,
     moment_log_size,
@@ -49,17 +47,18 @@ from cadence.models._ingarch_common import (
     settled,
     single_threaded_blas,
     transform_covariance,
+    unstandardize,
 )
 from cadence.models._ingarch_likelihood import IngarchData
 from cadence.models.base import ParamsMixin
 from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError, NotFittedError
+from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
 
 Distribution = Literal["nbinom", "poisson"]
 
 
-class Ingarch(ParamsMixin):
+class Ingarch(ParamsMixin, LikelihoodReport):
     """Log-linear NB autoregression (INGARCH) with covariates, tscount-style.
 
     Hyperparameters:
@@ -174,7 +173,9 @@ class Ingarch(ParamsMixin):
             return self
 
         cov_std = covariance_from_information(info)
-        est, jac = _unstandardize(theta, data, x_mean, x_sd)
+        p, q = len(data.past_obs), len(data.past_mean)
+        covs = slice(1 + p + q, 1 + p + q + data.x.shape[1])
+        est, jac = unstandardize(theta, covs, x_mean, x_sd)
         names = pd.Index(self._param_names(), name="parameter")
         self.coef_ = pd.Series(est, index=names, name="estimate")
         self.cov_ = pd.DataFrame(transform_covariance(jac, cov_std), index=names, columns=names)
@@ -191,10 +192,6 @@ class Ingarch(ParamsMixin):
         self.z_tail_ = _tail(z, max(p_lags, default=0), float(z.mean()))
         self.nu_tail_ = _tail(nu, max(q_lags, default=0), data.nu0)
         return self
-
-    @property
-    def _negbin(self) -> bool:
-        return self.distribution == "nbinom"
 
     def _reset_fit(self) -> None:
         self.fallback_ = None
@@ -262,19 +259,6 @@ class Ingarch(ParamsMixin):
 
     # --- reporting ----------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "origin_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(panel) first")
-
-    def coef_table(self) -> pd.DataFrame:
-        """One row per parameter (``intercept``, ``beta_k``, ``alpha_l``, covariates in
-        panel units, ``log_size``): estimate, std_error, z, p_value, 95% lower/upper.
-        Empty when the model fell back to a constant rate."""
-        self._check_fitted()
-        if self.fallback_ is not None:
-            return coef_frame([], np.zeros(0), np.zeros((0, 0)))
-        return coef_frame(list(self.coef_.index), self.coef_.to_numpy(), self.cov_.to_numpy())
-
     def effects(self, level: float = 0.95) -> pd.DataFrame:
         """Incidence-rate ratios of the ``ret_`` and ``stm_`` covariates: the factor by
         which one unit more of the feature at period t multiplies the expected count of
@@ -282,12 +266,8 @@ class Ingarch(ParamsMixin):
         ``irr ** (1 / (1 - sum(alpha)))`` through the mean feedback). Columns ``feature,
         irr, lower, upper, p_value`` (Wald ``level`` interval on the log scale);
         empty when the model fell back to ``Climatology``."""
-        table = self.coef_table()
         rows = [c for c in self.covariates_ if c.startswith((PREFIX_RETALIATION, PREFIX_STATEMENT))]
-        if not rows:
-            return pd.DataFrame(columns=list(EFFECT_COLUMNS))
-        sub = table.loc[rows]
-        return effects_frame(rows, sub["estimate"].to_numpy(), sub["std_error"].to_numpy(), level)
+        return self._effects_of(rows, level)
 
     def summary(self) -> str:
         """A plain-text report: fit facts and the coefficient table."""
@@ -372,19 +352,3 @@ def _tail(values: np.ndarray, n: int, pad: float) -> np.ndarray:
         return np.zeros(0)
     tail = values[-n:]
     return np.concatenate([np.full(n - tail.size, pad), tail])
-
-
-def _unstandardize(
-    theta: np.ndarray, data: IngarchData, x_mean: np.ndarray, x_sd: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Estimates with covariate effects in panel units, and the Jacobian of that map
-    (for the covariance). The fit uses standardized covariates for conditioning."""
-    p, q, k = len(data.past_obs), len(data.past_mean), data.x.shape[1]
-    est = theta.astype(float).copy()
-    jac = np.eye(theta.size)
-    sl = slice(1 + p + q, 1 + p + q + k)
-    est[sl] = theta[sl] / x_sd
-    est[0] = theta[0] - float(np.sum(theta[sl] * x_mean / x_sd))
-    jac[sl, sl] = np.diag(1 / x_sd)
-    jac[0, sl] = -x_mean / x_sd
-    return est, jac

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -90,12 +91,14 @@ __all__ = [
     "DEFAULT_CANDIDATES",
     "Decision",
     "RetrainOutcome",
+    "champion_effects",
     "decide",
     "recent_origins_for",
     "retrain",
 ]
 
 log = logging.getLogger(__name__)
+EFFECT_LEVEL: Final = 0.95
 
 DEFAULT_CANDIDATES: Final = (
     ModelConfig(CLIMATOLOGY),
@@ -403,6 +406,33 @@ def _refit(
     )
 
 
+def champion_effects(model: Any, level: float = EFFECT_LEVEL) -> dict[str, Any]:
+    """The fitted model's incidence-rate ratios of retaliation and statement features as
+    JSON: ``{"level", "effects": [{"feature", "irr", "lower", "upper", "p_value"}]}``;
+    an empty list for a model without effects (non-finite numbers become null)."""
+    rows: list[dict[str, Any]] = []
+    effects = getattr(model, "effects", None)
+    if callable(effects):
+        try:
+            frame = effects(level)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            log.warning("effects of %s could not be computed: %s", type(model).__name__, exc)
+            return {"level": level, "effects": rows, "error": str(exc)}
+        for rec in frame.to_dict("records"):
+            rows.append(
+                {
+                    "feature": str(rec["feature"]),
+                    **{k: _finite(rec[k]) for k in ("irr", "lower", "upper", "p_value")},
+                }
+            )
+    return {"level": level, "effects": rows}
+
+
+def _finite(x: Any) -> float | None:
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
 def _served_forecast(
     wrapper: reg.CadenceForecaster, horizon: int, n_samples: int, seed: int
 ) -> CountForecast:
@@ -485,26 +515,34 @@ def retrain(
     stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER,
     progress: Callable[[str], None] | None = None,
     plots: bool = True,
+    job: JobInfo | None = None,
 ) -> RetrainOutcome:
     """Retrain ``series`` (see the module docstring for the steps and the promotion rule).
 
     ``recent_origins`` origins ``every`` periods apart; ``horizon`` periods per forecast
     (also the served horizon); ``n_samples`` paths per forecast; ``seed`` fixes every
     draw. ``progress(step)`` is called as steps begin; ``plots=False`` logs the runs
-    without their PNG charts. Raises ``JobConflictError`` when a
+    without their PNG charts. ``job``: a running retrain job of ``series`` that the
+    caller already started (an API request answers with its id before the work
+    begins); by default the job is started here. Raises ``JobConflictError`` when a
     retrain of ``series`` is already running; returns ``status == "failed"`` for the
     failures an operator can act on.
     """
     t0 = time.perf_counter()
     step = _Step()
     step("lock", progress)
-    job = start_job(
-        engine,
-        KIND_RETRAIN,
-        series,
-        details={"candidates": [c.key for c in candidates], "horizon": horizon},
-        stale_after=stale_after,
-    )
+    if job is None:
+        job = start_job(
+            engine,
+            KIND_RETRAIN,
+            series,
+            details={"candidates": [c.key for c in candidates], "horizon": horizon},
+            stale_after=stale_after,
+        )
+    elif job.kind != KIND_RETRAIN or job.series != series:
+        raise ValueError(
+            f"job {job.id} is a {job.kind} of {job.series!r}, not a retrain of {series!r}"
+        )
     outcome = RetrainOutcome(series=series, job_id=job.id, status=FAILED_OUTCOME, reason="")
     details: dict[str, Any] = {"candidates": [c.key for c in candidates], "horizon": horizon}
     try:
@@ -618,6 +656,8 @@ def _run(
         ),
     )
 
+    details["backtest"] = result.to_json(outcome.run_ids)
+
     step("decide", progress)
     decision = decide(
         result,
@@ -690,7 +730,12 @@ def _run(
         run_id=registered.run_id,
         generated_at=generated,
     )
-    details.update(champion=config.key, version=registered.version, promoted=promoted)
+    details.update(
+        champion=config.key,
+        version=registered.version,
+        promoted=promoted,
+        effects=champion_effects(model),
+    )
     outcome.forecast_id = _serve(
         engine,
         series,

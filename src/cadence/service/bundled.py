@@ -193,7 +193,8 @@ def dod_tallies(data: Path, out: Path) -> Path:
     """The DoD cumulative tallies (rows counted by DoD or a US military official) as an
     ``as_of_date,total,period_start`` file; other counting bodies are left out."""
     raw = _read(data / TALLIES / "tallies.csv")
-    dod = raw[raw["counting_body"].str.contains(r"DoD|US military official", regex=True)]
+    # the body must be DoD or a US military official ("... (no DoD attribution)" is not)
+    dod = raw[raw["counting_body"].str.match(r"(DoD|US military official)\b")]
     dod = dod[dod["as_of_date"].str.match(r"^\d{4}-\d{2}-\d{2}$")]
     first = pd.Series("", index=dod.index)
     first.iloc[0] = "2023-10-17"

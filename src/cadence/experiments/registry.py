@@ -337,11 +337,17 @@ def set_alias(tracking_uri: str, series: str, alias: str, version: str) -> None:
         )
 
 
-def load_forecaster(tracking_uri: str, series: str, alias: str = CHAMPION) -> Any:
+def load_forecaster(
+    tracking_uri: str, series: str, alias: str = CHAMPION, *, version: str | None = None
+) -> Any:
     """``mlflow.pyfunc.load_model("models:/cadence-<series>@<alias>")`` against
-    ``tracking_uri`` (the only way a model is loaded). Returns the pyfunc model; its
-    ``unwrap_python_model()`` is the ``CadenceForecaster``."""
-    uri = f"models:/{registered_name(series)}@{alias}"
+    ``tracking_uri`` (the only way a model is loaded), or ``models:/cadence-<series>/<n>``
+    when ``version`` is given. Returns the pyfunc model; its ``unwrap_python_model()``
+    is the ``CadenceForecaster``."""
+    name = registered_name(series)
+    if version is not None and not str(version).isdigit():
+        raise ValueError(f"version: expected a registry version number, got {version!r}")
+    uri = f"models:/{name}/{version}" if version is not None else f"models:/{name}@{alias}"
     with _LOAD_LOCK, quiet_mlflow(), _global_uris(tracking_uri):
         return mlflow.pyfunc.load_model(uri)
 

@@ -48,7 +48,21 @@ class Settings(BaseSettings):
         description="weekly retraining inside the service, a crontab line in UTC "
         "(e.g. '0 3 * * 1'); unset: no schedule (use cron or a Kubernetes CronJob)",
     )
+    retrain_models: str = Field(
+        default="default",
+        description="candidates of a retrain started by the service (schedule or POST "
+        "/v1/retrain): 'default', 'all' or comma-separated model names",
+    )
     max_body_bytes: int = Field(default=10_000_000, description="largest request body accepted")
+    scenario_max_samples: int = Field(
+        default=2000, ge=1, description="most sample paths one scenario request may ask for"
+    )
+    scenario_max_events: int = Field(
+        default=20, ge=1, description="most hypothetical events in one scenario request"
+    )
+    scenario_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a scenario taking longer is abandoned with 422"
+    )
 
     @property
     def resolved_database_url(self) -> str:

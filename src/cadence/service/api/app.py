@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from cadence import __version__
+from cadence.experiments.scenarios import ForecasterCache
 from cadence.service.api import errors, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
 from cadence.service.api.routes_forecast import router as forecast_router
 from cadence.service.api.routes_ingest import router as ingest_router
+from cadence.service.api.routes_jobs import router as jobs_router
+from cadence.service.api.routes_jobs import stop_retrains
+from cadence.service.api.routes_models import router as models_router
 from cadence.service.api.routes_ops import router as ops_router
+from cadence.service.api.routes_scenarios import router as scenarios_router
 from cadence.service.api.routes_series import router as series_router
+from cadence.service.candidates import parse_candidates
 from cadence.service.scheduler import start_retrain_scheduler
 from cadence.service.settings import Settings
 from cadence.store import migrate
@@ -26,6 +33,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     migrated unless ``migrate_on_start`` is off."""
     s = settings or Settings()
     s.home.mkdir(parents=True, exist_ok=True)
+    candidates = parse_candidates(s.retrain_models)  # a bad setting fails at start-up
     engine = make_engine(s.resolved_database_url)  # connects lazily
 
     @asynccontextmanager
@@ -33,7 +41,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         if migrate_on_start:
             migrate.upgrade(engine)
         scheduler = (
-            start_retrain_scheduler(engine, s.resolved_tracking_uri, s.retrain_cron)
+            start_retrain_scheduler(
+                engine, s.resolved_tracking_uri, s.retrain_cron, candidates=candidates
+            )
             if s.retrain_cron
             else None
         )
@@ -42,6 +52,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            stop_retrains(engine, app.state.retrain_pool, app.state.retrain_queue)
             engine.dispose()
 
     app = FastAPI(
@@ -54,6 +65,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.state.engine = engine
     app.state.forecast_cache = ForecastCache(s.forecast_cache_seconds)
     app.state.metrics = metrics.Metrics()
+    app.state.forecasters = ForecasterCache()
+    app.state.retrain_candidates = tuple(candidates)
+    app.state.retrain_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
+    app.state.retrain_queue = {}
     # middleware added first sits innermost: limits -> metrics -> forecast fast path -> routes
     app.add_middleware(
         FastForecastMiddleware, cache=app.state.forecast_cache, open_reads=s.open_reads
@@ -65,5 +80,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(series_router)
     app.include_router(forecast_router)
     app.include_router(ingest_router)
+    app.include_router(models_router)
+    app.include_router(scenarios_router)
+    app.include_router(jobs_router)
     limits.install(app, s.max_body_bytes)
     return app

@@ -23,6 +23,14 @@ from cadence.store.errors import (
 )
 
 
+class ApiError(Exception):
+    """An error a route raises with its own status and code (rendered as the error body)."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -32,6 +40,10 @@ def _json(status: int, code: str, message: str, details: Any = None) -> JSONResp
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_r: Request, exc: ApiError) -> JSONResponse:
+        return _json(exc.status, exc.code, exc.message, exc.details)
+
     @app.exception_handler(NotFoundError)
     async def not_found(_r: Request, exc: NotFoundError) -> JSONResponse:
         return _json(404, "not_found", str(exc))

@@ -23,10 +23,10 @@ import typer
 from rich.table import Table
 
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.retrain import DEFAULT_CANDIDATES, FAILED_OUTCOME, retrain
+from cadence.experiments.retrain import FAILED_OUTCOME, retrain
 from cadence.experiments.serving import forecast_payload
 from cadence.models.forecast import CountForecast
-from cadence.models.registry import available_models
+from cadence.service.candidates import parse_candidates
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.service.cli.errors import BAD_INPUT, FAILURE
 from cadence.store.errors import ConflictError, NotFoundError
@@ -44,21 +44,11 @@ _MLFLOW_HTTP_DEFAULTS = {
 
 
 def candidate_configs(text: str) -> list[ModelConfig]:
-    """``default`` (``DEFAULT_CANDIDATES``), ``all`` (every registered model but the
-    ensemble, whose members come from a backtest) or comma-separated registry names."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if names == ["default"]:
-        return list(DEFAULT_CANDIDATES)
-    if names == ["all"]:
-        names = [n for n in available_models() if n != "ensemble"]
-    unknown = [n for n in names if n not in available_models() or n == "ensemble"]
-    if unknown or not names:
-        raise typer.BadParameter(
-            f"unknown or unsupported model(s) {unknown}; expected 'default', 'all' or names "
-            f"from {', '.join(n for n in available_models() if n != 'ensemble')}",
-            param_hint="--models",
-        )
-    return [ModelConfig(n) for n in dict.fromkeys(names)]
+    """``parse_candidates`` with its error as a usage error of ``--models``."""
+    try:
+        return parse_candidates(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--models") from exc
 
 
 @contextlib.contextmanager

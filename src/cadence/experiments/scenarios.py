@@ -1,0 +1,221 @@
+"""What-if forecasts: the served champion's forecast with and without hypothetical events.
+
+The champion is the registry version that produced the stored forecast (loaded once and
+kept in a small cache). Both forecasts use the same fitted model, the same origin and the
+same seed, so the paths share their random numbers and the difference shows the
+scenario's effect rather than sampling noise. The exogenous future is rebuilt from what
+the database holds up to the origin, once as is and once with the scenario's events
+injected (``features.future_frame``); a champion that uses no retaliation or statement
+features (Climatology, say) gives equal forecasts, and the body says so.
+
+Body::
+
+    {"series", "origin", "model": {"name", "version", "run_id"}, "horizon", "n_samples",
+     "seed", "uses_drivers": bool, "note": str | null,
+     "baseline": <forecast body>, "scenario": <forecast body>,
+     "difference": {"periods": [{"date", "mean", "p_any"}],
+                    "windows": [{"days", "mean", "p_at_least": {"k": p}}]}}
+
+Differences are scenario minus baseline. Cost is bounded by ``ScenarioLimits``; requests
+beyond them raise ``ScenarioLimitError`` before any work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from cadence.columns import Frequency
+from cadence.experiments import registry as reg
+from cadence.experiments.data import horizon_index, load_series_data, period_end
+from cadence.experiments.errors import ExperimentError, TrackingError
+from cadence.experiments.serving import DEFAULT_QUANTILES, forecast_payload
+from cadence.features.future import Scenario
+from cadence.store.forecasts_repo import require_current_forecast
+from cadence.store.tables import utcnow
+
+__all__ = [
+    "ForecasterCache",
+    "ScenarioLimitError",
+    "ScenarioLimits",
+    "scenario_forecast",
+]
+
+
+class ScenarioLimitError(ExperimentError):
+    """A scenario request beyond the configured cost limits (or outside the horizon)."""
+
+
+@dataclass(frozen=True)
+class ScenarioLimits:
+    """Caps on one scenario request: sample paths, hypothetical events."""
+
+    max_samples: int = 2000
+    max_events: int = 20
+
+
+class ForecasterCache:
+    """The last ``size`` loaded registry versions, keyed by (store, series, version).
+    Thread-safe; a version is immutable, so an entry never goes stale."""
+
+    def __init__(self, size: int = 8, loader: Callable[..., Any] = reg.load_forecaster) -> None:
+        self.size = size
+        self._loader = loader
+        self._items: OrderedDict[tuple[str, str, str], reg.CadenceForecaster] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tracking_uri: str, series: str, version: str) -> reg.CadenceForecaster:
+        key = (tracking_uri, series, version)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        try:
+            loaded = self._loader(tracking_uri, series, version=version).unwrap_python_model()
+        except Exception as exc:  # MLflow raises many types: all mean "not loadable now"
+            raise TrackingError(
+                f"could not load {series} version {version} from the registry: {exc}",
+                "loading the champion",
+            ) from exc
+        if not isinstance(loaded, reg.CadenceForecaster):
+            raise ExperimentError(f"{series} version {version} is not a Cadence forecaster")
+        with self._lock:
+            self._items[key] = loaded
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return loaded
+
+
+def _check_limits(
+    scenario: Scenario, n_samples: int, horizon: int, served: int, limits: ScenarioLimits
+) -> None:
+    n_events = len(scenario.retaliations) + len(scenario.statements)
+    if n_events > limits.max_events:
+        raise ScenarioLimitError(
+            f"events: at most {limits.max_events} hypothetical events per request, got {n_events}"
+        )
+    if not 1 <= n_samples <= limits.max_samples:
+        raise ScenarioLimitError(f"n_samples: expected 1..{limits.max_samples}, got {n_samples}")
+    if not 1 <= horizon <= served:
+        raise ScenarioLimitError(
+            f"horizon: expected 1..{served} (the served forecast's horizon), got {horizon}"
+        )
+
+
+def _check_dates(scenario: Scenario, index: pd.DatetimeIndex, frequency: Frequency) -> None:
+    """Every hypothetical event falls on a day inside the forecast horizon."""
+    first, last = index[0], period_end(index[-1], frequency)
+    dates = [e.date for e in scenario.retaliations] + [e.date for e in scenario.statements]
+    for d in dates:
+        if not first <= d <= last:
+            raise ScenarioLimitError(
+                f"event date {d:%Y-%m-%d}: expected a day in the forecast horizon, "
+                f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+            )
+
+
+def _difference(base: dict[str, Any], scen: dict[str, Any]) -> dict[str, Any]:
+    periods = [
+        {
+            "date": b["date"],
+            "mean": round(s["mean"] - b["mean"], 6) + 0.0,
+            "p_any": round(s["p_any"] - b["p_any"], 6) + 0.0,
+        }
+        for b, s in zip(base["periods"], scen["periods"], strict=True)
+    ]
+    windows = [
+        {
+            "days": b["days"],
+            "mean": round(s["mean"] - b["mean"], 6) + 0.0,
+            "p_at_least": {
+                k: round(s["p_at_least"][k] - v, 6) + 0.0 for k, v in b["p_at_least"].items()
+            },
+        }
+        for b, s in zip(base["windows"], scen["windows"], strict=True)
+    ]
+    return {"periods": periods, "windows": windows}
+
+
+def scenario_forecast(
+    engine: Engine,
+    series: str,
+    scenario: Scenario,
+    *,
+    tracking_uri: str,
+    cache: ForecasterCache,
+    horizon: int | None = None,
+    n_samples: int = 1000,
+    seed: int = 0,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    limits: ScenarioLimits | None = None,
+) -> dict[str, Any]:
+    """The champion's forecast of ``series`` with and without ``scenario`` (see the module
+    docstring for the body). Raises ``NotFoundError`` (unknown series or no forecast
+    yet), ``ScenarioLimitError`` (beyond the limits or the horizon), ``FeatureError``
+    (a malformed scenario event)."""
+    limits = limits or ScenarioLimits()
+    stored = require_current_forecast(engine, series)
+    h = int(horizon if horizon is not None else stored.horizon)
+    _check_limits(scenario, n_samples, h, stored.horizon, limits)
+    if stored.model_version is None:
+        raise ExperimentError(f"series {series!r}: the served forecast names no registry version")
+    wrapper = cache.get(tracking_uri, series, stored.model_version)
+    origin = wrapper.origin
+    frequency = cast(Frequency, wrapper.frequency)
+    _check_dates(scenario, horizon_index(origin, h, frequency), frequency)
+    uses_drivers = wrapper.future is not None
+    if uses_drivers:
+        data = load_series_data(engine, series)
+        base_future: pd.DataFrame | None = data.future(origin, h)
+        scen_future: pd.DataFrame | None = data.future(origin, h, scenario)
+    else:
+        base_future = scen_future = None
+    model = wrapper.model
+    base = model.forecast(
+        h, future=base_future, n_samples=n_samples, rng=np.random.default_rng(seed)
+    )
+    scen = model.forecast(
+        h, future=scen_future, n_samples=n_samples, rng=np.random.default_rng(seed)
+    )
+    now = utcnow()
+
+    def body(fc: Any) -> dict[str, Any]:
+        return forecast_payload(
+            series,
+            wrapper.frequency,
+            fc,
+            model_name=stored.model_name,
+            version=stored.model_version,
+            run_id=stored.run_id,
+            generated_at=now,
+            quantiles=quantiles,
+        )
+
+    base_body, scen_body = body(base), body(scen)
+    note = (
+        None
+        if uses_drivers
+        else f"the champion ({stored.model_name}) uses no retaliation or statement features: "
+        "a scenario does not change its forecast"
+    )
+    return {
+        "series": series,
+        "origin": origin.date().isoformat(),
+        "model": base_body["model"],
+        "horizon": h,
+        "n_samples": n_samples,
+        "seed": seed,
+        "uses_drivers": uses_drivers,
+        "note": note,
+        "baseline": base_body,
+        "scenario": scen_body,
+        "difference": _difference(base_body, scen_body),
+    }

@@ -7,22 +7,27 @@ fresh forecast, 1 when a retrain failed or another one of the same series is run
 (the previous champion keeps serving), 2 for bad input (unknown series or model).
 
 ``cadence forecast --series NAME [--horizon H] [--json]`` prints the stored champion
-forecast (the API's forecast body); nothing is fitted.
+forecast (the API's forecast body); nothing is fitted. With ``--as-of DATE`` it refits
+the champion's configuration on what was dated on or before DATE, for replays.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 import pandas as pd
 import typer
 from rich.table import Table
 
 from cadence.experiments.backtest import ModelConfig
+from cadence.experiments.errors import ExperimentError
+from cadence.experiments.replay import replay_forecast
 from cadence.experiments.retrain import FAILED_OUTCOME, retrain
 from cadence.experiments.serving import forecast_payload
 from cadence.models.forecast import CountForecast
@@ -151,10 +156,27 @@ def retrain_cmd(
 def forecast_cmd(
     series: str = typer.Option(..., help="series name"),
     horizon: int | None = typer.Option(None, min=1, help="periods to show (default: all)"),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="replay: refit the champion's configuration on what was dated on or before "
+        "DATE (YYYY-MM-DD) and forecast from there",
+    ),
+    model: str | None = typer.Option(
+        None, help="with --as-of: replay this model instead of the champion's configuration"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the forecast body as JSON"),
 ) -> int:
-    """Print the stored champion forecast of SERIES (the API's forecast body)."""
+    """Print the stored champion forecast of SERIES (the API's forecast body), or with
+    --as-of the forecast its configuration gives on what was known on that date."""
     engine = engine_for()
+    if model is not None and as_of is None:
+        raise typer.BadParameter("--model needs --as-of", param_hint="--model")
+    if as_of is not None:
+        body = _replay(engine, series, as_of, horizon, model)
+        if body is None:
+            return BAD_INPUT
+        return _print_forecast(series, body, as_json)
     try:
         stored = require_current_forecast(engine, series)
     except NotFoundError as exc:
@@ -186,13 +208,47 @@ def forecast_cmd(
             )
         else:
             body = {**body, "periods": body["periods"][:horizon]}
+    return _print_forecast(series, body, as_json)
+
+
+def _replay(
+    engine: Any, series: str, as_of: str, horizon: int | None, model: str | None
+) -> dict[str, Any] | None:
+    try:
+        day = dt.date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"expected a date YYYY-MM-DD, got {as_of!r}", param_hint="--as-of"
+        ) from exc
+    config = candidate_configs(model)[0] if model is not None else None
+    err.print(f"{series}: refitting on what was known on {day} ...", highlight=False)
+    try:
+        return replay_forecast(
+            engine,
+            series,
+            day,
+            tracking_uri=settings().resolved_tracking_uri,
+            horizon=horizon or 28,
+            config=config,
+        )
+    except (NotFoundError, ExperimentError) as exc:
+        err.print(f"error: {exc}", highlight=False)
+        return None
+
+
+def _print_forecast(series: str, body: dict[str, Any], as_json: bool) -> int:
     if as_json:
         print_json(body)
         return 0
     model = body["model"]
+    what = (
+        f"replay as of {body['as_of']}"
+        if "as_of" in body
+        else f"v{model['version']} (run {model['run_id']})"
+    )
     out.print(
         f"{series}: origin {body['origin']}, generated {body['generated_at']}, model "
-        f"{model['name']} v{model['version']} (run {model['run_id']})",
+        f"{model['name']} {what}",
         highlight=False,
     )
     levels = list(body["periods"][0]["quantiles"]) if body["periods"] else []

@@ -1,0 +1,79 @@
+"""Replays: the forecast a configuration would have served on a past date.
+
+``replay_forecast`` refits the champion's configuration (or a given one) on the rows
+dated on or before ``as_of`` (the backtest's rule: nothing later reaches the fit or the
+exogenous future) and returns the served forecast body for the periods after it, with
+``model.version`` and ``model.run_id`` null (a replay is not a registry version) and an
+added ``as_of``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from cadence.columns import Frequency
+from cadence.experiments import registry as reg
+from cadence.experiments.backtest import ModelConfig, fit_and_forecast
+from cadence.experiments.data import load_series_data, period_end, period_label, shift_periods
+from cadence.experiments.errors import ExperimentError
+from cadence.experiments.serving import forecast_payload
+from cadence.store.tables import utcnow
+
+__all__ = ["replay_forecast", "replay_origin"]
+
+
+def replay_origin(as_of: object, frequency: str) -> pd.Timestamp:
+    """The last period complete on ``as_of``: its own period when ``as_of`` is that
+    period's last day (always, for a daily series), else the one before."""
+    day = pd.Timestamp(as_of).normalize()
+    freq = cast(Frequency, frequency)
+    label = period_label(day, freq)
+    if period_end(label, freq) != day:
+        label = shift_periods(label, -1, freq)
+    return label
+
+
+def replay_forecast(
+    engine: Engine,
+    series: str,
+    as_of: object,
+    *,
+    tracking_uri: str,
+    horizon: int = 28,
+    n_samples: int = 1000,
+    seed: int = 0,
+    config: ModelConfig | None = None,
+) -> dict[str, Any]:
+    """The forecast body ``config`` (default: the registered champion's configuration)
+    gives when fitted on what was dated on or before ``as_of``. Raises ``NotFoundError``
+    (unknown series), ``ExperimentError`` (no champion and no ``config``; ``as_of``
+    outside the data)."""
+    data = load_series_data(engine, series)
+    if config is None:
+        champ = reg.alias_version(tracking_uri, series)
+        if champ is None or champ.config is None:
+            raise ExperimentError(
+                f"series {series!r} has no champion in the registry yet: retrain it, or "
+                "name a model to replay"
+            )
+        config = champ.config
+    origin = replay_origin(as_of, data.frequency)
+    if not data.first_period <= origin <= data.last_period:
+        raise ExperimentError(
+            f"as-of {pd.Timestamp(as_of):%Y-%m-%d}: expected a date within the data of "
+            f"{series!r}, {data.first_period:%Y-%m-%d} to {data.last_day:%Y-%m-%d}"
+        )
+    _, forecast = fit_and_forecast(data, config, origin, horizon, n_samples=n_samples, seed=seed)
+    body = forecast_payload(
+        series,
+        data.frequency,
+        forecast,
+        model_name=config.key,
+        version=None,
+        run_id=None,
+        generated_at=utcnow(),
+    )
+    return {**body, "as_of": pd.Timestamp(as_of).date().isoformat()}

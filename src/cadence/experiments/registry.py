@@ -3,7 +3,8 @@
 Each series has one registered model, ``cadence-<series>`` (``registered_name``). A
 version wraps a model fitted at its origin together with the deterministic future frame
 of the ``max_horizon`` periods after it, so it forecasts without the database. Aliases:
-``champion`` (what is served) and ``challenger`` (the last candidate registered). Loading
+``champion`` (what is served) and ``challenger`` (the best candidate the last retrain did
+not serve, for comparison; absent when there was none). Loading
 happens only by alias, ``models:/cadence-<series>@champion``: never from a path a caller
 names.
 
@@ -71,6 +72,7 @@ __all__ = [
     "pip_requirements",
     "register_forecaster",
     "registered_name",
+    "remove_alias",
     "set_alias",
 ]
 
@@ -335,6 +337,13 @@ def set_alias(tracking_uri: str, series: str, alias: str, version: str) -> None:
         mlflow_client(tracking_uri).set_registered_model_alias(
             registered_name(series), alias, version
         )
+
+
+def remove_alias(tracking_uri: str, series: str, alias: str) -> None:
+    """Remove ``alias`` from the series' registered model (nothing to do when it is not
+    set)."""
+    with quiet_mlflow():
+        mlflow_client(tracking_uri).delete_registered_model_alias(registered_name(series), alias)
 
 
 def load_forecaster(

@@ -24,7 +24,30 @@ async def healthz() -> HealthOut:
     "/readyz",
     response_model=ReadyOut,
     summary="The database answers and every series has a champion forecast",
-    responses={503: {"description": "not ready", "model": ReadyOut}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "ready",
+                        "checks": {"database": "ok", "series_without_forecast": []},
+                    }
+                }
+            }
+        },
+        503: {
+            "description": "not ready",
+            "model": ReadyOut,
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "not ready",
+                        "checks": {"database": "ok", "series_without_forecast": ["israel-alerts"]},
+                    }
+                }
+            },
+        },
+    },
 )
 def readyz(engine: EngineDep) -> JSONResponse:
     checks: dict[str, object] = {}
@@ -47,7 +70,22 @@ def readyz(engine: EngineDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+METRICS_EXAMPLE = """\
+# TYPE cadence_http_requests_total counter
+cadence_http_requests_total{method="GET",route="/v1/series/{name}/forecast",status="200"} 1520
+# TYPE cadence_forecast_age_seconds gauge
+cadence_forecast_age_seconds{series="israel-alerts"} 86400
+# TYPE cadence_last_retrain_succeeded gauge
+cadence_last_retrain_succeeded{series="israel-alerts"} 1
+"""
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"example": METRICS_EXAMPLE}}}},
+)
 def metrics(request: Request) -> Response:
     rendered: Response = request.app.state.metrics.render()
     return rendered

@@ -14,8 +14,8 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 setup: $(BIN)/.installed ## create .venv and install the pinned stack
 
-run: setup ## set up, then the main job on embedded defaults (SQLite + local MLflow)
-	$(BIN)/cadence run
+run: setup ## set up, then the main job on embedded defaults (SQLite + local MLflow), ending with the API on 127.0.0.1:8000
+	$(BIN)/cadence run --serve
 
 serve: setup ## serve the API on 127.0.0.1:8000 (after `make run`)
 	$(BIN)/cadence serve

@@ -15,7 +15,10 @@ order tasks finish in.
 Interval observations: a series whose counts are partly known only as totals over
 several days (official tallies) is fitted only by models with ``supports_intervals``;
 the others are skipped (``BacktestResult.skipped`` says why). Days known only through
-an interval have NaN truth and are not scored (interval scoring is not done here).
+an interval have NaN truth. When no period after any origin has a known count (a
+series known only through tallies), the forecasts are scored on the interval totals
+instead: each interval lying wholly inside a horizon is scored on the sum of the sampled
+periods it covers, ``horizon`` being the periods from the origin to the interval's end.
 
 Ensemble: an ``ensemble`` model in a backtest is the mixture of the other models'
 forecasts at the same origin (each path drawn from one member, as ``Ensemble`` does),
@@ -510,7 +513,48 @@ def _score_all(
     cols = ["model", "origin", "horizon", *METRICS, "pit"]
     po = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     wpo = pd.concat(wframes, ignore_index=True) if wframes else pd.DataFrame(columns=cols)
+    if data.has_intervals and not np.isfinite(po["crps"].to_numpy(dtype=float)).any():
+        ipo = _score_intervals(data, items, seed)
+        if not ipo.empty:
+            po = ipo
     return po, wpo
+
+
+def _score_intervals(data: SeriesData, items: Sequence[OriginForecast], seed: int) -> pd.DataFrame:
+    """Scores of interval totals: for each forecast, every stored interval lying wholly
+    inside its horizon is scored on the sum of the sampled periods it covers. One row per
+    (model, origin, interval); ``horizon`` = periods from the origin to the interval's
+    last period, plus ``start`` and ``end`` (exclusive) of the interval."""
+    intervals = data.full_panel.intervals
+    freq = data.frequency
+    frames = []
+    for f in items:
+        if f.forecast is None:
+            continue
+        first = shift_periods(f.origin, 1, freq)
+        labels = pd.DatetimeIndex(f.forecast.index)
+        stop = shift_periods(labels[-1], 1, freq)  # exclusive end of the horizon
+        inside = intervals[
+            (pd.DatetimeIndex(intervals["start"]) >= first)
+            & (pd.DatetimeIndex(intervals["end"]) <= stop)
+        ]
+        if inside.empty:
+            continue
+        cols, truth, last = [], [], []
+        for r in inside.itertuples(index=False):
+            mask = (labels >= pd.Timestamp(r.start)) & (labels < pd.Timestamp(r.end))
+            cols.append(f.forecast.samples[:, mask].sum(axis=1))
+            truth.append(float(r.count))
+            last.append(int(np.flatnonzero(mask)[-1]) + 1)
+        rng = np.random.default_rng(origin_seed(seed + 2, f.model, f.origin))
+        sc = score_paths(np.column_stack(cols), np.asarray(truth), rng=rng, daily=False)
+        sc["horizon"] = last
+        sc.insert(0, "origin", f.origin)
+        sc.insert(0, "model", f.model)
+        sc["start"] = pd.DatetimeIndex(inside["start"]).to_numpy()
+        sc["end"] = pd.DatetimeIndex(inside["end"]).to_numpy()
+        frames.append(sc)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _mixture(

@@ -217,18 +217,20 @@ def backtest(
     report_failures(result)
     if not result.scores.empty and int(result.scores["n"].max()) == 0:
         err.print(
-            "[yellow]nothing scored:[/] no forecast period has a known daily count (days "
-            "known only through interval totals are not scored by day)",
+            "[yellow]nothing scored:[/] no forecast period has a known count and no "
+            "interval total lies wholly inside a horizon (try a longer --horizon)",
             highlight=False,
         )
-    out.print(
-        score_table(
-            result,
-            result.scores,
-            f"daily scores, {series}" if data.frequency == "D" else f"scores, {series}",
-        )
+    by_interval = "start" in result.per_origin.columns
+    title = (
+        f"interval totals (tallies inside each horizon), {series}"
+        if by_interval
+        else f"daily scores, {series}"
+        if data.frequency == "D"
+        else f"scores, {series}"
     )
-    if not result.window_scores.empty:
+    out.print(score_table(result, result.scores, title))
+    if not result.window_scores.empty and result.window_scores["n"].sum() > 0:
         out.print(
             score_table(result, result.window_scores, f"7-day totals, {series}", show_skill=False)
         )

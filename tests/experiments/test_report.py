@@ -80,7 +80,7 @@ def test_later_tallies_are_scored_only_where_they_pin_a_total_down() -> None:
         assert s.score.inside_80 == (s.score.q10 <= s.score.observed <= s.score.q90)
         assert s.reference_crps is not None  # negbin_glm, with climatology for reference
     notes = " | ".join(r.truth_notes)
-    assert "7 days window: later data pins down only 0 of its 7 days" in notes
+    assert "7 days window: none of its days is known on its own" in notes
     assert "28 days window: later data pins down only 21 of its 28 days" in notes
     assert "reaches past the horizon (7 of its 10 periods inside): not scored" in notes
     assert {w.label: w.known_periods for w in r.windows} == {

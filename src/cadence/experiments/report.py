@@ -404,7 +404,7 @@ def _recent_drivers(
         n_strikes = len(mine)
         mine = mine[mine[DATE] >= since]
         strikes = pd.DataFrame(
-            {DATE: mine[DATE], **{c: _text(mine.get(c)) for c in strike_cols[1:]}}
+            {DATE: mine[DATE], **{c: _text(mine, c) for c in strike_cols[1:]}}
         )
     stm_cols = [DATE, ACTOR, STANCE, "stance_source", "label", "excerpt"]
     statements = pd.DataFrame(columns=stm_cols)
@@ -418,9 +418,9 @@ def _recent_drivers(
         statements = pd.DataFrame(
             {
                 DATE: mine[DATE],
-                ACTOR: _text(mine.get(ACTOR)),
-                STANCE: _text(mine.get(STANCE)),
-                "stance_source": _text(mine.get("stance_source")),
+                ACTOR: _text(mine, ACTOR),
+                STANCE: _text(mine, STANCE),
+                "stance_source": _text(mine, "stance_source"),
                 "label": [_extra_value(x, "raw_stance") for x in extra],
                 "excerpt": [_excerpt(t) for t in text],
             }
@@ -433,11 +433,11 @@ def _recent_drivers(
     )
 
 
-def _text(column: pd.Series | None) -> list[str]:
+def _text(frame: pd.DataFrame, column: str) -> list[str]:
     """A column's cells as text, blank for a missing cell or column."""
-    if column is None:
-        return []
-    return ["" if pd.isna(v) else str(v) for v in column]
+    if column not in frame.columns:
+        return [""] * len(frame)
+    return ["" if pd.isna(v) else str(v) for v in frame[column]]
 
 
 def _excerpt(text: str) -> str:
@@ -569,10 +569,15 @@ def _scored(
     for w in windows:
         if w.known_periods == w.periods:
             targets.setdefault((0, w.periods - 1), f"{w.label} window")
-        elif truth.any_known:
+        elif w.known_periods:
             notes.append(
                 f"{w.label} window: later data pins down only {w.known_periods} of its "
                 f"{w.periods} {word}s, so it is not scored as a full window"
+            )
+        elif truth.any_known:
+            notes.append(
+                f"{w.label} window: none of its {word}s is known on its own (later data "
+                "gives only totals that run past it), so it is not scored"
             )
     for a, b, _ in truth.intervals:
         targets.setdefault((a, b), "an interval total reported later")

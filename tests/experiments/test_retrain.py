@@ -42,6 +42,8 @@ SERIES = "synthetic-shift"
 FAST = dict(recent_origins=4, every=7, horizon=7, n_samples=200, n_boot=200, plots=False)
 CLIM = ModelConfig("climatology")
 RECENT = ModelConfig("recent_rate")
+WIDE = ModelConfig("recent_rate", {"window": 60})  # also beats climatology on this series
+SHORT = ModelConfig("recent_rate", {"window": 14})
 
 
 def _synthetic_counts(seed: int = 0) -> pd.DataFrame:
@@ -164,6 +166,7 @@ def test_better_candidate_promoted_and_worse_one_not(stores: Stores) -> None:
         "decide",
         "refit",
         "register",
+        "challenger",
         "serve",
     ]
     assert list(kept.step_seconds) == steps
@@ -200,6 +203,78 @@ def _register_climatology(s: Stores) -> str:
         aliases=(),
     ).version
     return version
+
+
+# --- the challenger alias -----------------------------------------------------------------
+
+
+def _eligible(s: Stores, out: RT.RetrainOutcome) -> list[str]:
+    job = J.get_job(s.engine, str(out.job_id))
+    assert job.details is not None
+    return list(job.details["eligible"])
+
+
+def test_challenger_is_the_best_candidate_not_served(stores: Stores) -> None:
+    s = stores
+    assert R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER) is None  # seeded: no runner-up
+    out = RT.retrain(
+        s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[CLIM, RECENT, WIDE], **FAST
+    )
+    assert out.status in (RT.KEPT, RT.PROMOTED), out.reason
+    eligible = _eligible(s, out)
+    assert set(eligible) == {RECENT.key, WIDE.key}  # both beat climatology here
+    runner_up = next(k for k in eligible if k != out.champion)
+    assert out.challenger == runner_up and out.challenger_version == "3"
+    assert out.champion_version == "2" and _champion(s) == ("2", out.champion)
+    found = R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER)
+    assert found is not None and found.config is not None
+    assert (found.version, found.config.key) == ("3", runner_up)
+    with quiet_mlflow():
+        mv = mlflow_client(s.tracking_uri).get_model_version(f"cadence-{SERIES}", "3")
+    assert mv.tags["cadence.promoted"] == "false" and mv.tags["cadence.job_id"] == out.job_id
+    assert mv.run_id == out.run_ids[runner_up]  # logged into its own backtest run
+    # loaded by alias, the challenger forecasts like the runner-up it is
+    model = R.load_forecaster(s.tracking_uri, SERIES, R.CHALLENGER)
+    assert model.unwrap_python_model().model.window == (60 if runner_up == WIDE.key else None)
+    summary = model.predict(pd.DataFrame({"horizon": [7], "n_samples": [100], "seed": [0]}))
+    assert len(summary) == 7 and (summary["mean"] > 0).all()
+    job = J.get_job(s.engine, str(out.job_id))
+    assert job.details is not None
+    assert (job.details["challenger"], job.details["challenger_version"]) == (runner_up, "3")
+    # a retrain where no candidate beats climatology leaves no challenger
+    alone = RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[CLIM], **FAST)
+    assert alone.status != RT.FAILED_OUTCOME, alone.reason
+    assert alone.challenger is None and alone.as_dict()["challenger_version"] is None
+    assert R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER) is None
+
+
+def test_challenger_refit_failure_skips_to_the_next_candidate(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = RT.fit_and_forecast
+
+    def refit_fails_for_wide(data: Any, config: ModelConfig, *a: Any, **kw: Any) -> Any:
+        if config.key == WIDE.key:
+            raise np.linalg.LinAlgError("synthetic failure: singular matrix at refit")
+        return real(data, config, *a, **kw)
+
+    monkeypatch.setattr(RT, "fit_and_forecast", refit_fails_for_wide)
+    s = stores
+    out = RT.retrain(
+        s.engine,
+        SERIES,
+        tracking_uri=s.tracking_uri,
+        candidates=[CLIM, RECENT, WIDE, SHORT],
+        **FAST,
+    )
+    assert out.status != RT.FAILED_OUTCOME, out.reason
+    eligible = _eligible(s, out)
+    assert WIDE.key in eligible and len(eligible) == 3
+    expected = next(k for k in eligible if k not in (out.champion, WIDE.key))
+    assert out.challenger == expected and out.champion != WIDE.key
+    found = R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER)
+    assert found is not None and found.config is not None and found.config.key == expected
+    assert any(WIDE.key in w and "singular" in w for w in out.warnings)
 
 
 # --- a model that raises ------------------------------------------------------------------
@@ -278,6 +353,7 @@ def test_alias_move_failure_rolls_the_forecast_back(
 ) -> None:
     s = stores
     served = _served_id(s)
+    R.set_alias(s.tracking_uri, SERIES, R.CHALLENGER, "1")  # some earlier challenger
     real = MlflowClient.set_registered_model_alias
 
     def refuse_champion(self: MlflowClient, name: str, alias: str, version: str) -> None:
@@ -287,12 +363,19 @@ def test_alias_move_failure_rolls_the_forecast_back(
 
     with monkeypatch.context() as m:
         m.setattr(MlflowClient, "set_registered_model_alias", refuse_champion)
-        out = RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
+        out = RT.retrain(
+            s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT, WIDE], **FAST
+        )
     assert out.status == RT.FAILED_OUTCOME and out.reason.startswith("serve:")
     _assert_untouched(s, served, out.job_id, "registry unavailable")
-    # the refitted model was registered as challenger, never served
+    # the refitted champion and a challenger were registered (versions 2 and 3), but the
+    # challenger alias moved with the failed transaction is back where it was
+    assert out.challenger is None
     challenger = R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER)
-    assert challenger is not None and challenger.version == "2"
+    assert challenger is not None and challenger.version == "1"
+    with quiet_mlflow():
+        versions = mlflow_client(s.tracking_uri).search_model_versions(f"name='cadence-{SERIES}'")
+    assert sorted(str(v.version) for v in versions) == ["1", "2", "3"]
 
 
 def test_database_locked_at_write_changes_nothing(

@@ -94,3 +94,14 @@ def test_failures_decide_eligibility() -> None:
     # climatology as a candidate never "beats climatology"
     r = _result({"climatology": 1.0, "champ": 2.0})
     assert decide(r, ["climatology"], "champ").chosen == "champ"
+
+
+def test_challengers_are_the_eligible_candidates_that_do_not_serve() -> None:
+    r = _result({"climatology": 3.0, "champ": 2.0, "a": 1.9, "b": 1.5, "c": 3.5})
+    d = decide(r, ["champ", "a", "b", "c"], "champ")
+    assert d.eligible == ("b", "a", "champ")  # c does not beat climatology
+    assert d.challengers(str(d.chosen)) == tuple(k for k in ("b", "a", "champ") if k != d.chosen)
+    # the served configuration is never its own challenger, whatever was chosen
+    assert d.challengers("b") == ("a", "champ")
+    assert d.challengers("climatology", skip={"b"}) == ("a", "champ")
+    assert decide(_result({"climatology": 2.0, "a": 2.2}), ["a"], None).challengers("x") == ()

@@ -25,12 +25,18 @@ One run of ``retrain(engine, series, ...)``:
    ``cadence.refit_failed``, and the next configuration serves instead (the current
    champion, then Climatology): the one broad ``except`` of the job.
 7. **register**: the fitted model is logged as a pyfunc model into its backtest run and
-   registered as a new version of ``cadence-<series>`` with the alias ``challenger``.
-8. **serve**: in one database transaction the forecast (``forecast_payload`` + sample
+   registered as a new version of ``cadence-<series>`` (no alias yet).
+8. **challenger**: the best eligible candidate that does not serve (``Decision.
+   challengers``: the runner-up by CRPS on the recent origins) is fitted on all the data
+   and registered as its own version, so modelers can compare it with the champion. A
+   candidate whose refit fails is skipped for the next one; with none left there is no
+   challenger.
+9. **serve**: in one database transaction the forecast (``forecast_payload`` + sample
    paths, drawn from the registered model with ``seed``) is written, the job is marked
-   ``succeeded``, and the ``champion`` alias is moved to the new version just before the
-   commit. If the alias cannot be moved the transaction rolls back; if the commit fails
-   after the move, the alias is moved back.
+   ``succeeded``, and just before the commit the ``challenger`` alias is moved to the
+   challenger's version (removed when there is none) and the ``champion`` alias to the
+   new version. If an alias cannot be moved the transaction rolls back; if the commit
+   fails after the moves, both aliases are moved back.
 
 Any failure leaves the previous champion alias and the served forecast as they were and
 records the job as ``failed`` with its reason: expected failures (data, models, MLflow,
@@ -48,7 +54,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -136,6 +142,12 @@ class Decision:
     difference: tuple[float, float, float] | None = None
     eligible: tuple[str, ...] = ()
 
+    def challengers(self, served: str, skip: Collection[str] = ()) -> tuple[str, ...]:
+        """Who the ``challenger`` alias may point at, best first: the eligible candidates
+        (lowest CRPS first) other than the ``served`` configuration and those in
+        ``skip`` (e.g. configurations that could not be refitted)."""
+        return tuple(k for k in self.eligible if k != served and k not in skip)
+
 
 @dataclass
 class RetrainOutcome:
@@ -152,6 +164,8 @@ class RetrainOutcome:
     champion_version: str | None = None
     previous_champion: str | None = None
     previous_version: str | None = None
+    challenger: str | None = None
+    challenger_version: str | None = None
     crps: dict[str, float] = field(default_factory=dict)
     skill: dict[str, float] = field(default_factory=dict)
     difference: tuple[float, float, float] | None = None
@@ -176,6 +190,8 @@ class RetrainOutcome:
             "champion_version": self.champion_version,
             "previous_champion": self.previous_champion,
             "previous_version": self.previous_version,
+            "challenger": self.challenger,
+            "challenger_version": self.challenger_version,
             "crps": {k: num(v) for k, v in self.crps.items()},
             "skill_vs_climatology": {k: num(v) for k, v in self.skill.items()},
             "crps_difference": None
@@ -406,6 +422,56 @@ def _refit(
     )
 
 
+def _register_challenger(
+    data: SeriesData,
+    order: Sequence[ModelConfig],
+    *,
+    series: str,
+    origin: pd.Timestamp,
+    future: pd.DataFrame | None,
+    horizon: int,
+    seed: int,
+    tracking_uri: str,
+    job_id: str,
+    outcome: RetrainOutcome,
+) -> tuple[str, str] | None:
+    """Fit the first configuration of ``order`` that fits on all the data and register
+    it as a new version (no alias: ``_serve`` moves it): (model key, version); None when
+    ``order`` is empty or none fits (refit failures are noted in ``outcome.warnings``)."""
+    if not order:
+        return None
+    try:
+        config, model, _ = _refit(
+            data,
+            order,
+            horizon=horizon,
+            n_samples=1,
+            seed=seed,
+            tracking_uri=tracking_uri,
+            run_ids=outcome.run_ids,
+            notes=outcome.warnings,
+        )
+    except NoServableModelError:
+        return None
+    registered = _mlflow(
+        "registering the challenger",
+        lambda: reg.register_forecaster(
+            model,
+            config,
+            series=series,
+            frequency=data.frequency,
+            origin=origin,
+            future=future,
+            max_horizon=horizon,
+            tracking_uri=tracking_uri,
+            run_id=outcome.run_ids.get(config.key),
+            aliases=(),
+            tags={"cadence.job_id": job_id, "cadence.promoted": "false"},
+        ),
+    )
+    return config.key, str(registered.version)
+
+
 def champion_effects(model: Any, level: float = EFFECT_LEVEL) -> dict[str, Any]:
     """The fitted model's incidence-rate ratios of retaliation and statement features as
     JSON: ``{"level", "effects": [{"feature", "irr", "lower", "upper", "p_value"}]}``;
@@ -452,38 +518,49 @@ def _serve(
     previous: str | None,
     details: dict[str, Any],
     reason: str,
+    challenger: str | None = None,
+    previous_challenger: str | None = None,
 ) -> int:
-    """Write the forecast and finish the job in one transaction; the alias moves just
-    before the commit and is moved back if the commit fails."""
-    moved = False
+    """Write the forecast and finish the job in one transaction; the aliases move just
+    before the commit (``challenger``: its version, None removes the alias) and are
+    moved back if the commit fails."""
+    moved: list[tuple[str, str | None]] = []  # (alias, version to restore)
     try:
         with engine.begin() as conn:
             forecast_id = write_forecast(conn, series, forecast)
             finish_job(conn, job.id, SUCCEEDED, reason=reason, details=details)
             _mlflow(
+                "moving the challenger alias",
+                lambda: _point_alias(tracking_uri, series, reg.CHALLENGER, challenger),
+            )
+            moved.append((reg.CHALLENGER, previous_challenger))
+            _mlflow(
                 "moving the champion alias",
                 lambda: reg.set_alias(tracking_uri, series, reg.CHAMPION, version),
             )
-            moved = True
+            moved.append((reg.CHAMPION, previous))
         return forecast_id
     except BaseException:
-        if moved:
-            _restore_alias(tracking_uri, series, previous)
+        for alias, before in reversed(moved):
+            _restore_alias(tracking_uri, series, alias, before)
         raise
 
 
-def _restore_alias(tracking_uri: str, series: str, previous: str | None) -> None:
+def _point_alias(tracking_uri: str, series: str, alias: str, version: str | None) -> None:
+    """Point ``alias`` at ``version``, or remove it when ``version`` is None."""
+    if version is None:
+        reg.remove_alias(tracking_uri, series, alias)
+    else:
+        reg.set_alias(tracking_uri, series, alias, version)
+
+
+def _restore_alias(tracking_uri: str, series: str, alias: str, previous: str | None) -> None:
     try:
-        with quiet_mlflow():
-            client = mlflow_client(tracking_uri)
-            name = reg.registered_name(series)
-            if previous is None:
-                client.delete_registered_model_alias(name, reg.CHAMPION)
-            else:
-                client.set_registered_model_alias(name, reg.CHAMPION, previous)
+        _point_alias(tracking_uri, series, alias, previous)
     except (MlflowException, OSError) as exc:
-        # the next retrain's reconcile step repairs it from the served forecast
-        log.error("%s: could not move the champion alias back: %s", series, exc)
+        # champion: the next retrain's reconcile step repairs it from the served forecast;
+        # challenger: the next retrain moves it
+        log.error("%s: could not move the %s alias back: %s", series, alias, exc)
 
 
 def _fail(engine: Engine, job: JobInfo | None, reason: str, details: dict[str, Any]) -> None:
@@ -705,9 +782,28 @@ def _run(
             max_horizon=horizon,
             tracking_uri=tracking_uri,
             run_id=outcome.run_ids.get(config.key),
-            aliases=(reg.CHALLENGER,),
+            aliases=(),
             tags={"cadence.job_id": job.id, "cadence.promoted": str(promoted).lower()},
         ),
+    )
+
+    step("challenger", progress)
+    refit_failed = {c.key for c in order[: order.index(config)]}
+    challenger = _register_challenger(
+        data,
+        [by_key[k] for k in decision.challengers(config.key, refit_failed)],
+        series=series,
+        origin=origin,
+        future=future,
+        horizon=horizon,
+        seed=seed,
+        tracking_uri=tracking_uri,
+        job_id=job.id,
+        outcome=outcome,
+    )
+    previous_challenger = _mlflow(
+        "reading the challenger alias",
+        lambda: reg.alias_version(tracking_uri, series, reg.CHALLENGER),
     )
 
     step("serve", progress)
@@ -733,6 +829,8 @@ def _run(
     details.update(
         champion=config.key,
         version=registered.version,
+        challenger=None if challenger is None else challenger[0],
+        challenger_version=None if challenger is None else challenger[1],
         promoted=promoted,
         effects=champion_effects(model),
     )
@@ -756,9 +854,13 @@ def _run(
         previous=outcome.previous_version,
         details=details,
         reason=reason,
+        challenger=None if challenger is None else challenger[1],
+        previous_challenger=None if previous_challenger is None else previous_challenger.version,
     )
     outcome.status = FALLBACK if fell_back else PROMOTED if promoted else KEPT
     outcome.reason = reason
     outcome.champion = config.key
     outcome.champion_version = registered.version
+    if challenger is not None:
+        outcome.challenger, outcome.challenger_version = challenger
     outcome.origin = origin.date().isoformat()

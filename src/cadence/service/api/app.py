@@ -13,6 +13,7 @@ from cadence.experiments.scenarios import ForecasterCache
 from cadence.service.api import errors, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
+from cadence.service.api.routes_events import router as events_router
 from cadence.service.api.routes_forecast import router as forecast_router
 from cadence.service.api.routes_ingest import router as ingest_router
 from cadence.service.api.routes_jobs import router as jobs_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(series_router)
+    app.include_router(events_router)
     app.include_router(forecast_router)
     app.include_router(ingest_router)
     app.include_router(models_router)

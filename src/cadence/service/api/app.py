@@ -13,6 +13,7 @@ from cadence.experiments.scenarios import ForecasterCache
 from cadence.service.api import errors, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
+from cadence.service.api.routes_dashboard import router as dashboard_router
 from cadence.service.api.routes_events import router as events_router
 from cadence.service.api.routes_forecast import router as forecast_router
 from cadence.service.api.routes_ingest import router as ingest_router
@@ -85,5 +86,6 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(models_router)
     app.include_router(scenarios_router)
     app.include_router(jobs_router)
+    app.include_router(dashboard_router)
     limits.install(app, s.max_body_bytes)
     return app

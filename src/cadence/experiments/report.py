@@ -403,9 +403,7 @@ def _recent_drivers(
         mine = ev[apply_filter(ev, data.spec.retaliation)]
         n_strikes = len(mine)
         mine = mine[mine[DATE] >= since]
-        strikes = pd.DataFrame(
-            {DATE: mine[DATE], **{c: _text(mine, c) for c in strike_cols[1:]}}
-        )
+        strikes = pd.DataFrame({DATE: mine[DATE], **{c: _text(mine, c) for c in strike_cols[1:]}})
     stm_cols = [DATE, ACTOR, STANCE, "stance_source", "label", "excerpt"]
     statements = pd.DataFrame(columns=stm_cols)
     n_statements = 0

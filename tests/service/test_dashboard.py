@@ -95,7 +95,7 @@ def test_only_listed_assets_are_served(client: TestClient) -> None:
 
 
 def test_scripts_fetch_only_the_api(client: TestClient) -> None:
-    js = client.get("/assets/dashboard.js").text
+    js = "\n".join(client.get(f"/assets/{n}").text for n in MEDIA_TYPES if n.endswith(".js"))
     css = client.get("/assets/dashboard.css").text
     # the only absolute URL is the SVG namespace name (an identifier, never fetched)
     assert set(re.findall(r"https?://[^\s\"'`)]+", js)) == {"http://www.w3.org/2000/svg"}

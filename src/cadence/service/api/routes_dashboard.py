@@ -21,8 +21,14 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 router = APIRouter(include_in_schema=False)
 
+JS = "text/javascript; charset=utf-8"
 MEDIA_TYPES = {
-    "dashboard.js": "text/javascript; charset=utf-8",
+    "dash-util.js": JS,
+    "dash-api.js": JS,
+    "dash-charts.js": JS,
+    "dash-panels.js": JS,
+    "dash-scenario.js": JS,
+    "dashboard.js": JS,
     "dashboard.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
@@ -37,7 +43,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-_PLACEHOLDER = re.compile(r"\{\{asset:([a-z.]+)\}\}")
+_PLACEHOLDER = re.compile(r"\{\{asset:([a-z.-]+)\}\}")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,24 +69,37 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:PORT
+    env: dict[str, str]  # the environment of its home, for more commands
+
+    def cadence(self, *args: str) -> None:
+        done = subprocess.run(
+            [_cadence(), *args], env=self.env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, f"cadence {args[0]}: {done.stderr[-2000:]}"
+
+    def retrain(self, seed: int) -> None:
+        """A small retrain: two candidates on two origins, enough for a champion, its
+        backtest scores, effects and a stored forecast."""
+        self.cadence(
+            *("retrain", "--series", SERIES, "--models", "climatology,negbin_glm"),
+            *("--origins", "2", "--samples", "300", "--seed", str(seed), "--json"),
+        )
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``cadence serve`` on a free loopback port over a fresh home; yields its base URL."""
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``cadence serve`` on a free loopback port over a fresh home with the bundled data
+    and one retrained series."""
     home = tmp_path_factory.mktemp("dashboard-e2e")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADENCE_")}
     env.update(CADENCE_HOME=str(home / "home"), MLFLOW_DISABLE_TELEMETRY="true")
     cli = _cadence()
-    for args in (
-        ["run", "--no-retrain", "--json"],
-        # a small retrain: two candidates on two origins, enough for a champion,
-        # its backtest scores, effects and a stored forecast
-        [
-            *("retrain", "--series", SERIES, "--models", "climatology,negbin_glm"),
-            *("--origins", "2", "--samples", "300", "--json"),
-        ],
-    ):
-        done = subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"cadence {args[0]}: {done.stderr[-2000:]}"
+    setup = Server("", env)
+    setup.cadence("run", "--no-retrain", "--json")
+    setup.retrain(seed=0)
     port = _free_port()
     log = (home / "serve.log").open("w")
     proc = subprocess.Popen(
@@ -108,7 +122,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     f"the server did not start: {(home / 'serve.log').read_text()}"
                 )
             time.sleep(0.2)
-        yield base
+        yield Server(base, env)
     finally:
         proc.terminate()
         try:
@@ -177,6 +191,18 @@ def _path_points(d: str) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in (p.split(",") for p in body.split("L"))]
 
 
+def _newer_forecast(base: str, generated_at: str) -> Any:
+    """The served forecast once it is newer than ``generated_at`` (the server answers
+    from its cache until a refresh sees the new one)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        body = _api(base, f"/v1/series/{SERIES}/forecast", quantiles=QUANTILES)
+        if body["generated_at"] != generated_at:
+            return body
+        assert time.monotonic() < deadline, "the API kept serving the previous forecast"
+        time.sleep(0.2)
+
+
 def _next_day(iso: str) -> str:
     return (dt.date.fromisoformat(iso) + dt.timedelta(days=1)).isoformat()
 
@@ -188,12 +214,13 @@ def _png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_dashboard_draws_the_apis_numbers(server: str, browser: Any) -> None:
+def test_dashboard_draws_the_apis_numbers(service: Server, browser: Any) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     d = browser
+    server = service.base
     d.get(f"{server}/?series={NO_FORECAST}&poll=1")
 
     # a series without a forecast yet: its history alone, every observation drawn
@@ -348,6 +375,18 @@ def test_dashboard_draws_the_apis_numbers(server: str, browser: Any) -> None:
     seen = int(body.get_attribute("data-not-modified") or 0)
     _wait(d, lambda d: int(body.get_attribute("data-not-modified") or 0) >= seen + 2, "304s")
     assert body.get_attribute("data-renders") == renders
+
+    # a retrain serves a new forecast: the next poll gets 200 and redraws in place
+    _js(d, "window.notReloaded = true")
+    service.retrain(seed=1)
+    fresh = _newer_forecast(server, forecast["generated_at"])
+    _wait(d, lambda d: body.get_attribute("data-renders") != renders, "redraw after retrain")
+    assert _js(d, "return window.notReloaded") is True
+    cols = d.find_elements(By.CSS_SELECTOR, "#fan-chart .fc-period")
+    assert [int(c.get_attribute("data-hi80")) for c in cols] == [
+        p["quantiles"]["0.9"] for p in fresh["periods"]
+    ]
+    periods = fresh["periods"]
 
     # a scenario: a strike on the first forecast day and a de-escalation statement
     d.find_element(By.ID, "add-statement").click()

@@ -105,6 +105,14 @@
     }
   }
 
+  /** Whether two forecast bodies have the same means and quantiles in every period. */
+  function sameForecast(a, b) {
+    return (
+      a.periods.length === b.periods.length &&
+      a.periods.every((p, i) => p.mean === b.periods[i].mean && JSON.stringify(p.quantiles) === JSON.stringify(b.periods[i].quantiles))
+    );
+  }
+
   function renderScenario() {
     const result = $("scenario-result");
     const s = C.state.scenario;
@@ -130,7 +138,9 @@
     const model = s.response.model || {};
     const notes = [`${model.name || "champion"}${model.version ? ` v${model.version}` : ""}, from ${s.response.origin}.`];
     if (s.response.note) notes.push(s.response.note);
-    else if (s.response.uses_drivers === false) notes.push("The champion does not use retaliation or statements, so both forecasts agree.");
+    else if (s.response.uses_drivers === false || sameForecast(baseline, scenario)) {
+      notes.push(`The two forecasts are the same: ${model.name || "the champion"} does not respond to these events.`);
+    }
     $("scenario-note").textContent = notes.join(" ");
     const diff = new Map((difference.windows || []).map((w) => [w.days, w]));
     const scen = new Map(scenario.windows.map((w) => [w.days, w]));

@@ -1,6 +1,6 @@
 /* Cadence dashboard: a client of the public HTTP API only (no other source of data).
  *
- * Reads: GET /v1/series, /v1/series/{name}, .../observations, .../forecast (quantiles
+ * Reads: GET /v1/series, then per series .../observations, .../forecast (quantiles
  * 0.025..0.975 for the 50/80/95% bands), .../events (timeline markers), .../effects,
  * .../backtest. Scenario: POST .../scenarios. Every GET is sent with the ETag it last got
  * (If-None-Match); a 304 changes nothing on the page. The forecast is polled (every 30 s,

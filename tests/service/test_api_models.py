@@ -85,14 +85,19 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     apply_catalog_file(engine, root / "catalog.yaml")
     ingest_events(engine, [_events()])
     ingest_statements(engine, [_statements()])
-    out = RT.retrain(
-        engine,
-        SERIES,
-        tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
-        candidates=[ModelConfig("negbin_glm")],
-        plots=False,
-        **FAST,
-    )
+    # the promotion rule is tested elsewhere; here the regression must serve, whatever
+    # its skill on this short series, so the endpoints have effects to show
+    serve_negbin = RT.Decision("negbin_glm", True, "chosen by the test", eligible=("negbin_glm",))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(RT, "decide", lambda *a, **k: serve_negbin)
+        out = RT.retrain(
+            engine,
+            SERIES,
+            tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+            candidates=[ModelConfig("negbin_glm")],
+            plots=False,
+            **FAST,
+        )
     assert out.status == RT.PROMOTED and out.champion == "negbin_glm", out.reason
     engine.dispose()
     return root
@@ -176,11 +181,12 @@ def test_scenario_baseline_is_the_served_forecast(client: TestClient, home: Path
     day = _first_day(home)
     served = _served(home)
     body = {"events": [{"type": "statement", "date": str(day), "stance": "neutral"}]}
-    # a neutral statement has no effect column: with and without are the same paths
     r = client.post(f"/v1/series/{SERIES}/scenarios", json={**body, "n_samples": 300})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["uses_drivers"] is True and out["note"] is None
+    # the flag and the note tell whether the events moved the forecast, not pretend
+    moved = out["scenario"]["periods"] != out["baseline"]["periods"]
+    assert out["uses_drivers"] is moved and (out["note"] is None) is moved
     assert out["origin"] == served.payload["origin"]
     # same model, origin, future and seed as the served forecast: the same means
     base_means = [p["mean"] for p in out["baseline"]["periods"]]
@@ -197,6 +203,7 @@ def test_a_strike_raises_the_forecast_and_the_difference_is_consistent(
     )
     assert r.status_code == 200, r.text
     out = r.json()
+    assert out["uses_drivers"] is True and out["note"] is None
     week = {w["days"]: w for w in out["difference"]["windows"]}[7]
     base7 = {w["days"]: w for w in out["baseline"]["windows"]}[7]["mean"]
     scen7 = {w["days"]: w for w in out["scenario"]["windows"]}[7]["mean"]
@@ -305,3 +312,44 @@ def test_retrain_runs_in_the_background_and_its_job_is_visible(home: Path, tmp_p
         assert "backtest" not in (status["details"] or {})
         assert get_job(engine, job["id"]).details["decision"]
         assert c.get("/v1/jobs/not-a-job").status_code == 404
+
+
+def test_a_champion_that_ignores_drivers_says_the_scenario_changes_nothing(home: Path) -> None:
+    from cadence.experiments.data import load_series_data
+    from cadence.experiments.registry import CadenceForecaster
+    from cadence.experiments.scenarios import ForecasterCache, scenario_forecast
+    from cadence.features.future import Scenario
+    from cadence.models.baselines import Climatology
+
+    engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+    try:
+        data = load_series_data(engine, SERIES)
+        origin = pd.Timestamp(_served(home).payload["origin"])
+        wrapper = CadenceForecaster(
+            Climatology().fit(data.panel(origin).frame),
+            series=SERIES,
+            frequency="D",
+            origin=origin,
+            max_horizon=14,
+            future=None,
+        )
+
+        class Loaded:
+            def unwrap_python_model(self) -> CadenceForecaster:
+                return wrapper
+
+        cache = ForecasterCache(loader=lambda *a, **k: Loaded())
+        day = origin + pd.Timedelta(days=1)
+        out = scenario_forecast(
+            engine,
+            SERIES,
+            Scenario().with_retaliation(day, severity=3),
+            tracking_uri="unused",
+            cache=cache,
+            n_samples=200,
+        )
+    finally:
+        engine.dispose()
+    assert out["uses_drivers"] is False and "does not respond" in out["note"]
+    assert out["scenario"]["periods"] == out["baseline"]["periods"]
+    assert all(p["mean"] == 0 for p in out["difference"]["periods"])

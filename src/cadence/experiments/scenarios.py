@@ -3,7 +3,8 @@
 The champion is the registry version that produced the stored forecast (loaded once and
 kept in a small cache). Both forecasts use the same fitted model, the same origin and the
 same seed, so the paths share their random numbers and the difference shows the
-scenario's effect rather than sampling noise. The exogenous future is rebuilt from what
+scenario's effect rather than sampling noise. ``uses_drivers`` is true when the scenario
+changed the forecast; when it did not, ``note`` says so. The exogenous future is rebuilt from what
 the database holds up to the origin, once as is and once with the scenario's events
 injected (``features.future_frame``); a champion that uses no retaliation or statement
 features (Climatology, say) gives equal forecasts, and the body says so.
@@ -200,11 +201,14 @@ def scenario_forecast(
         )
 
     base_body, scen_body = body(base), body(scen)
+    changed = not np.array_equal(base.samples, scen.samples)
+    uses_drivers = uses_drivers and changed
     note = (
         None
-        if uses_drivers
-        else f"the champion ({stored.model_name}) uses no retaliation or statement features: "
-        "a scenario does not change its forecast"
+        if changed
+        else f"the champion ({stored.model_name}) does not respond to these events (it uses "
+        "no retaliation or statement features, or none that they touch): both forecasts "
+        "are the same"
     )
     return {
         "series": series,

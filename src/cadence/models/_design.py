@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from cadence.columns import COUNT, END, EXOGENOUS_PREFIXES, PANDAS_FREQ, START
+from cadence.columns import COUNT, END, EXOGENOUS_PREFIXES, PANDAS_FREQ, PREFIX_CALENDAR, START
 from cadence.models.errors import (
     FutureFrameError,
     IntervalsError,
@@ -120,6 +120,35 @@ def exogenous_columns(panel: pd.DataFrame, rows: np.ndarray | None = None) -> li
         lo = np.where(finite, x, np.inf).min(axis=0, initial=np.inf)
     varies = finite.any(axis=0) & (hi > lo)
     return [c for c, v in zip(candidates, varies, strict=True) if v]
+
+
+def repeating_calendar(
+    panel: pd.DataFrame, columns: list[str], rows: np.ndarray, min_cycles: int = 2
+) -> list[str]:
+    """``columns`` without the calendar (``cal_``) ones that do not go through
+    ``min_cycles`` cycles over ``rows`` (a boolean mask): a column crossing its mean fewer
+    than ``2 * min_cycles`` times there, such as an annual Fourier term on less than two
+    years, cannot be told apart from a change of level and extrapolates it as a trend.
+    Day-of-week dummies cross every week and stay. Other columns are kept."""
+    cal = [c for c in columns if c.startswith(PREFIX_CALENDAR)]
+    if not cal:
+        return list(columns)
+    x = columns_as_float(panel, cal)[rows]
+    short = set()
+    for j, c in enumerate(cal):
+        v = x[:, j][np.isfinite(x[:, j])]
+        side = np.sign(v - v.mean()) if v.size else np.zeros(0)
+        side = side[side != 0]
+        if int(np.sum(side[1:] != side[:-1])) < 2 * min_cycles:
+            short.add(c)
+    return [c for c in columns if c not in short]
+
+
+def exogenous_range(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest value of each column of ``x`` (n, k), shapes ``(k,)``."""
+    if not x.size:
+        return np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    return x.min(axis=0), x.max(axis=0)
 
 
 def exogenous_matrix(panel: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -6,8 +6,9 @@ columns. Periods with a count contribute NB2(y_t; mu_t, 1/alpha). Interval ``j``
 coverage weights ``w_jt`` contributes NB2(T_j; M_j, s_j) with ``M_j = sum_t w_jt mu_t`` and
 ``s_j = M_j**2 / (alpha * sum_t w_jt mu_t**2)``: the size that matches the variance of a
 sum of independent NB2 periods (exactly NB when the rate is constant). Penalties: a
-ridge on the slopes, and a stiff quadratic penalty on the autoregressive coefficients'
-sum above ``max_persistence``.
+ridge on the slopes (one weight per column), and stiff quadratic penalties that keep
+linear combinations of the coefficients inside bounds: ``|c_k @ beta| <= limit_k`` (the
+autoregressive coefficients' sum, and each of them, so that simulated paths stay stable).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ class NB2Problem:
 
     ``zd`` (n_d, m), ``yd`` (n_d,): design and counts of periods with a count; ``zc``
     (n_c, m): design of periods inside intervals; ``cov_w`` (J, n_c) and ``cov_t`` (J,):
-    interval weights and totals (None without intervals); ``ar_dir`` (m,): ``ar_dir @
-    beta`` is the autoregressive coefficients' sum in original units.
+    interval weights and totals (None without intervals); ``ridge`` (m,): L2 weight of
+    each coefficient (0 for the intercept); ``bound_dirs`` (k, m) and ``bound_limits``
+    (k,): the penalty keeps ``|bound_dirs @ beta| <= bound_limits`` (e.g. the
+    autoregressive coefficients' sum in original units).
     """
 
     zd: np.ndarray
@@ -39,9 +42,9 @@ class NB2Problem:
     zc: np.ndarray
     cov_w: np.ndarray | None
     cov_t: np.ndarray | None
-    ridge: float
-    ar_dir: np.ndarray
-    max_persistence: float | None
+    ridge: np.ndarray
+    bound_dirs: np.ndarray
+    bound_limits: np.ndarray
     stiff: float
 
     def __post_init__(self) -> None:
@@ -70,11 +73,13 @@ class NB2Problem:
         d2 = (zeta(2.0, v + size) - zeta(2.0, size))[i] + 1.0 / size - 1.0 / rm
         return np.asarray(d2 - (mu - y) / rm**2)
 
-    def persistence_excess(self, beta: np.ndarray) -> float:
-        """How far the autoregressive coefficients' sum exceeds ``max_persistence``."""
-        if self.max_persistence is None or not self.ar_dir.any():
-            return 0.0
-        return float(self.ar_dir @ beta) - self.max_persistence
+    def bound_excess(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How far each bounded combination lies outside its limit (>= 0), shape (k,),
+        and the combination's sign."""
+        if not self.bound_limits.size:
+            return np.zeros(0), np.zeros(0)
+        value = self.bound_dirs @ beta
+        return np.maximum(np.abs(value) - self.bound_limits, 0.0), np.sign(value)
 
     def negloglik(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Penalized negative log-likelihood and its gradient."""
@@ -98,12 +103,12 @@ class NB2Problem:
             d_mu_c = (a + 2 * b * s / m) @ w - mu_c * ((2 * b * s / q) @ w)
             g_beta = g_beta + self.zc.T @ (d_mu_c * mu_c)
             g_la += -np.sum(b * s)
-        pen = 0.5 * self.ridge * float(np.sum(beta[1:] ** 2))
-        g_pen = np.concatenate([[0.0], self.ridge * beta[1:]])
-        excess = self.persistence_excess(beta)
-        if excess > 0:
-            pen += 0.5 * self.stiff * excess**2
-            g_pen = g_pen + self.stiff * excess * self.ar_dir
+        pen = 0.5 * float(np.sum(self.ridge * beta**2))
+        g_pen = self.ridge * beta
+        excess, sign = self.bound_excess(beta)
+        if excess.any():
+            pen += 0.5 * self.stiff * float(np.sum(excess**2))
+            g_pen = g_pen + self.stiff * (excess * sign) @ self.bound_dirs
         grad = np.concatenate([-g_beta + g_pen, [-g_la]])
         return -float(total) + pen, grad
 
@@ -132,16 +137,16 @@ class NB2Problem:
         expected cross information), so the block-diagonal step converges in a few
         iterations."""
         zd, yd = self.zd, self.yd
-        ridge = np.full(zd.shape[1], self.ridge)
-        ridge[0] = 0.0
+        ridge = self.ridge
         f, g = self.negloglik(theta)
         for _ in range(max_iter):
             alpha = np.exp(theta[-1])
             mu = np.exp(np.clip(zd @ theta[:-1], -_ETA_CLIP, _ETA_CLIP))
             w = mu / (1.0 + alpha * mu)
             info = (zd * w[:, None]).T @ zd + np.diag(ridge)
-            if self.persistence_excess(theta[:-1]) > 0:
-                info = info + self.stiff * np.outer(self.ar_dir, self.ar_dir)
+            active = self.bound_dirs[self.bound_excess(theta[:-1])[0] > 0]
+            if active.size:
+                info = info + self.stiff * active.T @ active
             step_b = np.linalg.solve(info, -g[:-1])
             r = 1.0 / alpha
             s = self._daily_terms(mu, r)[2]

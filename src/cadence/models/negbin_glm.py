@@ -7,14 +7,25 @@ Model (NB2, log link), per period t::
     y_t ~ NB2(mu_t, alpha)       variance mu_t + alpha * mu_t**2
 
 ``x`` are the panel's exogenous columns (``ret_``, ``stm_``, ``cal_``), those constant or
-all-NaN on the fitted rows dropped, and exactly collinear ones (e.g. a full set of
-dummies) dropped. Fitted by maximum likelihood on standardized columns (Fisher scoring
-with a Newton step for alpha; L-BFGS with the analytic gradient when intervals are
-present; see ``_nb_regression``). A tiny ridge on the slopes keeps it finite on all-zero
-or separated data, and the sum of the autoregressive coefficients is held at or below
-``max_persistence`` so that simulated paths cannot explode. Given the same design and no
-penalty this matches statsmodels' ``NegativeBinomial`` (NB2) estimates, in a fraction of
-the time.
+all-NaN on the fitted rows dropped, calendar columns that do not go through two cycles
+on them dropped (an annual pair on less than two years is a trend in disguise), and
+exactly collinear ones (e.g. a full set of dummies) dropped. Fitted by penalized maximum
+likelihood on standardized columns (Fisher scoring with a Newton step for alpha; L-BFGS
+with the analytic gradient when intervals are present; see ``_nb_regression`` and
+``_nb_design``):
+
+* a ridge on the exogenous slopes, by default chosen by forward validation (the weight
+  whose fit on the earlier periods best predicts the last quarter one step ahead): a
+  dozen overlapping driver columns fitted on a few months otherwise "explain" the level
+  of the series, and their deterministic continuation drags the forecast with it;
+* a tiny ridge on the autoregressive slopes, keeping the fit finite on all-zero or
+  separated data;
+* the sum of the autoregressive coefficients held within ``+-max_persistence`` and each
+  of them within ``+-1``, so that simulated paths can neither explode nor swing between
+  a burst's echo and an intercept sized to cancel it.
+
+Given the same design and no penalty this matches statsmodels' ``NegativeBinomial``
+(NB2) estimates, in a fraction of the time.
 
 Interval observations: a period with NaN count inside an interval ``[start, end)`` has
 the mean above, its lags filled with the interval's average count per period (the only
@@ -29,8 +40,10 @@ the class docstring), which is the exogenous-only mean.
 Forecasts simulate paths forward: each step draws NB2 counts for all paths at once and
 feeds them back into the lags. Exogenous values for the horizon come from ``future``
 (required when the fit used exogenous columns: the decaying continuation of past
-retaliation and statements, or a scenario). Paths are guarded against explosive
-feedback by capping the mean at ten times the largest observed count plus ten.
+retaliation and statements, or a scenario), clipped to the range each column had on the
+fitted rows: a log-linear effect is not extrapolated beyond the data that estimated it.
+Paths are guarded against explosive feedback by capping the mean at ten times the
+largest observed count plus ten.
 """
 
 from __future__ import annotations
@@ -38,7 +51,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -56,69 +69,24 @@ from cadence.models._design import (
     interval_coverage,
     read_series,
     relabel,
+    repeating_calendar,
     warn_short_history,
 )
-from cadence.models._nb_regression import NB2Problem
+from cadence.models._nb_design import (
+    DEFAULT_RIDGE,
+    Penalty,
+    Solution,
+    fill_counts,
+    holdout_ridge,
+    lag_features,
+    solve_design,
+)
 from cadence.models.base import ParamsMixin
 from cadence.models.baselines import Climatology
 from cadence.models.errors import NotFittedError, PanelError, ReducedModelWarning
 from cadence.models.forecast import CountForecast
 
 EFFECT_COLUMNS = ("feature", "irr", "lower", "upper", "p_value")
-
-
-def fill_counts(series: Series, coverage: Coverage | None) -> np.ndarray:
-    """Per-period counts with gaps filled, shape ``(T,)``: periods inside an interval get
-    the interval's average count per period; other NaN periods the mean of the rest."""
-    y = series.y.copy()
-    if coverage is not None and len(coverage):
-        w = coverage.weights
-        rate = coverage.totals / np.maximum(coverage.exposure, 1e-12)
-        share = w.sum(axis=0)
-        inside = share > 0
-        y[inside] = (rate @ w)[inside] / share[inside]
-    known = np.isfinite(y)
-    fill = float(np.mean(y[known])) if known.any() else 0.0
-    return np.where(known, y, fill)
-
-
-def lag_features(filled: np.ndarray, lags: int, rolling: int) -> np.ndarray:
-    """Autoregressive columns, shape ``(T, lags + (rolling > 0))``: ``log1p(y_{t-k})``
-    for k = 1..lags, then ``log1p`` of the mean of the previous ``rolling`` counts. Values
-    before the first period are the series mean."""
-    span = max(lags, rolling, 1)
-    pad = np.full(span, float(filled.mean()) if filled.size else 0.0)
-    padded = np.concatenate([pad, filled])
-    t = np.arange(filled.size) + span
-    cols = [np.log1p(padded[t - k]) for k in range(1, lags + 1)]
-    if rolling > 0:
-        csum = np.concatenate([[0.0], np.cumsum(padded)])
-        cols.append(np.log1p((csum[t] - csum[t - rolling]) / rolling))
-    return np.column_stack(cols) if cols else np.zeros((filled.size, 0))
-
-
-def independent_columns(z: np.ndarray, tol: float = 1e-8) -> np.ndarray:
-    """Indices of a maximal set of linearly independent columns of the centred matrix
-    ``z`` (n x k), preferring earlier columns (so a full set of dummies loses its last
-    one). Works on the k x k Gram matrix; centred columns are orthogonal to the
-    intercept, so only collinearity among them matters."""
-    gram = z.T @ z
-    scale = np.sqrt(np.maximum(np.diag(gram), 1e-300))
-    if np.linalg.eigvalsh(gram / np.outer(scale, scale)).min() > tol:
-        return np.arange(gram.shape[0])  # the common case: nothing to drop
-    kept: list[int] = []
-    for j in range(gram.shape[0]):
-        if gram[j, j] <= 0:
-            continue
-        if kept:
-            g_kk = gram[np.ix_(kept, kept)]
-            g_kj = gram[kept, j]
-            resid = gram[j, j] - g_kj @ np.linalg.lstsq(g_kk, g_kj, rcond=None)[0]
-        else:
-            resid = gram[j, j]
-        if resid > tol * gram[j, j]:
-            kept.append(j)
-    return np.asarray(kept, dtype=int)
 
 
 @dataclass(frozen=True)
@@ -150,26 +118,33 @@ class NegBinGLM(ParamsMixin):
     Hyperparameters: ``lags`` (number of ``log1p`` count lags; None: 7 days, 4 weeks or
     3 months), ``rolling`` (periods in the lagged rolling-mean term, 0 disables; None: 28
     days, 8 weeks or 6 months), ``exogenous`` (use ``ret_``/``stm_``/``cal_`` columns),
-    ``include`` (only these exogenous columns; None: all), ``ridge`` (L2 weight on
-    standardized slopes), ``max_persistence`` (cap on the sum of the autoregressive
-    coefficients, enforced by a stiff quadratic penalty; a sum >= 1 makes simulated paths
-    explode, e.g. when a long zero stretch is "explained" by the lags; None disables),
-    ``trim_leading_zeros`` (leave the periods before the first event out of the fit: a
-    series often starts before its actors were active; those zeros still feed the first
-    lags), ``min_periods`` (periods of data, counted or inside intervals, needed).
+    ``include`` (only these exogenous columns; None: all but calendar columns that do not
+    repeat on the fitted rows), ``ridge`` (L2 weight on the standardized exogenous
+    slopes; ``"auto"``: chosen from ``_nb_design.RIDGE_GRID`` by forward validation, or
+    ``DEFAULT_RIDGE`` with interval totals or too few periods to split), ``ar_ridge`` (L2
+    weight on the standardized autoregressive slopes), ``max_persistence`` (bound on the
+    absolute sum of the autoregressive coefficients, each of them also within +-1,
+    enforced by a stiff quadratic penalty; a sum near +-1 makes simulated paths explode
+    or oscillate, e.g. when a long zero stretch is "explained" by the lags; None
+    disables), ``trim_leading_zeros`` (leave the periods before the first event out of
+    the fit: a series often starts before its actors were active; those zeros still feed
+    the first lags), ``min_periods`` (periods of data, counted or inside intervals,
+    needed).
 
     Too little data for the full model (fewer than 3 likelihood terms per coefficient,
-    or 2 non-zero observations per coefficient): it drops the lags and calendar columns
-    and fits the retaliation and statement effects alone (``ReducedModelWarning``); if
-    that is still too much, it forecasts with ``Climatology`` (``ShortHistoryWarning``).
-    A handful of interval totals (official tallies) supports only a few columns: pass
-    ``include`` to choose them.
+    or 2 non-zero observations per coefficient): it tries smaller designs in turn
+    (``ReducedModelWarning``): without calendar columns; with one lag; for per-period
+    counts the autoregression without exogenous columns (with one lag, then); finally the
+    retaliation and statement effects alone. If even that is too much, it forecasts with
+    ``Climatology`` (``ShortHistoryWarning``). A handful of interval totals (official
+    tallies) supports only a few columns: pass ``include`` to choose them.
 
     Fitted state: ``coef_`` (Series of coefficients in original units, index
-    ``feature_names_``), ``intercept_``, ``alpha_``, ``exog_columns_``, ``lags_``,
-    ``rolling_``, ``n_obs_`` (likelihood terms), ``reduced_`` (the lags and calendar
-    columns were dropped), ``origin_``, ``freq_``, ``fallback_`` (the Climatology used
-    instead, or None).
+    ``feature_names_``), ``intercept_``, ``alpha_``, ``ridge_`` (the exogenous ridge
+    used), ``exog_columns_``, ``exog_low_``/``exog_high_`` (their range on the fitted
+    rows; horizon values are clipped to it), ``lags_``, ``rolling_``, ``n_obs_``
+    (likelihood terms), ``reduced_`` (a smaller design than the full one was fitted),
+    ``origin_``, ``freq_``, ``fallback_`` (the Climatology used instead, or None).
     """
 
     name = "negbin_glm"
@@ -181,7 +156,8 @@ class NegBinGLM(ParamsMixin):
         rolling: int | None = None,
         exogenous: bool = True,
         include: Sequence[str] | None = None,
-        ridge: float = 1e-3,
+        ridge: float | Literal["auto"] = "auto",
+        ar_ridge: float = 1e-3,
         max_persistence: float | None = 0.9,
         trim_leading_zeros: bool = True,
         min_periods: int = 30,
@@ -191,6 +167,7 @@ class NegBinGLM(ParamsMixin):
         self.exogenous = exogenous
         self.include = include
         self.ridge = ridge
+        self.ar_ridge = ar_ridge
         self.max_persistence = max_persistence
         self.trim_leading_zeros = trim_leading_zeros
         self.min_periods = min_periods
@@ -224,15 +201,10 @@ class NegBinGLM(ParamsMixin):
         self.origin_, self.freq_ = series.origin, series.freq
         self.fallback_: Climatology | None = None
         self.reduced_ = False
-        full = _Design(
-            self.lags if self.lags is not None else by_frequency(series.freq, 7, 4, 3),
-            self.rolling if self.rolling is not None else by_frequency(series.freq, 28, 8, 6),
-            candidates,
-        )
         drivers = [c for c in candidates if c.startswith((PREFIX_RETALIATION, PREFIX_STATEMENT))]
-        reduced = _Design(0, 0, drivers)
+        designs = self._designs(series.freq, candidates, drivers, intervals=cov is not None)
         reasons = []
-        for design in (full, reduced):
+        for design in designs:
             daily = observed & (np.arange(series.y.size) >= design.span)
             reason = self._shortage(series, daily, cov, design)
             if reason is None:
@@ -247,24 +219,55 @@ class NegBinGLM(ParamsMixin):
             )
             warn_short_history(self.name, reasons[0] + hint)
             self.fallback_ = Climatology().fit(panel, target, intervals)
-            self._set_empty_state(full)
+            self._set_empty_state(designs[0])
             return self
-        if design is reduced:
+        if design is not designs[0]:
             self.reduced_ = True
+            what = (
+                "without lags or calendar terms"
+                if design.span == 0
+                else f"with {design.lags} lag(s) and no calendar terms"
+            )
             warnings.warn(
-                f"{self.name}: {reasons[0]}; fitting the retaliation and statement columns "
-                "without lags or calendar terms",
+                f"{self.name}: {reasons[0]}; fitting the retaliation and statement columns {what}",
                 ReducedModelWarning,
                 stacklevel=2,
             )
         self._fit_design(panel, series, filled, daily, cov, design)
         return self
 
+    def _designs(
+        self, freq: str, candidates: list[str], drivers: list[str], *, intervals: bool
+    ) -> list[_Design]:
+        """Candidate designs, richest first: the full one; without calendar columns; with
+        one lag; for per-period counts the autoregression alone (a series' own recent
+        level forecasts a short history better than the drivers do without it; inside
+        interval totals the lags are only interval averages); the drivers alone.
+        Duplicates removed."""
+        lags = self.lags if self.lags is not None else by_frequency(freq, 7, 4, 3)
+        rolling = self.rolling if self.rolling is not None else by_frequency(freq, 28, 8, 6)
+        one = min(lags, 1)
+        ladder = [
+            _Design(lags, rolling, candidates),
+            _Design(lags, rolling, drivers),
+            _Design(one, rolling, drivers),
+        ]
+        if not intervals:
+            ladder += [_Design(lags, rolling, []), _Design(one, rolling, [])]
+        ladder.append(_Design(0, 0, drivers))
+        out: list[_Design] = []
+        for d in ladder:
+            if d not in out:
+                out.append(d)
+        return out
+
     def _candidate_columns(self, panel: pd.DataFrame, rows: np.ndarray) -> list[str]:
         if not self.exogenous:
             return []
         cols = exogenous_columns(panel, rows)
-        if self.include is not None:
+        if self.include is None:
+            cols = repeating_calendar(panel, cols, rows)
+        else:
             missing = [c for c in self.include if c not in panel.columns]
             if missing:
                 raise PanelError(f"{self.name}: include names columns not in the panel: {missing}")
@@ -298,65 +301,52 @@ class NegBinGLM(ParamsMixin):
         cov: Coverage | None,
         design: _Design,
     ) -> None:
-        covered = cov.covered if cov is not None else np.zeros(series.y.size, dtype=bool)
-        rows = daily | covered
-        ar_names = design.ar_names
-        names = [*ar_names, *design.exog]
+        names = [*design.ar_names, *design.exog]
+        n_ar = len(design.ar_names)
         x_all = np.column_stack(
             [
                 lag_features(filled, design.lags, design.rolling),
                 exogenous_matrix(panel, design.exog),
             ]
         )
-        # Standardize on the fitted rows; drop constant and collinear columns.
-        mean = x_all[rows].mean(axis=0)
-        sd = x_all[rows].std(axis=0)
-        keep = sd > 1e-12
-        z = (x_all[:, keep] - mean[keep]) / sd[keep]
-        kept_idx = np.flatnonzero(keep)
-        if z.shape[1]:
-            independent = independent_columns(z[rows])
-            z, kept_idx = z[:, independent], kept_idx[independent]
-        z = np.column_stack([np.ones(z.shape[0]), z])
-        n_obs = int(daily.sum()) + (len(cov) if cov is not None else 0)
-        # ar_dir @ beta is the sum of the autoregressive coefficients in original units.
-        ar_dir = np.concatenate([[0.0], np.where(kept_idx < len(ar_names), 1.0, 0.0)])
-        ar_dir[1:] /= sd[kept_idx]
-        problem = NB2Problem(
-            zd=z[daily],
-            yd=series.y[daily],
-            zc=z[covered],
-            cov_w=cov.weights[:, covered] if cov is not None else None,
-            cov_t=cov.totals if cov is not None else None,
-            ridge=self.ridge,
-            ar_dir=ar_dir,
-            max_persistence=self.max_persistence,
-            stiff=100.0 * max(n_obs, 1),
+        log_cap = float(np.log(10.0 * max(float(filled.max()), 1.0) + 10.0))
+        ridge = self.ridge
+        if ridge == "auto":
+            chosen = None
+            if cov is None:
+                chosen = holdout_ridge(
+                    x_all,
+                    filled,
+                    daily,
+                    n_ar,
+                    Penalty(0.0, self.ar_ridge, self.max_persistence),
+                    log_cap,
+                )
+            ridge = DEFAULT_RIDGE if chosen is None else chosen
+        sol = solve_design(
+            x_all,
+            filled,
+            daily,
+            cov,
+            n_ar,
+            Penalty(float(ridge), self.ar_ridge, self.max_persistence),
         )
-        theta0 = np.zeros(z.shape[1] + 1)
-        theta0[0] = np.log(max(float(filled[rows].mean()), 1e-3))
-        theta0[-1] = np.log(0.3)
-        theta = problem.fit(theta0)
-
-        # Back to original units: slope / sd, intercept absorbs the centring.
-        slopes = theta[1:-1] / sd[kept_idx]
-        coef = np.zeros(len(names))
-        coef[kept_idx] = slopes
-        alpha = float(np.exp(theta[-1]))
+        alpha = sol.alpha
         self.lags_, self.rolling_ = design.lags, design.rolling
+        self.ridge_ = float(ridge)
         self.feature_names_ = names
         self.exog_columns_ = list(design.exog)
-        self.coef_ = pd.Series(coef, index=names, name="coef")
-        self.intercept_ = float(theta[0] - np.sum(slopes * mean[kept_idx]))
+        self.exog_low_, self.exog_high_ = sol.low, sol.high
+        self.coef_ = pd.Series(sol.coef(), index=names, name="coef")
+        self.intercept_ = sol.intercept
         self.alpha_ = alpha if alpha > 1e-5 else 0.0
-        self.n_obs_ = n_obs
-        self.theta_ = theta
-        self._problem = problem
-        self._kept_idx, self._sd = kept_idx, sd
+        self.n_obs_ = sol.n_obs
+        self.theta_ = sol.theta
+        self._solution: Solution = sol
         span = max(design.span, 1)
         pad = np.full(max(span - filled.size, 0), filled.mean())
         self.history_ = np.concatenate([pad, filled])[-span:]
-        self.log_cap_ = float(np.log(10.0 * max(float(filled.max()), 1.0) + 10.0))
+        self.log_cap_ = log_cap
 
     @staticmethod
     def _first_event(series: Series, cov: Coverage | None) -> int:
@@ -389,14 +379,15 @@ class NegBinGLM(ParamsMixin):
         self._check_fitted()
         if self.fallback_ is not None:
             return pd.DataFrame(columns=list(EFFECT_COLUMNS))
-        cov = np.linalg.pinv(self._problem.hessian(self.theta_))
-        kept_names = [self.feature_names_[i] for i in self._kept_idx]
+        sol = self._solution
+        cov = np.linalg.pinv(sol.problem.hessian(self.theta_))
+        kept_names = [self.feature_names_[i] for i in sol.kept]
         z_crit = float(stats.norm.ppf(0.5 + level / 2))
         out = []
-        for pos, (name, col) in enumerate(zip(kept_names, self._kept_idx, strict=True)):
+        for pos, (name, col) in enumerate(zip(kept_names, sol.kept, strict=True)):
             if not name.startswith((PREFIX_RETALIATION, PREFIX_STATEMENT)):
                 continue
-            se = float(np.sqrt(max(cov[pos + 1, pos + 1], 0.0))) / self._sd[col]
+            se = float(np.sqrt(max(cov[pos + 1, pos + 1], 0.0))) / sol.sd[col]
             b = float(self.coef_[name])
             p = float(2 * stats.norm.sf(abs(b) / se)) if se > 0 else float("nan")
             out.append((name, np.exp(b), np.exp(b - z_crit * se), np.exp(b + z_crit * se), p))
@@ -424,7 +415,9 @@ class NegBinGLM(ParamsMixin):
             fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
             return relabel(fc, self.name, fallback=Climatology.name)
         index = horizon_index(self.origin_, horizon, self.freq_)
-        x_future = future_matrix(future, self.exog_columns_, index)
+        x_future = np.clip(
+            future_matrix(future, self.exog_columns_, index), self.exog_low_, self.exog_high_
+        )
         coef = self.coef_.to_numpy()
         n_ar = self.lags_ + (self.rolling_ > 0)
         base = self.intercept_ + x_future @ coef[n_ar:]

@@ -10,7 +10,8 @@ Model (R's tscount, ``link = "log"``, covariates inside the feedback)::
 them in O(T) in compiled code (no Python loop over periods).
 
 Parameter vector ``theta = [beta_0, beta (P), alpha (Q), eta (K), log r]`` (``log r``
-absent for Poisson). Pre-sample values are fixed, not estimated: ``log(1 + Y)`` before
+absent for Poisson). An optional ridge ``ridge / 2 * |eta|^2`` on the (standardized)
+covariate coefficients. Pre-sample values are fixed, not estimated: ``log(1 + Y)`` before
 the first period is the sample mean of ``log(1 + Y)``, ``nu`` is ``log`` of the sample
 mean count, so their derivatives are zero.
 """
@@ -52,6 +53,7 @@ class IngarchData:
     past_obs: tuple[int, ...]
     past_mean: tuple[int, ...]
     negbin: bool
+    ridge: float = 0.0
 
     @classmethod
     def build(
@@ -61,6 +63,7 @@ class IngarchData:
         past_obs: tuple[int, ...],
         past_mean: tuple[int, ...],
         negbin: bool,
+        ridge: float = 0.0,
     ) -> IngarchData:
         observed = np.isfinite(y)
         ybar = float(y[observed].mean())
@@ -81,6 +84,7 @@ class IngarchData:
             past_obs=past_obs,
             past_mean=past_mean,
             negbin=negbin,
+            ridge=ridge,
         )
 
     @property
@@ -131,7 +135,7 @@ class IngarchData:
 
     def negloglik_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Negative log-likelihood per observed period and its gradient (including the
-        stationarity penalty, zero inside the region)."""
+        ridge on the covariates and the stationarity penalty, zero inside the region)."""
         _, beta, alpha, _ = self.split(theta)
         nu = self.nu(theta)
         mu = np.exp(np.clip(nu, -NU_CLIP, NU_CLIP))
@@ -158,6 +162,11 @@ class IngarchData:
         n = max(self.n_obs, 1)
         value = -float(ll) / n
         grad = -grad / n
+        if self.ridge > 0 and self.x.shape[1]:
+            p, q = len(self.past_obs), len(self.past_mean)
+            shrunk = slice(1 + p + q, 1 + p + q + self.x.shape[1])
+            value += 0.5 * self.ridge * float(np.sum(theta[shrunk] ** 2)) / n
+            grad[shrunk] += self.ridge * theta[shrunk] / n
         s = float(beta.sum() + alpha.sum())
         excess = abs(s) - STATIONARITY_LIMIT
         if excess > 0:
@@ -165,6 +174,19 @@ class IngarchData:
             p, q = len(self.past_obs), len(self.past_mean)
             grad[1 : 1 + p + q] += 2 * _PENALTY * excess * np.sign(s)
         return value, grad
+
+    def at_bound(self, theta: np.ndarray, tol: float = 1e-3) -> bool:
+        """Whether a persistence coefficient, or their sum, sits on the stationarity
+        bound: the fit wants a unit root (e.g. the covariates, summed up by the mean
+        feedback, standing in for a drifting level) and is ill-conditioned there."""
+        _, beta, alpha, _ = self.split(theta)
+        coefs = np.concatenate([beta, alpha])
+        if not coefs.size:
+            return False
+        return bool(
+            np.abs(coefs).max() >= COEF_LIMIT - tol
+            or abs(float(coefs.sum())) >= STATIONARITY_LIMIT - tol
+        )
 
     def bounds(self) -> list[tuple[float, float]]:
         inf = np.inf

@@ -5,7 +5,7 @@ and exogenous columns. ``solve_design`` standardizes the columns on the fitted r
 drops constant and collinear ones, and maximizes the penalized NB2 likelihood of
 ``_nb_regression``: a ridge on the exogenous slopes (``ridge``), a tiny one on the
 autoregressive slopes (``ar_ridge``), and bounds that keep the autoregression stable.
-``holdout_ridge`` chooses the exogenous ridge by forward validation.
+``holdout_ridge`` chooses the exogenous ridge by forward validation (``_penalty``).
 
 Shapes: ``T`` periods; ``x_all`` is ``(T, n_ar + k)`` in original units, the ``n_ar``
 autoregressive columns first; masks are boolean ``(T,)``.
@@ -13,25 +13,16 @@ autoregressive columns first; masks are boolean ``(T,)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from cadence.models._design import Coverage, Series, exogenous_range, nb2_loglik
 from cadence.models._nb_regression import NB2Problem
+from cadence.models._penalty import choose_ridge, holdout_split
 
 # Bound on each autoregressive coefficient (on log1p counts) when persistence is capped.
 AR_COEF_LIMIT = 1.0
-# Candidate weights of the ridge on standardized exogenous slopes (``ridge="auto"``): a
-# prior standard deviation of 1 down to 0.01 on the log-mean change per column SD.
-RIDGE_GRID: tuple[float, ...] = (1.0, 10.0, 100.0, 1e3, 1e4)
-# Used by ``ridge="auto"`` when no forward validation is possible (interval totals, or
-# too few periods): a weak prior, worth about one observation.
-DEFAULT_RIDGE = 1.0
-# Forward validation: the last quarter of the fitted periods, at least a week of them.
-HOLDOUT_SHARE = 0.25
-MIN_HOLDOUT = 7
 
 
 def fill_counts(series: Series, coverage: Coverage | None) -> np.ndarray:
@@ -203,36 +194,24 @@ def holdout_ridge(
     n_ar: int,
     penalty: Penalty,
     log_cap: float,
-    grid: Sequence[float] = RIDGE_GRID,
 ) -> float | None:
-    """The exogenous ridge of ``grid`` whose fit on the earlier periods of ``daily``
-    best predicts the last ``HOLDOUT_SHARE`` of them one step ahead (NB2 log-likelihood,
-    exogenous values clipped to the training range as forecasts are); ties go to the
-    stronger ridge. None when the periods are too few to split (at least
-    ``MIN_HOLDOUT`` held out, and three training periods per unpenalized coefficient:
-    the intercept, the autoregression and one exogenous column's worth)."""
-    idx = np.flatnonzero(daily)
-    n_hold = max(round(HOLDOUT_SHARE * idx.size), MIN_HOLDOUT)
-    if idx.size - n_hold < 3 * (n_ar + 2) or x_all.shape[1] == n_ar:
+    """The exogenous ridge (``_penalty.choose_ridge``) whose fit on the earlier periods
+    of ``daily`` best predicts the later ones one step ahead (NB2 log-likelihood,
+    exogenous values clipped to the training range as forecasts are). None without
+    exogenous columns or when the periods are too few to split (the intercept, the
+    autoregression and one exogenous column's worth must be estimable)."""
+    split = holdout_split(daily, n_ar + 2)
+    if split is None or x_all.shape[1] == n_ar:
         return None
-    cut = idx[-n_hold]
+    cut, held = split
     train = daily & (np.arange(filled.size) < cut)
-    hold = idx[-n_hold:]
-    best: tuple[float, float] | None = None
-    for ridge in sorted(grid, reverse=True):
-        sol = solve_design(
-            x_all,
-            filled,
-            train,
-            None,
-            n_ar,
-            Penalty(ridge, penalty.ar_ridge, penalty.max_persistence),
-        )
-        x = x_all[hold].copy()
+
+    def score(ridge: float) -> np.ndarray:
+        sol = solve_design(x_all, filled, train, None, n_ar, replace(penalty, ridge=ridge))
+        x = x_all[held].copy()
         x[:, n_ar:] = np.clip(x[:, n_ar:], sol.low, sol.high)
         mu = np.exp(np.minimum(sol.intercept + x @ sol.coef(), log_cap))
         size = 1.0 / max(sol.alpha, 1e-6)
-        score = float(nb2_loglik(filled[hold], np.maximum(mu, 1e-12), size)[0].sum())
-        if np.isfinite(score) and (best is None or score > best[0]):
-            best = (score, ridge)
-    return None if best is None else best[1]
+        return nb2_loglik(filled[held], np.maximum(mu, 1e-12), size)[0]
+
+    return choose_ridge(score)

@@ -9,13 +9,22 @@ The model of R's tscount (``tsglm(link = "log", distr = "nbinom")``)::
 columns at row t (prefixes ``ret_``, ``stm_``, ``cal_``; dated <= t by the panel's
 contract). Covariates enter inside the feedback (tscount's default ``external = FALSE``).
 Fitted by maximum likelihood (L-BFGS-B on the analytic score; stationarity kept by bounds
-``|beta_i|, |alpha_l| < 0.995`` and a penalty outside ``|sum beta + sum alpha| < 0.99``);
+``|beta_i|, |alpha_l| < 0.995`` and a penalty outside ``|sum beta + sum alpha| < 0.99``)
+with a ridge on the standardized covariate coefficients chosen by forward validation;
 standard errors from the inverse observed information (central differences of the
-analytic score). Forecasts simulate paths forward, feeding simulated counts back.
+analytic score).
+
+Covariates inside the feedback are summed up by it: with a persistence near one a dozen
+slowly varying driver columns can stand in for a drifting level. A fit with covariates
+that ends on the stationarity bound is refitted without them (``ReducedModelWarning``).
+Forecasts simulate paths forward, feeding simulated counts back; the horizon's covariate
+values are clipped to their range over the history (no extrapolation of a log-linear
+effect).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Literal, Self
 
@@ -26,15 +35,18 @@ from scipy import optimize
 from cadence.columns import COUNT, EXOGENOUS_PREFIXES, PREFIX_RETALIATION, PREFIX_STATEMENT
 from cadence.models._design import (
     exogenous_matrix,
+    exogenous_range,
     future_matrix,
     horizon_index,
     read_series,
     reject_intervals,
     relabel,
+    repeating_calendar,
     warn_short_history,
 )
 from cadence.models._ingarch_common import (
     LikelihoodReport,
+    count_loglik,
     covariance_from_information,
     draw_counts,
     fit_fallback,
@@ -49,10 +61,11 @@ from cadence.models._ingarch_common import (
     transform_covariance,
     unstandardize,
 )
-from cadence.models._ingarch_likelihood import IngarchData
+from cadence.models._ingarch_likelihood import NU_CLIP, IngarchData
+from cadence.models._penalty import DEFAULT_RIDGE, RIDGE_GRID, choose_ridge, holdout_split
 from cadence.models.base import ParamsMixin
 from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError
+from cadence.models.errors import ModelError, ReducedModelWarning
 from cadence.models.forecast import CountForecast
 
 Distribution = Literal["nbinom", "poisson"]
@@ -67,17 +80,26 @@ class Ingarch(ParamsMixin, LikelihoodReport):
         past_mean: lags of ``nu`` (tscount's ``past_mean``), same convention; 0 for none.
         distribution: ``"nbinom"`` (dispersion estimated) or ``"poisson"``.
         covariates: exogenous columns to use; None means every panel column with a
-            prefix in ``exog_prefixes``. Columns constant over the history, or exactly
-            collinear with earlier ones, are dropped.
+            prefix in ``exog_prefixes`` except calendar columns that do not go through
+            two cycles over the history (an annual pair on less than two years is a
+            trend in disguise). Columns constant over the history, or exactly collinear
+            with earlier ones, are dropped.
         exog_prefixes: prefixes scanned when ``covariates`` is None.
-        min_history: fewer observed periods than this (or than 3 per parameter) falls
-            back to ``Climatology`` with a ``ShortHistoryWarning``.
+        ridge: L2 weight on the standardized covariate coefficients; ``"auto"``: chosen
+            by forward validation (``_penalty``), including leaving the covariates out
+            when that predicts the later periods better.
+        min_history: fewer observed periods than this (or than 3 per parameter without
+            covariates) falls back to ``Climatology`` with a ``ShortHistoryWarning``;
+            fewer than 3 per parameter with them drops the covariates
+            (``ReducedModelWarning``).
         min_events: fewer non-zero periods than this (all zeros, a single spike: the
             likelihood has no interior maximum) also falls back, with the same warning.
 
     Fitted attributes (after ``fit``): ``coef_`` (Series, covariates in panel units),
     ``cov_`` (DataFrame), ``size_`` (NB size or None), ``loglik_``, ``aic_``, ``n_obs_``,
-    ``covariates_``, ``dropped_covariates_``, ``fitted_`` (in-sample conditional means,
+    ``covariates_``, ``dropped_covariates_``, ``ridge_`` (the covariate ridge used),
+    ``exog_low_``/``exog_high_`` (the covariates' range over the history; horizon values
+    are clipped to it), ``fitted_`` (in-sample conditional means,
     Series), ``converged_``, ``fallback_reason_`` (None, or why ``Climatology`` is used),
     ``fallback_`` (that fitted ``Climatology`` or None), ``origin_``, ``freq_``,
     ``fit_start_`` (first period fitted: later than the panel's first row when a long
@@ -100,6 +122,7 @@ class Ingarch(ParamsMixin, LikelihoodReport):
         distribution: Distribution = "nbinom",
         covariates: Sequence[str] | None = None,
         exog_prefixes: Sequence[str] = EXOGENOUS_PREFIXES,
+        ridge: float | Literal["auto"] = "auto",
         min_history: int = 30,
         min_events: int = 5,
     ) -> None:
@@ -108,6 +131,7 @@ class Ingarch(ParamsMixin, LikelihoodReport):
         self.distribution = distribution
         self.covariates = covariates
         self.exog_prefixes = exog_prefixes
+        self.ridge = ridge
         self.min_history = min_history
         self.min_events = min_events
 
@@ -140,10 +164,23 @@ class Ingarch(ParamsMixin, LikelihoodReport):
         self._reset_fit()
 
         observed = np.isfinite(y)
-        self.covariates_, self.dropped_covariates_ = selected_columns(
-            panel, observed, self.covariates, self.exog_prefixes
-        )
-        n_params = 1 + len(p_lags) + len(q_lags) + len(self.covariates_) + int(self._negbin)
+        used, dropped = selected_columns(panel, observed, self.covariates, self.exog_prefixes)
+        if self.covariates is None:
+            repeating = repeating_calendar(panel, used, observed)
+            dropped += [c for c in used if c not in repeating]
+            used = repeating
+        n_core = 1 + len(p_lags) + len(q_lags) + int(self._negbin)
+        n_obs = int(observed.sum())
+        if used and 3 * (n_core + len(used)) > n_obs >= max(self.min_history, 3 * n_core):
+            warnings.warn(
+                f"{self.name}: {n_obs} observed periods for {n_core + len(used)} parameters "
+                f"(needs {3 * (n_core + len(used))}); fitting without covariates",
+                ReducedModelWarning,
+                stacklevel=2,
+            )
+            dropped, used = dropped + used, []
+        self.covariates_, self.dropped_covariates_ = used, dropped
+        n_params = n_core + len(self.covariates_)
         self.fallback_, self.fallback_reason_ = fit_fallback(
             panel,
             target,
@@ -158,9 +195,32 @@ class Ingarch(ParamsMixin, LikelihoodReport):
 
         x = exogenous_matrix(panel, self.covariates_)
         x_mean, x_sd = x[observed].mean(axis=0), x[observed].std(axis=0)
-        data = IngarchData.build(y, (x - x_mean) / x_sd, p_lags, q_lags, self._negbin)
+        self.exog_low_, self.exog_high_ = exogenous_range(x[observed])
+        xs = (x - x_mean) / x_sd
         with single_threaded_blas():
+            self.ridge_ = self._choose_ridge(y, xs, p_lags, q_lags)
+            if not np.isfinite(self.ridge_):  # the covariates did not help on later data
+                self.dropped_covariates_ += self.covariates_
+                self.covariates_ = []
+                xs, x_mean, x_sd = xs[:, :0], x_mean[:0], x_sd[:0]
+                self.exog_low_, self.exog_high_ = self.exog_low_[:0], self.exog_high_[:0]
+                self.ridge_ = 0.0
+            data = IngarchData.build(y, xs, p_lags, q_lags, self._negbin, self.ridge_)
             theta, converged = self._maximize(data)
+            if theta is not None and xs.shape[1] and data.at_bound(theta):
+                warnings.warn(
+                    f"{self.name}: with the covariates the fit sits on the stationarity "
+                    "bound (a unit root); fitting without them",
+                    ReducedModelWarning,
+                    stacklevel=2,
+                )
+                self.dropped_covariates_ += self.covariates_
+                self.covariates_ = []
+                xs, x_mean, x_sd = xs[:, :0], x_mean[:0], x_sd[:0]
+                self.exog_low_, self.exog_high_ = self.exog_low_[:0], self.exog_high_[:0]
+                self.ridge_ = 0.0
+                data = IngarchData.build(y, xs, p_lags, q_lags, self._negbin)
+                theta, converged = self._maximize(data)
             if theta is not None:
                 info = data.n_obs * observed_information(
                     lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
@@ -218,6 +278,38 @@ class Ingarch(ParamsMixin, LikelihoodReport):
         if self._negbin:
             names.append("log_size")
         return names
+
+    def _choose_ridge(
+        self, y: np.ndarray, xs: np.ndarray, p_lags: tuple[int, ...], q_lags: tuple[int, ...]
+    ) -> float:
+        """The covariate ridge: ``self.ridge``, or for ``"auto"`` the weight whose fit on
+        the earlier periods best predicts the later ones one step ahead (see
+        ``_penalty``; ``DEFAULT_RIDGE`` when the history is too short to split)."""
+        if self.ridge != "auto":
+            return float(self.ridge)
+        if not xs.shape[1]:
+            return 0.0
+        split = holdout_split(np.isfinite(y), 2 + len(p_lags) + len(q_lags))
+        if split is None:
+            return DEFAULT_RIDGE
+        cut, held = split
+        full = IngarchData.build(y, xs, p_lags, q_lags, self._negbin)
+        low, high = exogenous_range(xs[:cut][np.isfinite(y[:cut])])
+        clipped = IngarchData.build(y, np.clip(xs, low, high), p_lags, q_lags, self._negbin)
+
+        def score(ridge: float) -> np.ndarray | None:
+            k = xs.shape[1] if np.isfinite(ridge) else 0
+            train = IngarchData.build(
+                y[:cut], xs[:cut, :k], p_lags, q_lags, self._negbin, ridge if k else 0.0
+            )
+            theta, _ = self._maximize(train)
+            if theta is None or (k and train.at_bound(theta)):
+                return None
+            ref = clipped if k else IngarchData.build(y, xs[:, :0], p_lags, q_lags, self._negbin)
+            mu = np.exp(np.clip(ref.nu(theta), -NU_CLIP, NU_CLIP))[held]
+            return count_loglik(full.y[held], mu, full.log_size(theta))
+
+        return choose_ridge(score, (*RIDGE_GRID, np.inf))
 
     def _maximize(self, data: IngarchData) -> tuple[np.ndarray | None, bool]:
         """L-BFGS-B optimum from a persistent starting point, and from a less persistent
@@ -293,7 +385,7 @@ class Ingarch(ParamsMixin, LikelihoodReport):
         if self.size_ is not None:
             head.append(f"NB size {self.size_:.4g} (sigma^2 = 1/size = {1 / self.size_:.4g})")
         if self.dropped_covariates_:
-            head.append(f"dropped covariates (constant or collinear): {self.dropped_covariates_}")
+            head.append(f"dropped covariates: {self.dropped_covariates_}")
         with pd.option_context("display.width", 120, "display.max_rows", 200):
             return "\n".join(head) + "\n" + self.coef_table().round(4).to_string()
 
@@ -317,7 +409,9 @@ class Ingarch(ParamsMixin, LikelihoodReport):
                 fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
             )
         index = horizon_index(self.origin_, horizon, self.freq_)
-        x_future = future_matrix(future, self.covariates_, index)
+        x_future = np.clip(
+            future_matrix(future, self.covariates_, index), self.exog_low_, self.exog_high_
+        )
         coef = self.coef_
         b0 = float(coef["intercept"])
         beta = coef[[f"beta_{k}" for k in self.p_lags_]].to_numpy()

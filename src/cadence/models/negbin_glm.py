@@ -73,7 +73,6 @@ from cadence.models._design import (
     warn_short_history,
 )
 from cadence.models._nb_design import (
-    DEFAULT_RIDGE,
     Penalty,
     Solution,
     fill_counts,
@@ -81,6 +80,7 @@ from cadence.models._nb_design import (
     lag_features,
     solve_design,
 )
+from cadence.models._penalty import DEFAULT_RIDGE
 from cadence.models.base import ParamsMixin
 from cadence.models.baselines import Climatology
 from cadence.models.errors import NotFittedError, PanelError, ReducedModelWarning
@@ -120,7 +120,7 @@ class NegBinGLM(ParamsMixin):
     days, 8 weeks or 6 months), ``exogenous`` (use ``ret_``/``stm_``/``cal_`` columns),
     ``include`` (only these exogenous columns; None: all but calendar columns that do not
     repeat on the fitted rows), ``ridge`` (L2 weight on the standardized exogenous
-    slopes; ``"auto"``: chosen from ``_nb_design.RIDGE_GRID`` by forward validation, or
+    slopes; ``"auto"``: chosen from ``_penalty.RIDGE_GRID`` by forward validation, or
     ``DEFAULT_RIDGE`` with interval totals or too few periods to split), ``ar_ridge`` (L2
     weight on the standardized autoregressive slopes), ``max_persistence`` (bound on the
     absolute sum of the autoregressive coefficients, each of them also within +-1,

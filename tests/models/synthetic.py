@@ -8,6 +8,7 @@ spike, interval-observed spans. Reusable by every model family's tests.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,9 +27,11 @@ __all__ = [
     "RET_STRIKE",
     "STM_DEESCALATION",
     "STM_ESCALATION",
+    "BurstySeries",
     "SyntheticCase",
     "SyntheticSpec",
     "all_zero",
+    "bursty_series",
     "case",
     "constant_rate_panel",
     "intervals_from",
@@ -109,3 +112,105 @@ def constant_rate_panel(
     panel = pd.DataFrame({COUNT: rng.poisson(lam).astype(float)}, index=index)
     panel.attrs["synthetic"] = True
     return panel
+
+
+# --- a short, bursty daily series with many overlapping driver columns ---------------------
+
+
+@dataclass(frozen=True)
+class BurstySeries:
+    """Synthetic counts whose level drifts and bursts, with the driver columns a feature
+    panel would carry. ``counts`` (T,) float; ``events`` maps a driver family (``ret``,
+    ``stm_esc``, ``stm_deesc``) to 0/1 event indicators (T,); ``index`` the days."""
+
+    counts: np.ndarray
+    events: dict[str, np.ndarray]
+    index: pd.DatetimeIndex
+
+    def split(self, n_history: int, horizon: int = 28) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The panel of the first ``n_history`` days and the exogenous frame of the next
+        ``horizon`` ones, continued as the feature layer does: no new event after the
+        origin (decays decay, windows roll off, "days since" keeps counting)."""
+        n = n_history + horizon
+        cols = {}
+        for family, hits in self.events.items():
+            known = np.where(np.arange(n) < n_history, hits[:n], 0.0)
+            for half_life in (3, 7, 28):
+                cols[f"{family}_decay_{half_life}d"] = _decayed(known, half_life)
+            for window in (7, 28):
+                csum = np.concatenate([[0.0], np.cumsum(known)])
+                lo = np.maximum(np.arange(1, n + 1) - window, 0)
+                cols[f"{family}_count_{window}d"] = csum[1:] - csum[lo]
+            cols[f"{family}_since_last"] = _since_last(known)
+        index = self.index[:n]
+        dow = index.day_of_week.to_numpy()
+        for d in range(1, 7):
+            cols[f"cal_dow_{d}"] = (dow == d).astype(float)
+        angle = 2 * np.pi * (index.day_of_year.to_numpy() - 1) / 365.25
+        cols["cal_year_sin"], cols["cal_year_cos"] = np.sin(angle), np.cos(angle)
+        frame = pd.DataFrame(
+            {_prefixed(k): v for k, v in cols.items()},
+            index=pd.DatetimeIndex(index, freq="D", name="date"),
+        )
+        panel = frame.iloc[:n_history].copy()
+        panel.insert(0, COUNT, self.counts[:n_history])
+        panel.index = pd.DatetimeIndex(panel.index, freq="D", name="date")
+        panel.attrs["synthetic"] = True
+        future = frame.iloc[n_history:].copy()
+        future.index = pd.DatetimeIndex(future.index, freq="D", name="date")
+        future.attrs["synthetic"] = True
+        return panel, future
+
+
+def _prefixed(name: str) -> str:
+    return name if name.startswith(("cal_", "stm_")) else f"ret_{name[4:]}"
+
+
+def _decayed(events: np.ndarray, half_life: float) -> np.ndarray:
+    rho = 0.5 ** (1.0 / half_life)
+    out = np.empty_like(events, dtype=float)
+    acc = 0.0
+    for t, e in enumerate(events):
+        acc = acc * rho + e
+        out[t] = acc
+    return out
+
+
+def _since_last(events: np.ndarray, cap: float = 365.0) -> np.ndarray:
+    out = np.empty(events.size)
+    last = -np.inf
+    for t, e in enumerate(events):
+        if e > 0:
+            last = t
+        out[t] = min(t - last, cap)
+    return out
+
+
+def bursty_series(n_days: int = 280, *, seed: int = 0) -> BurstySeries:
+    """Daily counts from a few to hundreds: a log level drifting around log(30) (AR(1)
+    with small steps), NB2 noise (alpha 0.5), and bursts (about one day in 25 multiplied
+    by 5-30 for 1-3 days). Driver events fall on burst days and on high-level days in the
+    first half only, so in-sample they "explain" the level; later they are unrelated."""
+    rng = np.random.default_rng(seed)
+    level = np.empty(n_days)
+    level[0] = np.log(60.0)
+    for t in range(1, n_days):
+        level[t] = level[t - 1] + 0.03 * (np.log(30.0) - level[t - 1]) + rng.normal(0, 0.12)
+    burst = np.zeros(n_days)
+    t = 0
+    while t < n_days:
+        if rng.random() < 0.04:
+            length = int(rng.integers(1, 4))
+            burst[t : t + length] = rng.uniform(np.log(5), np.log(30))
+            t += length
+        t += 1
+    mu = np.exp(level + burst)
+    counts = rng.poisson(rng.gamma(2.0, 0.5 * mu)).astype(float)
+    early = np.arange(n_days) < n_days // 2
+    high = level > np.median(level)
+    events = {}
+    for family in ("ret", "stm_esc", "stm_deesc"):
+        p = np.where(early & ((burst > 0) | high), 0.35, 0.03)
+        events[family] = (rng.random(n_days) < p).astype(float)
+    index = pd.date_range("2023-10-23", periods=n_days, freq="D", name="date")
+    return BurstySeries(counts=counts, events=events, index=index)

@@ -323,6 +323,8 @@ class NegBinGLM(ParamsMixin):
                     log_cap,
                 )
             ridge = DEFAULT_RIDGE if chosen is None else chosen
+        if not design.exog:
+            ridge = 0.0
         sol = solve_design(
             x_all,
             filled,

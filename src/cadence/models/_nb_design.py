@@ -149,10 +149,12 @@ def solve_design(
     cov: Coverage | None,
     n_ar: int,
     penalty: Penalty,
+    start: Solution | None = None,
 ) -> Solution:
     """Maximize the penalized likelihood of the counts on the periods ``daily`` and the
     interval totals ``cov``, on the columns of ``x_all``. ``filled`` (T,) are the
-    counts with gaps filled (``fill_counts``): exact on ``daily`` periods."""
+    counts with gaps filled (``fill_counts``): exact on ``daily`` periods. ``start``: a
+    solution on the same rows (another penalty) to start from."""
     covered = cov.covered if cov is not None else np.zeros(filled.size, dtype=bool)
     rows = daily | covered
     mean = x_all[rows].mean(axis=0)
@@ -180,9 +182,12 @@ def solve_design(
         bound_limits=limits,
         stiff=100.0 * max(n_obs, 1),
     )
-    theta0 = np.zeros(z.shape[1] + 1)
-    theta0[0] = np.log(max(float(filled[rows].mean()), 1e-3))
-    theta0[-1] = np.log(0.3)
+    if start is not None and np.array_equal(start.kept, kept):
+        theta0 = start.theta.copy()
+    else:
+        theta0 = np.zeros(z.shape[1] + 1)
+        theta0[0] = np.log(max(float(filled[rows].mean()), 1e-3))
+        theta0[-1] = np.log(0.3)
     theta = problem.fit(theta0)
     return Solution(theta, problem, kept, mean, sd, low, high, n_obs)
 
@@ -205,9 +210,12 @@ def holdout_ridge(
         return None
     cut, held = split
     train = daily & (np.arange(filled.size) < cut)
+    previous: list[Solution] = []  # the last fit: the next weight starts from it
 
     def score(ridge: float) -> np.ndarray:
-        sol = solve_design(x_all, filled, train, None, n_ar, replace(penalty, ridge=ridge))
+        start = previous[-1] if previous else None
+        sol = solve_design(x_all, filled, train, None, n_ar, replace(penalty, ridge=ridge), start)
+        previous.append(sol)
         x = x_all[held].copy()
         x[:, n_ar:] = np.clip(x[:, n_ar:], sol.low, sol.high)
         mu = np.exp(np.minimum(sol.intercept + x @ sol.coef(), log_cap))

@@ -22,6 +22,7 @@ from cadence.columns import COUNT, DATE, END, PANDAS_FREQ, Frequency
 from cadence.experiments.errors import SeriesDataError
 from cadence.features import Panel, Scenario, SeriesSpec, build_panel, future_frame
 from cadence.features.errors import InputError
+from cadence.features.extent import last_data_day
 from cadence.store.reads import events_frame, observations_frame, statements_frame
 from cadence.store.series_repo import get_series
 
@@ -89,14 +90,11 @@ class SeriesData:
 
     @cached_property
     def last_day(self) -> pd.Timestamp:
-        """The last day the series' target has data for."""
-        if self.spec.observed:
-            if self.observations is None or self.observations.empty:
-                raise SeriesDataError(f"series {self.spec.name!r}: no observations stored")
-            return pd.Timestamp(self.observations[END].max()) - pd.Timedelta(days=1)
-        if self.events.empty:
-            raise SeriesDataError(f"series {self.spec.name!r}: no events stored")
-        return pd.Timestamp(self.events[DATE].max())
+        """The last day the series' target has data for (``features.last_data_day``)."""
+        try:
+            return last_data_day(self.spec, self.events, self.observations)
+        except InputError as exc:
+            raise SeriesDataError(str(exc)) from exc
 
     def known_on(self, day: object) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
         """Events, statements and observations dated on or before ``day``."""

@@ -21,6 +21,7 @@ from cadence.features.errors import (
     ScenarioError,
     SpecError,
 )
+from cadence.features.extent import last_data_day
 from cadence.features.future import (
     Scenario,
     ScenarioRetaliation,
@@ -52,5 +53,6 @@ __all__ = [
     "exogenous_columns",
     "feature_definitions",
     "future_frame",
+    "last_data_day",
     "observation_counts",
 ]

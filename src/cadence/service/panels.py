@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cadence.features import Panel, SeriesSpec, build_panel
+from cadence.features.extent import last_data_day
 from cadence.store.reads import events_frame, observations_frame, statements_frame
 from cadence.store.series_repo import get_series
 
@@ -19,12 +20,11 @@ def spec_for(engine: Engine, name: str) -> SeriesSpec:
 def latest_day(
     engine: Engine, spec: SeriesSpec, known_at: dt.datetime | None = None
 ) -> pd.Timestamp:
-    """The last day the series' target has data for (its default as-of date)."""
-    if spec.observed:
-        obs = observations_frame(engine, spec.name, known_at=known_at)
-        return pd.Timestamp(obs["end"].max()) - pd.Timedelta(days=1)
-    ev = events_frame(engine, known_at=known_at)
-    return pd.Timestamp(ev["date"].max())
+    """The last day the series' target has data for (its default as-of date; see
+    ``features.last_data_day``)."""
+    obs = observations_frame(engine, spec.name, known_at=known_at) if spec.observed else None
+    events = events_frame(engine, known_at=known_at) if not spec.observed else None
+    return last_data_day(spec, events if events is not None else pd.DataFrame(), obs)
 
 
 def load_panel(

@@ -91,7 +91,7 @@ def test_an_existing_scheduler_is_used_and_left_running(tmp_path: Path) -> None:
         threads_per_worker=1,
         processes=False,
         local_directory=str(tmp_path),
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: another cluster may hold 8787
     ) as cluster:
         with make_executor("dask", scheduler=cluster.scheduler_address) as ex:
             assert isinstance(ex, DaskExecutor) and ex.workers == 1

@@ -154,7 +154,7 @@ class DaskExecutor(_Context):
                     threads_per_worker=1,
                     processes=processes,
                     local_directory=str(local_directory),
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: another cluster may hold 8787
                 )
                 self.client = Client(self._cluster)
         except (OSError, TimeoutError) as exc:

@@ -34,7 +34,10 @@ from cadence.experiments.executors import make_executor
 from cadence.models.errors import ModelError
 from cadence.models.registry import available_models
 from cadence.service.cli.app import app, engine_for, err, out, settings
+from cadence.service.cli.backtest_many import backtest_many
 from cadence.service.cli.errors import BAD_INPUT, FAILURE
+from cadence.service.cli.selection import select_series
+from cadence.store.series_repo import list_series
 
 ENSEMBLE = "ensemble"
 _SHOWN_FAILURES = 20
@@ -155,7 +158,10 @@ def track(
 
 @app.command("backtest")
 def backtest(
-    series: str = typer.Option(..., help="series name"),
+    selected: list[str] | None = typer.Option(
+        None, "--series", help="series name or glob ('family/*'); repeat for several"
+    ),
+    all_series: bool = typer.Option(False, "--all", help="every declared series"),
     models: str = typer.Option("all", help="'all' or comma-separated registry names"),
     start: str | None = typer.Option(None, help="first origin, YYYY-MM-DD"),
     end: str | None = typer.Option(None, help="last origin, YYYY-MM-DD"),
@@ -171,10 +177,30 @@ def backtest(
     seed: int = typer.Option(0, help="base seed (each model x origin derives its own)"),
     no_tracking: bool = typer.Option(False, "--no-tracking", help="do not log MLflow runs"),
 ) -> int:
-    """Backtest models on SERIES at rolling origins; print scores, write JSON."""
+    """Backtest models on SERIES at rolling origins; print scores, write JSON. Several
+    names, a glob or --all backtest many series: one result per series under
+    {"series": [...], "summary": {...}}."""
     configs = model_configs(models)
     kind = ExecutorName.dask.value if scheduler else executor.value
     s = settings()
+    chosen = select_series([x.name for x in list_series(engine_for(s))], selected, all_series)
+    if chosen.many:
+        return backtest_many(
+            chosen.names,
+            configs,
+            start=start,
+            end=end,
+            every=every,
+            horizon=horizon,
+            kind=kind,
+            scheduler=scheduler,
+            workers=workers,
+            json_path=json_path,
+            samples=samples,
+            seed=seed,
+            no_tracking=no_tracking,
+        )
+    series = chosen.names[0]
     try:
         data = load_series_data(engine_for(s), series)
         origins = default_origins(data, start=start, end=end, every=every, horizon=horizon)

@@ -1,0 +1,165 @@
+"""``cadence backtest`` over several series (names, globs, ``--all``).
+
+Reads the stored rows once (``experiments.many_data.load_many``), backtests the series in
+batches of whole series on the chosen executor (``experiments.many.run_many``), prints
+one line per series and the summary per model (share of series where it beats
+Climatology on CRPS, mean skill), logs bounded MLflow runs
+(``experiments.many_tracking``) and writes ``{"series": [...], "summary": {...}}`` with
+``--json``. A series that fails is reported and skipped. Exit status: 0 when every
+series has a result, 1 when one failed (or tracking failed), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cadence.experiments.backtest import ModelConfig
+from cadence.experiments.errors import ExecutorError
+from cadence.experiments.executors import make_executor
+from cadence.experiments.many import ManyResult, ManySettings, run_many
+from cadence.experiments.many_data import load_many
+from cadence.service.cli.app import engine_for, err, out, settings
+from cadence.service.cli.errors import FAILURE
+
+__all__ = ["backtest_many", "summary_table"]
+
+_SHOWN = 50
+
+
+def _pct(x: object) -> str:
+    return "-" if x is None else f"{float(x):.1%}"  # type: ignore[arg-type]
+
+
+def _num(x: object) -> str:
+    if x is None:
+        return "-"
+    v = float(x)  # type: ignore[arg-type]
+    return "-" if not math.isfinite(v) else f"{v:+.3f}"
+
+
+def summary_table(summary: dict[str, Any], title: str) -> Table:
+    """Per model: series scored, share beating climatology, mean and median skill."""
+    t = Table(title=title)
+    for col in ("model", "series", "beats climatology", "mean skill", "median skill"):
+        t.add_column(col, justify="left" if col == "model" else "right")
+    for model, s in summary["models"].items():
+        t.add_row(
+            model,
+            str(s["n_series"]),
+            _pct(s["share_beating_climatology"]),
+            _num(s["mean_skill"]),
+            _num(s["median_skill"]),
+        )
+    return t
+
+
+def _per_series(result: ManyResult) -> None:
+    for i, item in enumerate(result.items):
+        if i == _SHOWN:
+            err.print(f"... and {len(result.items) - _SHOWN} more series", highlight=False)
+            break
+        if item.result is None:
+            err.print(f"[red]{item.series}: failed[/] {item.error}", highlight=False)
+            continue
+        skill = item.result.skill_vs_climatology()
+        best = max(
+            (k for k in skill if math.isfinite(skill[k])), key=lambda k: skill[k], default="-"
+        )
+        err.print(
+            f"{item.series}: {len(item.result.origins)} origins, best {best} "
+            f"(skill {_num(skill.get(best))}), {len(item.result.failures)} failed fits",
+            highlight=False,
+        )
+
+
+def backtest_many(
+    names: Sequence[str],
+    configs: Sequence[ModelConfig],
+    *,
+    start: str | None,
+    end: str | None,
+    every: str,
+    horizon: int,
+    kind: str,
+    scheduler: str | None,
+    workers: int | None,
+    json_path: Path | None,
+    samples: int,
+    seed: int,
+    no_tracking: bool,
+) -> int:
+    s = settings()
+    datas, load_errors = load_many(engine_for(s), names)
+    err.print(
+        f"{len(names)} series, horizon {horizon}, {len(configs)} models, executor {kind}",
+        highlight=False,
+    )
+    many = ManySettings(
+        configs=tuple(configs),
+        horizon=horizon,
+        every=every,
+        start=start,
+        end=end,
+        n_samples=samples,
+        seed=seed,
+    )
+    try:
+        with (
+            make_executor(
+                kind,
+                workers=workers,
+                scheduler=scheduler,
+                local_directory=s.home / "dask-worker-space",
+            ) as ex,
+            Progress(
+                TextColumn("series"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            ) as bar,
+        ):
+            task = bar.add_task("series", total=len(names))
+            result = run_many(
+                datas,
+                many,
+                executor=ex,
+                load_errors=load_errors,
+                order=names,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except ExecutorError as exc:
+        err.print(f"error: {exc}", highlight=False)
+        return FAILURE
+    _per_series(result)
+    summary = result.summary()
+    out.print(summary_table(summary, f"{len(result.results)} of {len(names)} series"))
+    status = FAILURE if result.failed else 0
+    run_ids: dict[str, dict[str, str]] = {}
+    if not no_tracking:
+        try:
+            from cadence.experiments.many_tracking import log_many
+
+            run_ids = log_many(
+                result,
+                tracking_uri=s.resolved_tracking_uri,
+                configs=configs,
+                n_samples=samples,
+                seed=seed,
+            )
+        except Exception as exc:  # tracking must not lose the scores just computed
+            err.print(f"[red]MLflow logging failed:[/] {type(exc).__name__}: {exc}")
+            status = FAILURE
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result.to_json(run_ids), indent=2) + "\n")
+        err.print(f"wrote {json_path}", highlight=False)
+    return status

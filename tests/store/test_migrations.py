@@ -8,7 +8,16 @@ from cadence.store import migrate
 from cadence.store.engine import make_engine
 from cadence.store.tables import Base
 
-TABLES = {"events", "statements", "series", "observations", "forecasts", "jobs", "api_keys"}
+TABLES = {
+    "events",
+    "statements",
+    "series",
+    "observations",
+    "forecasts",
+    "jobs",
+    "api_keys",
+    "forecast_scores",
+}
 
 
 def test_upgrade_to_head_and_back_to_base(db_url: str) -> None:

@@ -4,11 +4,19 @@
 dated on or before ``as_of`` (the backtest's rule: nothing later reaches the fit or the
 exogenous future) and returns the served forecast body for the periods after it, with
 ``model.version`` and ``model.run_id`` null (a replay is not a registry version) and an
-added ``as_of``.
+added ``as_of``. Paths are drawn as the retrain job draws the served forecast (the
+fitted model's forecast with generator ``seed``).
+
+Two modes: by *event date* (default: every stored row dated by ``as_of``, late reports
+and corrections included, as a backtest does) and *known at* (``known_at``: only rows
+ingested by that instant, as the database held them then; the body says
+``known_at``). A known-at replay at a served forecast's ``generated_at`` and origin,
+with its configuration, seed and number of paths, reproduces it exactly.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 import pandas as pd
@@ -17,12 +25,18 @@ from sqlalchemy import Engine
 from cadence.columns import Frequency
 from cadence.experiments import registry as reg
 from cadence.experiments.backtest import ModelConfig, fit_and_forecast
-from cadence.experiments.data import load_series_data, period_end, period_label, shift_periods
+from cadence.experiments.data import (
+    load_series_data,
+    period_end,
+    period_label,
+    shift_periods,
+)
 from cadence.experiments.errors import ExperimentError
 from cadence.experiments.serving import forecast_payload
+from cadence.models.forecast import CountForecast
 from cadence.store.tables import utcnow
 
-__all__ = ["replay_forecast", "replay_origin"]
+__all__ = ["replay", "replay_forecast", "replay_origin"]
 
 
 def replay_origin(as_of: object, frequency: str) -> pd.Timestamp:
@@ -36,7 +50,7 @@ def replay_origin(as_of: object, frequency: str) -> pd.Timestamp:
     return label
 
 
-def replay_forecast(
+def replay(
     engine: Engine,
     series: str,
     as_of: object,
@@ -46,12 +60,11 @@ def replay_forecast(
     n_samples: int = 1000,
     seed: int = 0,
     config: ModelConfig | None = None,
-) -> dict[str, Any]:
-    """The forecast body ``config`` (default: the registered champion's configuration)
-    gives when fitted on what was dated on or before ``as_of``. Raises ``NotFoundError``
-    (unknown series), ``ExperimentError`` (no champion and no ``config``; ``as_of``
-    outside the data)."""
-    data = load_series_data(engine, series)
+    known_at: dt.datetime | None = None,
+) -> tuple[dict[str, Any], CountForecast]:
+    """``replay_forecast``'s body and the forecast (sample paths ``(n_samples,
+    horizon)``) it summarizes."""
+    data = load_series_data(engine, series, known_at=known_at)
     if config is None:
         champ = reg.alias_version(tracking_uri, series)
         if champ is None or champ.config is None:
@@ -66,7 +79,16 @@ def replay_forecast(
             f"as-of {pd.Timestamp(as_of):%Y-%m-%d}: expected a date within the data of "
             f"{series!r}, {data.first_period:%Y-%m-%d} to {data.last_day:%Y-%m-%d}"
         )
-    _, forecast = fit_and_forecast(data, config, origin, horizon, n_samples=n_samples, seed=seed)
+    model, _ = fit_and_forecast(data, config, origin, horizon, n_samples=1, seed=seed)
+    wrapper = reg.CadenceForecaster(
+        model,
+        series=series,
+        frequency=data.frequency,
+        origin=origin,
+        max_horizon=horizon,
+        future=data.future(origin, horizon),
+    )
+    forecast = wrapper.forecast(horizon, n_samples=n_samples, seed=seed)
     body = forecast_payload(
         series,
         data.frequency,
@@ -76,4 +98,38 @@ def replay_forecast(
         run_id=None,
         generated_at=utcnow(),
     )
-    return {**body, "as_of": pd.Timestamp(as_of).date().isoformat()}
+    body["as_of"] = pd.Timestamp(as_of).date().isoformat()
+    if known_at is not None:
+        at = known_at if known_at.tzinfo else known_at.replace(tzinfo=dt.UTC)
+        body["known_at"] = at.astimezone(dt.UTC).isoformat()
+    return body, forecast
+
+
+def replay_forecast(
+    engine: Engine,
+    series: str,
+    as_of: object,
+    *,
+    tracking_uri: str,
+    horizon: int = 28,
+    n_samples: int = 1000,
+    seed: int = 0,
+    config: ModelConfig | None = None,
+    known_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The forecast body ``config`` (default: the registered champion's configuration)
+    gives when fitted on what was dated on or before ``as_of`` (and, with ``known_at``,
+    ingested by then). Raises ``NotFoundError`` (unknown series), ``ExperimentError``
+    (no champion and no ``config``; ``as_of`` outside the data)."""
+    body, _ = replay(
+        engine,
+        series,
+        as_of,
+        tracking_uri=tracking_uri,
+        horizon=horizon,
+        n_samples=n_samples,
+        seed=seed,
+        config=config,
+        known_at=known_at,
+    )
+    return body

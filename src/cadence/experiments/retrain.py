@@ -17,9 +17,13 @@ One run of ``retrain(engine, series, ...)``:
    Climatology*). The best eligible candidate (lowest mean CRPS) is promoted when there is
    no champion, or when the 95% bootstrap interval of its CRPS difference to the champion
    over origins (``BacktestResult.crps_difference``) lies below zero. A champion that
-   failed in the backtest yields to the best eligible candidate. With no champion and no
-   eligible candidate, Climatology itself serves (the reference every model must beat),
-   also when nothing could be scored (counts known only as interval totals).
+   failed in the backtest yields to the best eligible candidate. A champion whose served
+   forecasts raised the accuracy alarm (``cadence.experiments.accuracy``: rolling 80%
+   coverage outside its band, or rolling CRPS worse than Climatology) is *unproven*: it
+   competes as one more candidate, without the advantage of the interval rule. With no
+   champion and no eligible candidate, Climatology itself serves (the reference every
+   model must beat), also when nothing could be scored (counts known only as interval
+   totals).
 6. **refit**: the chosen configuration is fitted on all the data (``fit_and_forecast`` at
    the last period). If it raises, a warning is logged, its MLflow run is tagged
    ``cadence.refit_failed``, and the next configuration serves instead (the current
@@ -55,7 +59,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -65,6 +69,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cadence.experiments import registry as reg
+from cadence.experiments.accuracy import DriftBand, accuracy_status
 from cadence.experiments.backtest import (
     CLIMATOLOGY,
     BacktestResult,
@@ -593,6 +598,7 @@ def retrain(
     progress: Callable[[str], None] | None = None,
     plots: bool = True,
     job: JobInfo | None = None,
+    drift_band: DriftBand | None = None,
 ) -> RetrainOutcome:
     """Retrain ``series`` (see the module docstring for the steps and the promotion rule).
 
@@ -601,9 +607,10 @@ def retrain(
     draw. ``progress(step)`` is called as steps begin; ``plots=False`` logs the runs
     without their PNG charts. ``job``: a running retrain job of ``series`` that the
     caller already started (an API request answers with its id before the work
-    begins); by default the job is started here. Raises ``JobConflictError`` when a
-    retrain of ``series`` is already running; returns ``status == "failed"`` for the
-    failures an operator can act on.
+    begins); by default the job is started here. ``drift_band``: the accuracy alarm's
+    settings (default ``DriftBand()``) that decide whether the champion is unproven.
+    Raises ``JobConflictError`` when a retrain of ``series`` is already running;
+    returns ``status == "failed"`` for the failures an operator can act on.
     """
     t0 = time.perf_counter()
     step = _Step()
@@ -641,6 +648,7 @@ def retrain(
             n_boot=n_boot,
             executor=executor,
             plots=plots,
+            drift_band=drift_band or DriftBand(),
         )
     except EXPECTED_FAILURES as exc:
         outcome.status = FAILED_OUTCOME
@@ -681,6 +689,7 @@ def _run(
     n_boot: int,
     executor: Executor | None,
     plots: bool,
+    drift_band: DriftBand,
 ) -> None:
     step("registry", progress)
     champ, note = _reconcile(engine, series, tracking_uri)
@@ -736,13 +745,20 @@ def _run(
     details["backtest"] = result.to_json(outcome.run_ids)
 
     step("decide", progress)
-    decision = decide(
-        result,
-        [c.key for c in candidates],
-        champ_config.key if champ_config else None,
-        n_boot=n_boot,
-        seed=seed,
-    )
+    contenders = [c.key for c in candidates]
+    holder = champ_config.key if champ_config else None
+    if holder is not None:
+        live = accuracy_status(engine, series, drift_band)
+        if live.alarm:
+            # unproven: the champion competes like any candidate
+            details["unproven"] = list(live.reasons)
+            outcome.warnings.append("champion unproven: " + "; ".join(live.reasons))
+            contenders = [*contenders, holder] if holder not in contenders else contenders
+            holder = None
+    decision = decide(result, contenders, holder, n_boot=n_boot, seed=seed)
+    if "unproven" in details:
+        why = "; ".join(details["unproven"])
+        decision = replace(decision, reason=f"champion unproven ({why}): {decision.reason}")
     outcome.difference = decision.difference
     details.update(decision=decision.reason, eligible=list(decision.eligible))
     if decision.chosen is None:

@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     scenario_timeout_seconds: float = Field(
         default=10.0, gt=0, description="a scenario taking longer is abandoned with 422"
     )
+    accuracy_coverage_low: float = Field(
+        default=0.65, ge=0, le=1, description="drift alarm below this rolling 80% coverage"
+    )
+    accuracy_coverage_high: float = Field(
+        default=0.92, ge=0, le=1, description="drift alarm above this rolling 80% coverage"
+    )
+    accuracy_window_days: int = Field(
+        default=56, ge=1, description="days of scored periods in the rolling accuracy window"
+    )
+    accuracy_min_scores: int = Field(
+        default=14, ge=1, description="fewest period scores in the window before an alarm"
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -167,6 +167,27 @@ def current_forecast(
     return _row(r, series, with_samples)
 
 
+def list_forecasts(
+    conn: Connection | Engine,
+    series: str,
+    *,
+    kind: str | None = None,
+    with_samples: bool = True,
+) -> list[StoredForecast]:
+    """Every stored forecast of ``series`` (of ``kind``, default every kind), oldest
+    first. ``NotFoundError`` when the series is not declared."""
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return list_forecasts(c, series, kind=kind, with_samples=with_samples)
+    get_series(conn, series)
+    f, s = forecasts_table, series_table
+    stmt = select(f).join(s, s.c.id == f.c.series_id).where(s.c.name == series)
+    if kind is not None:
+        stmt = stmt.where(f.c.kind == kind)
+    stmt = stmt.order_by(f.c.generated_at, f.c.id)
+    return [_row(r, series, with_samples) for r in conn.execute(stmt)]
+
+
 def require_current_forecast(
     conn: Connection | Engine, series: str, *, kind: str = KIND_CHAMPION
 ) -> StoredForecast:
@@ -188,6 +209,7 @@ __all__ = [
     "current_forecast",
     "decode_samples",
     "encode_samples",
+    "list_forecasts",
     "require_current_forecast",
     "write_forecast",
     "write_forecasts",

@@ -174,6 +174,51 @@ class ForecastRow(Base):
     samples: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class ScoreRow(Base):
+    """The score of one stored forecast on one target whose truth is known: a period
+    (``target == "period"``, ``span`` 1) or a window total over the first ``span``
+    periods (``target == "window"``, ``days`` long). ``forecast_id`` is not a foreign key:
+    scores outlive the pruning of old forecast rows. A rescore that changes the truth or
+    the CRPS keeps the previous values, ``changed_at`` and a ``revisions`` count."""
+
+    __tablename__ = "forecast_scores"
+    __table_args__ = (
+        UniqueConstraint("forecast_id", "target", "start", "span", name="uq_forecast_scores_key"),
+        Index("ix_forecast_scores_series_start", "series_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    forecast_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("series.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    model_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    origin: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    generated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    target: Mapped[str] = mapped_column(String(8), nullable=False)
+    start: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    span: Mapped[int] = mapped_column(Integer, nullable=False)
+    days: Mapped[int] = mapped_column(Integer, nullable=False)
+    horizon: Mapped[int] = mapped_column(Integer, nullable=False)
+    truth: Mapped[float] = mapped_column(Float, nullable=False)
+    mean: Mapped[float] = mapped_column(Float, nullable=False)
+    crps: Mapped[float] = mapped_column(Float, nullable=False)
+    log_score: Mapped[float] = mapped_column(Float, nullable=False)
+    coverage_50: Mapped[float] = mapped_column(Float, nullable=False)
+    coverage_80: Mapped[float] = mapped_column(Float, nullable=False)
+    coverage_95: Mapped[float] = mapped_column(Float, nullable=False)
+    pit: Mapped[float] = mapped_column(Float, nullable=False)
+    baseline_crps: Mapped[float | None] = mapped_column(Float)
+    scored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    previous_truth: Mapped[float | None] = mapped_column(Float)
+    previous_crps: Mapped[float | None] = mapped_column(Float)
+    revisions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
 class JobRow(Base):
     """A unit of background work (retrain, backtest). At most one running job per
     ``(kind, series)``: enforced by a partial unique index, so two retrains of one series
@@ -225,3 +270,4 @@ observations_table = cast(Table, ObservationRow.__table__)
 forecasts_table = cast(Table, ForecastRow.__table__)
 jobs_table = cast(Table, JobRow.__table__)
 api_keys_table = cast(Table, ApiKeyRow.__table__)
+scores_table = cast(Table, ScoreRow.__table__)

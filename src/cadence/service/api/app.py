@@ -13,6 +13,7 @@ from cadence.experiments.scenarios import ForecasterCache
 from cadence.service.api import errors, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
+from cadence.service.api.routes_accuracy import router as accuracy_router
 from cadence.service.api.routes_dashboard import router as dashboard_router
 from cadence.service.api.routes_events import router as events_router
 from cadence.service.api.routes_forecast import router as forecast_router
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(series_router)
     app.include_router(events_router)
     app.include_router(forecast_router)
+    app.include_router(accuracy_router)
     app.include_router(ingest_router)
     app.include_router(models_router)
     app.include_router(scenarios_router)

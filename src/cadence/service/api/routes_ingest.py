@@ -2,7 +2,9 @@
 
 A batch is validated whole before anything is written (one transaction); invalid rows
 come back as 422 with ``row`` (1-based within the batch), ``field``, ``expected`` and
-``got``. Re-posting the same batch changes nothing. Requires a key with ``write``.
+``got``. Re-posting the same batch changes nothing. Requires a key with ``write``. New counts
+(or events) are followed, after the answer, by scoring the served forecasts they hold the
+truth of (``cadence.service.accuracy``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, BackgroundTasks, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from cadence.features.stance import resolve_stances
+from cadence.service.accuracy import rescore_after_ingest
 from cadence.service.api.auth import WriteKey
 from cadence.service.api.deps import EngineDep, SettingsDep
 from cadence.store.ingest import (
@@ -144,9 +147,14 @@ def _out(s: IngestSummary) -> IngestOut:
     summary="Ingest a batch of events",
     responses={401: {}, 403: {}, 413: {}, 422: {"description": "invalid rows"}},
 )
-def post_events(batch: EventBatch, engine: EngineDep, settings: SettingsDep) -> IngestOut:
+def post_events(
+    batch: EventBatch, engine: EngineDep, settings: SettingsDep, tasks: BackgroundTasks
+) -> IngestOut:
     chunk = _frame(batch, settings.max_batch_rows)
-    return _out(ingest_events(engine, [chunk], source_label="api"))
+    summary = ingest_events(engine, [chunk], source_label="api")
+    if summary.inserted + summary.updated:  # served forecasts of event-counted series
+        tasks.add_task(rescore_after_ingest, engine, settings, observed=False)
+    return _out(summary)
 
 
 @router.post(
@@ -166,10 +174,13 @@ def post_statements(batch: StatementBatch, engine: EngineDep, settings: Settings
     summary="Ingest aggregated counts",
     responses={401: {}, 403: {}, 413: {}, 422: {}},
 )
-def post_counts(batch: CountBatch, engine: EngineDep, settings: SettingsDep) -> IngestOut:
+def post_counts(
+    batch: CountBatch, engine: EngineDep, settings: SettingsDep, tasks: BackgroundTasks
+) -> IngestOut:
     chunk = _frame(batch, settings.max_batch_rows)
-    return _out(
-        ingest_counts(
-            engine, [chunk], series=batch.series, frequency=batch.frequency, source=batch.source
-        )
+    summary = ingest_counts(
+        engine, [chunk], series=batch.series, frequency=batch.frequency, source=batch.source
     )
+    if summary.inserted + summary.updated:  # served forecasts are scored after the answer
+        tasks.add_task(rescore_after_ingest, engine, settings, observed=True)
+    return _out(summary)

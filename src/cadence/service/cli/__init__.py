@@ -18,6 +18,7 @@ from cadence.service.cli.errors import exit_code_for, report_error
 # register the command groups on ``app``
 from cadence.service.cli import apikey, backtest, db, features, ingest, retrain, run, serve, series  # noqa: F401  isort: skip
 from cadence.service.cli import report  # noqa: F401  isort: skip
+from cadence.service.cli import accuracy  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from cadence.features.stance import resolve_stances
-from cadence.service.cli.app import app, engine_for, err, out, print_json
+from cadence.service.accuracy import rescore_after_ingest
+from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.store.ingest import (
     IngestSummary,
     event_chunks,
@@ -83,6 +85,25 @@ def show_summary(s: IngestSummary, as_json: bool) -> None:
         out.print(f"rejected rows with their reasons: {s.rejects_path}")
 
 
+def score_after(engine: Engine, s: IngestSummary, *, observed: bool) -> None:
+    """Score the served forecasts the new rows may hold the truth of (messages on
+    stderr); nothing when the ingest changed nothing."""
+    if not s.inserted + s.updated:
+        return
+    for run in rescore_after_ingest(engine, settings(), observed=observed):
+        if run.scored:
+            err.print(
+                f"{run.series}: scored {run.scored} targets of {run.forecasts} served "
+                f"forecasts ({run.counts.inserted} new, {run.counts.changed} changed)",
+                highlight=False,
+            )
+        if run.rolling is not None and run.rolling.alarm:
+            err.print(
+                f"{run.series}: accuracy alarm: {'; '.join(run.rolling.reasons)}",
+                highlight=False,
+            )
+
+
 @ingest_app.command("events")
 def events(
     path: Path = PathArg,
@@ -104,6 +125,7 @@ def events(
             progress=tick,
         )
     show_summary(s, as_json)
+    score_after(engine, s, observed=False)
 
 
 @ingest_app.command("statements")
@@ -154,6 +176,7 @@ def counts(
             progress=tick,
         )
     show_summary(s, as_json)
+    score_after(engine, s, observed=True)
 
 
 @ingest_app.command("tallies")
@@ -178,3 +201,4 @@ def tallies(
         rejects_path=_rejects_path(path, rejects),
     )
     show_summary(s, as_json)
+    score_after(engine, s, observed=True)

@@ -1,0 +1,143 @@
+"""The accuracy body: what ``GET /v1/series/{name}/accuracy`` answers and ``cadence
+accuracy --json`` prints.
+
+Shape::
+
+    {"series", "kind", "since",
+     "rolling": {... the drift window and alarm, ``Rolling.as_dict``},
+     "overall": {"n", "crps", "baseline_crps", "log_score", "coverage_50", "coverage_80",
+                 "coverage_95", "pit_mean", "windows": [{"days", "n", "crps",
+                 "baseline_crps", "coverage_80"}]},
+     "forecasts": [{"forecast_id", "origin", "generated_at", "model", "version", "n",
+                    "crps", "baseline_crps", "log_score", "coverage_50", "coverage_80",
+                    "coverage_95", "pit_mean", "windows": {"7": {"crps", "coverage_80"}},
+                    "revisions"}],
+     "days": [{"date", "n", "crps", "baseline_crps", "coverage_80", "rolling_crps",
+               "rolling_coverage_80"}]}
+
+Means are over (forecast, period) scores whose period starts on or after ``since``;
+``overall`` pools every scored forecast of the kind. CRPS is in counts per period (per
+window for windows); coverages are fractions; null where nothing was scored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from cadence.experiments.accuracy import (
+    DriftBand,
+    accuracy_status,
+    daily_accuracy,
+    per_forecast,
+)
+from cadence.store.forecasts_repo import KIND_CHAMPION
+from cadence.store.scores_repo import TARGET_PERIOD, TARGET_WINDOW, scores_frame
+
+__all__ = ["accuracy_body"]
+
+_METRICS = ("crps", "baseline_crps", "log_score", "coverage_50", "coverage_80", "coverage_95")
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return round(v, 6) if math.isfinite(v) else None
+
+
+def _mean(frame: pd.DataFrame, col: str) -> float | None:
+    vals = pd.to_numeric(frame[col], errors="coerce").dropna()
+    return _num(vals.mean()) if len(vals) else None
+
+
+def _day(x: Any) -> str:
+    return pd.Timestamp(x).date().isoformat()
+
+
+def _instant(x: Any) -> str:
+    at = pd.Timestamp(x)
+    at = at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
+    return at.isoformat()
+
+
+def accuracy_body(
+    engine: Engine,
+    series: str,
+    band: DriftBand,
+    *,
+    since: dt.date | None = None,
+    kind: str = KIND_CHAMPION,
+) -> dict[str, Any]:
+    """The body of the module docstring. ``NotFoundError`` for an unknown series."""
+    scores = scores_frame(engine, series, kind=kind, since=since)
+    periods = scores[scores["target"] == TARGET_PERIOD]
+    windows = scores[scores["target"] == TARGET_WINDOW]
+    overall: dict[str, Any] = {"n": len(periods)}
+    for m in _METRICS:
+        overall[m] = _mean(periods, m)
+    overall["pit_mean"] = _mean(periods, "pit")
+    overall["windows"] = [
+        {
+            "days": int(days),
+            "n": len(g),
+            "crps": _mean(g, "crps"),
+            "baseline_crps": _mean(g, "baseline_crps"),
+            "coverage_80": _mean(g, "coverage_80"),
+        }
+        for days, g in windows.groupby("days")
+    ]
+    forecasts = []
+    for _, r in per_forecast(scores).iterrows():
+        by_days = sorted(
+            int(c.removeprefix("crps_").removesuffix("d"))
+            for c in r.index
+            if c.startswith("crps_") and c.endswith("d")
+        )
+        forecasts.append(
+            {
+                "forecast_id": int(r["forecast_id"]),
+                "origin": _day(r["origin"]),
+                "generated_at": _instant(r["generated_at"]),
+                "model": str(r["model_name"]),
+                "version": None if r["model_version"] is None else str(r["model_version"]),
+                "n": int(r["n"]),
+                **{m: _num(r[m]) for m in _METRICS},
+                "pit_mean": _num(r["pit"]),
+                "windows": {
+                    str(d): {
+                        "crps": _num(r[f"crps_{d}d"]),
+                        "coverage_80": _num(r[f"coverage_80_{d}d"]),
+                    }
+                    for d in by_days
+                    if _num(r[f"crps_{d}d"]) is not None
+                },
+                "revisions": int(r["revisions"]),
+            }
+        )
+    days = [
+        {
+            "date": _day(r["date"]),
+            "n": int(r["n"]),
+            "crps": _num(r["crps"]),
+            "baseline_crps": _num(r["baseline_crps"]),
+            "coverage_80": _num(r["coverage_80"]),
+            "rolling_crps": _num(r["rolling_crps"]),
+            "rolling_coverage_80": _num(r["rolling_coverage_80"]),
+        }
+        for _, r in daily_accuracy(scores, band.window_days, kind=kind).iterrows()
+    ]
+    return {
+        "series": series,
+        "kind": kind,
+        "since": None if since is None else since.isoformat(),
+        "rolling": accuracy_status(engine, series, band, kind=kind).as_dict(),
+        "overall": overall,
+        "forecasts": forecasts,
+        "days": days,
+    }

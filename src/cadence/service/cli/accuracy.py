@@ -1,0 +1,129 @@
+"""``cadence accuracy``: how the served forecasts of a series scored once the truth came.
+
+``cadence accuracy --series NAME [--since YYYY-MM-DD] [--kind champion] [--rescore]
+[--json]`` prints one row per scored forecast (origin, model version, periods scored,
+mean CRPS against Climatology's on the same periods, log score, 50/80/95% coverage,
+mean PIT, 7/14/28-day window CRPS), the pooled totals, and the rolling window with the
+drift alarm. ``--rescore`` first scores every stored forecast against the truth stored
+now (what an ingest does on its own). ``--json`` prints the API's accuracy body.
+Exit status: 0 printed (alarm or not), 2 bad input (unknown series, a bad date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from cadence.service.accuracy import band_from, rescore
+from cadence.service.accuracy_report import accuracy_body
+from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
+from cadence.store.forecasts_repo import KIND_CHAMPION
+
+
+def _f(x: Any, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _since(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"expected a date YYYY-MM-DD, got {text!r}", param_hint="--since"
+        ) from exc
+
+
+@app.command("accuracy")
+def accuracy_cmd(
+    series: str = typer.Option(..., help="series name"),
+    since: str | None = typer.Option(None, help="only periods from this day, YYYY-MM-DD"),
+    kind: str = typer.Option(KIND_CHAMPION, help="forecast kind (champion, replay, ...)"),
+    rescore_first: bool = typer.Option(
+        False, "--rescore", help="score every stored forecast against the truth stored now"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the accuracy body as JSON"),
+) -> int:
+    """Scores of the served forecasts of SERIES against what happened."""
+    day = _since(since)
+    s = settings()
+    engine = engine_for(s)
+    if rescore_first:
+        for run in rescore(engine, [series], s):
+            err.print(
+                f"{run.series}: {run.scored} targets of {run.forecasts} forecasts scored "
+                f"({run.counts.inserted} new, {run.counts.changed} changed, "
+                f"{run.counts.unchanged} unchanged)",
+                highlight=False,
+            )
+    body = accuracy_body(engine, series, band_from(s), since=day, kind=kind)
+    if as_json:
+        print_json(body)
+        return 0
+    _print(body)
+    return 0
+
+
+def _print(body: dict[str, Any]) -> None:
+    series = body["series"]
+    lengths = sorted({int(d) for f in body["forecasts"] for d in f["windows"]})
+    t = Table(title=f"served {body['kind']} forecasts of {series}, scored")
+    cols = ["origin", "model", "version", "n", "CRPS", "clim CRPS", "log", "cov50", "cov80"]
+    cols += ["cov95", "PIT", *(f"CRPS {d}d" for d in lengths), "rev"]
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("origin", "model") else "right")
+    for f in body["forecasts"]:
+        t.add_row(
+            f["origin"],
+            f["model"],
+            f["version"] or "-",
+            str(f["n"]),
+            _f(f["crps"]),
+            _f(f["baseline_crps"]),
+            _f(f["log_score"]),
+            _f(f["coverage_50"], 2),
+            _f(f["coverage_80"], 2),
+            _f(f["coverage_95"], 2),
+            _f(f["pit_mean"], 2),
+            *(_f(f["windows"].get(str(d), {}).get("crps"), 1) for d in lengths),
+            str(f["revisions"]),
+        )
+    o = body["overall"]
+    by_days = {w["days"]: w for w in o["windows"]}
+    t.add_row(
+        "all",
+        "",
+        "",
+        str(o["n"]),
+        _f(o["crps"]),
+        _f(o["baseline_crps"]),
+        _f(o["log_score"]),
+        _f(o["coverage_50"], 2),
+        _f(o["coverage_80"], 2),
+        _f(o["coverage_95"], 2),
+        _f(o["pit_mean"], 2),
+        *(_f(by_days.get(d, {}).get("crps"), 1) for d in lengths),
+        "",
+        end_section=True,
+    )
+    out.print(t)
+    r = body["rolling"]
+    if not r["n"]:
+        out.print(f"{series}: no scored {body['kind']} forecast yet", highlight=False)
+        return
+    lo, hi = r["coverage_band"]
+    out.print(
+        f"rolling {r['window_days']} days ({r['start']} .. {r['end']}, {r['n']} scores): "
+        f"CRPS {_f(r['crps'])}, climatology {_f(r['baseline_crps'])} on "
+        f"{r['n_baseline']} of them, 80% coverage {_f(r['coverage_80'], 2)} "
+        f"(band {lo:.2f}-{hi:.2f})",
+        highlight=False,
+    )
+    if r["alarm"]:
+        out.print("ALARM: " + "; ".join(r["reasons"]), highlight=False)
+    else:
+        out.print("no alarm", highlight=False)

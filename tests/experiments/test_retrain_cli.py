@@ -95,5 +95,7 @@ def test_exit_statuses(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["retrain", "--all", "--json", *FAST]) == 1
     finally:
         engine.dispose()
-    (outcome,) = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    (outcome,) = doc["series"]
+    assert doc["summary"]["statuses"] == {"failed": 1}
     assert outcome["status"] == "failed" and "already running" in outcome["reason"]

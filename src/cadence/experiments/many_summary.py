@@ -8,10 +8,10 @@ CRPS over the origins and horizons both scored).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["skill_summary"]
+__all__ = ["retrain_summary", "skill_summary"]
 
 _REFERENCE = "climatology"
 
@@ -54,3 +54,22 @@ def skill_summary(
             "median_skill": median,
         }
     return {"n_series": len(skills), "n_failed": len(list(failed)), "models": models}
+
+
+def retrain_summary(outcomes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Summary of retrain outcomes (``RetrainOutcome.as_dict`` shapes): ``skill_summary``
+    over the candidates' skills, ``statuses`` (status -> number of series) and
+    ``failed`` (series and reason)."""
+    failed = [o for o in outcomes if o.get("status") == "failed"]
+    skills = {
+        str(o["series"]): dict(o.get("skill_vs_climatology") or {})
+        for o in outcomes
+        if o.get("status") != "failed"
+    }
+    out = skill_summary(skills, failed=[str(o["series"]) for o in failed])
+    statuses: dict[str, int] = {}
+    for o in outcomes:
+        statuses[str(o.get("status"))] = statuses.get(str(o.get("status")), 0) + 1
+    out["statuses"] = statuses
+    out["failed"] = [{"series": o["series"], "error": o.get("reason")} for o in failed]
+    return out

@@ -46,10 +46,12 @@ from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.tracking import (
     code_version,
     ensure_experiment,
+    escape_name,
     experiment_name,
     mlflow_client,
     quiet_mlflow,
 )
+from cadence.features.families import family_of
 from cadence.models.base import CountModel
 from cadence.models.forecast import CountForecast
 
@@ -103,8 +105,11 @@ FORECAST_OUTPUT = Schema(
 
 
 def registered_name(series: str) -> str:
-    """The registered model of a series: ``cadence-<series>``."""
-    return f"cadence-{series}"
+    """The registered model of a series: ``cadence-<series>``, the name escaped
+    (``escape_name``) because MLflow refuses ``/`` and ``:`` in model names: family
+    members such as ``attacks-by-country/Iraq`` become ``cadence-attacks-by-country~2FIraq``.
+    Names made only of letters, digits, ``.``, ``_`` and ``-`` are unchanged."""
+    return f"cadence-{escape_name(series)}"
 
 
 def pip_requirements() -> list[str]:
@@ -275,6 +280,7 @@ def register_forecaster(
         "cadence.origin": pd.Timestamp(origin).date().isoformat(),
         "cadence.max_horizon": str(int(max_horizon)),
         "cadence.requires": f"cadence=={code_version()}",
+        **({"cadence.family": fam} if (fam := family_of(series)) else {}),
         **(tags or {}),
     }
     example = pd.DataFrame(

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import math
+import string
 import tempfile
 import time
 import warnings
@@ -48,12 +49,14 @@ from sqlalchemy.engine import make_url
 from cadence.experiments.backtest import BacktestResult, ModelConfig, OriginForecast
 from cadence.experiments.plots import fan_chart, pit_histogram, reliability_plot
 from cadence.experiments.scoring import COVERAGE_LEVELS, METRICS
+from cadence.features.families import family_of
 
 __all__ = [
     "FORECAST_QUANTILES",
     "artifact_root_for",
     "code_version",
     "ensure_experiment",
+    "escape_name",
     "experiment_name",
     "log_backtest",
     "mlflow_client",
@@ -63,6 +66,7 @@ __all__ = [
 FORECAST_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 _MAX_PARAM = 500
 _MAX_BATCH = 900
+_SAFE = frozenset(string.ascii_letters + string.digits + "._-")
 
 
 @contextlib.contextmanager
@@ -76,9 +80,20 @@ def quiet_mlflow() -> Iterator[None]:
         yield
 
 
+def escape_name(name: str) -> str:
+    """``name`` with every character other than ASCII letters, digits, ``.``, ``_`` and
+    ``-`` written as ``~XX`` per UTF-8 byte (``/`` is ``~2F``, ``~`` is ``~7E``): a
+    one-to-one mapping onto names MLflow accepts everywhere."""
+    return "".join(
+        c if c in _SAFE else "".join(f"~{b:02X}" for b in c.encode("utf-8")) for c in name
+    )
+
+
 def experiment_name(series: str) -> str:
-    """The MLflow experiment of a series: ``cadence-<series>``."""
-    return f"cadence-{series}"
+    """The MLflow experiment of a series: ``cadence-<series>``; members of a family
+    (``<family>/<value>``) share their family's, ``cadence-<family>`` (runs carry the
+    ``cadence.series`` tag), so a family of thousands is one experiment."""
+    return f"cadence-{family_of(series) or series}"
 
 
 def artifact_root_for(tracking_uri: str) -> str | None:

@@ -27,6 +27,8 @@ from rich.table import Table
 
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.errors import ExperimentError
+from cadence.experiments.executors import make_executor
+from cadence.experiments.many_summary import retrain_summary
 from cadence.experiments.replay import replay_forecast
 from cadence.experiments.retrain import FAILED_OUTCOME, retrain
 from cadence.experiments.serving import forecast_payload
@@ -34,9 +36,10 @@ from cadence.models.forecast import CountForecast
 from cadence.service.candidates import parse_candidates
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.service.cli.errors import BAD_INPUT, FAILURE
+from cadence.service.cli.selection import select_series
 from cadence.store.errors import ConflictError, NotFoundError
 from cadence.store.forecasts_repo import require_current_forecast
-from cadence.store.series_repo import get_series, list_series
+from cadence.store.series_repo import list_series
 
 # an unreachable tracking server fails a retrain in seconds, not minutes of retries; no
 # artifact progress bars in job logs; no run links printed on stdout (it carries --json)
@@ -84,7 +87,9 @@ def _progress(name: str) -> Callable[[str], None]:
 
 @app.command("retrain")
 def retrain_cmd(
-    series: str | None = typer.Option(None, help="series name"),
+    selected: list[str] | None = typer.Option(
+        None, "--series", help="series name or glob ('family/*'); repeat for several"
+    ),
     all_series: bool = typer.Option(False, "--all", help="every declared series"),
     models: str = typer.Option("default", help="'default', 'all' or comma-separated names"),
     horizon: int = typer.Option(28, min=1, help="periods ahead (backtest and served)"),
@@ -93,21 +98,31 @@ def retrain_cmd(
     samples: int = typer.Option(1000, "--samples", min=10, help="sample paths per forecast"),
     seed: int = typer.Option(0, help="base seed"),
     as_json: bool = typer.Option(False, "--json", help="print the outcomes as JSON"),
+    executor: str = typer.Option("serial", help="where backtest fits run: serial|process|dask"),
+    scheduler: str | None = typer.Option(
+        None, help="Dask scheduler address tcp://HOST:PORT (implies --executor dask)"
+    ),
+    workers: int | None = typer.Option(None, min=1, help="process pool / LocalCluster workers"),
 ) -> int:
-    """Retrain SERIES (or --all): promote a better model, serve the champion's forecast."""
-    if (series is None) == (not all_series):
-        raise typer.BadParameter("give exactly one of --series NAME and --all")
+    """Retrain SERIES (or --all): promote a better model, serve the champion's forecast.
+    Several names, a glob or --all: a failing series is reported and the others go on;
+    --json prints {"series": [...], "summary": {...}}."""
     candidates = candidate_configs(models)
     for k, v in _MLFLOW_HTTP_DEFAULTS.items():
         os.environ.setdefault(k, v)
     s = settings()
     engine = engine_for(s)
-    names = [x.name for x in list_series(engine)] if all_series else [str(series)]
-    if series is not None:
-        get_series(engine, series)  # NotFoundError -> exit 2 before any work
+    chosen = select_series([x.name for x in list_series(engine)], selected, all_series)
+    names = chosen.names
     outcomes: list[dict[str, object]] = []
     status = 0
-    with _sigterm_as_exit():
+    kind = "dask" if scheduler else executor
+    with (
+        _sigterm_as_exit(),
+        make_executor(
+            kind, workers=workers, scheduler=scheduler, local_directory=s.home / "dask-worker-space"
+        ) as ex,
+    ):
         for name in names:
             try:
                 outcome = retrain(
@@ -121,10 +136,19 @@ def retrain_cmd(
                     n_samples=samples,
                     seed=seed,
                     progress=None if as_json else _progress(name),
+                    executor=ex,
                 )
             except ConflictError as exc:
                 err.print(f"{name}: not retrained: {exc}", highlight=False)
                 outcomes.append({"series": name, "status": FAILED_OUTCOME, "reason": str(exc)})
+                status = FAILURE
+                continue
+            except Exception as exc:  # many series: one failing never stops the rest
+                if not chosen.many:
+                    raise
+                reason = f"{type(exc).__name__}: {exc}"
+                err.print(f"[red]{name}: failed[/] {reason}", highlight=False)
+                outcomes.append({"series": name, "status": FAILED_OUTCOME, "reason": reason})
                 status = FAILURE
                 continue
             outcomes.append(outcome.as_dict())
@@ -134,7 +158,9 @@ def retrain_cmd(
             for w in outcome.warnings:
                 err.print(f"[yellow]{name}: warning[/] {w}", highlight=False)
     if as_json:
-        print_json(outcomes)
+        print_json(
+            {"series": outcomes, "summary": retrain_summary(outcomes)} if chosen.many else outcomes
+        )
     else:
         t = Table(title="retrain")
         for col in ("series", "status", "champion", "version", "seconds", "reason"):

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from cadence import __version__
 from cadence.experiments.scenarios import ForecasterCache
+from cadence.service.accuracy import band_from
 from cadence.service.api import errors, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         FastForecastMiddleware, cache=app.state.forecast_cache, open_reads=s.open_reads
     )
     metrics.install(app, app.state.metrics)
-    app.state.metrics.watch_store(engine)
+    app.state.metrics.watch_store(engine, band_from(s))
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(series_router)

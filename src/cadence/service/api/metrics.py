@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cadence.experiments.accuracy import DriftBand, accuracy_status
 from cadence.store.errors import DatabaseUnavailableError
 from cadence.store.forecasts_repo import current_forecast
 from cadence.store.jobs_repo import KIND_RETRAIN, SUCCEEDED, list_jobs
@@ -48,18 +49,20 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
 
-    def watch_store(self, engine: Engine) -> None:
-        """Per-series gauges read from the database at scrape time: forecast age and the
-        last retrain's status."""
-        self.registry.register(_StoreCollector(engine))
+    def watch_store(self, engine: Engine, band: DriftBand | None = None) -> None:
+        """Per-series gauges read from the database at scrape time: forecast age, the
+        last retrain's status, and the served champion's rolling accuracy and drift
+        alarm (``band``: the alarm's settings)."""
+        self.registry.register(_StoreCollector(engine, band or DriftBand()))
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class _StoreCollector(Collector):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, band: DriftBand) -> None:
         self.engine = engine
+        self.band = band
 
     def collect(self) -> Iterator[Metric]:
         age = GaugeMetricFamily(
@@ -70,6 +73,26 @@ class _StoreCollector(Collector):
         status = GaugeMetricFamily(
             "cadence_last_retrain_succeeded",
             "1 when the series' last finished retrain succeeded, else 0",
+            labels=["series"],
+        )
+        crps = GaugeMetricFamily(
+            "cadence_accuracy_crps_rolling",
+            "mean CRPS of the served champion forecasts over the rolling window (counts)",
+            labels=["series"],
+        )
+        baseline = GaugeMetricFamily(
+            "cadence_accuracy_baseline_crps_rolling",
+            "Climatology's mean CRPS on the same scored periods (counts)",
+            labels=["series"],
+        )
+        coverage = GaugeMetricFamily(
+            "cadence_accuracy_coverage_80_rolling",
+            "share of scored periods inside the served 80% interval over the rolling window",
+            labels=["series"],
+        )
+        alarm = GaugeMetricFamily(
+            "cadence_accuracy_alarm",
+            "1 when the served champion's rolling accuracy raises the drift alarm, else 0",
             labels=["series"],
         )
         now = dt.datetime.now(dt.UTC)
@@ -87,10 +110,21 @@ class _StoreCollector(Collector):
                 ]
                 if done:
                     status.add_metric([s.name], 1.0 if done[0].status == SUCCEEDED else 0.0)
+                live = accuracy_status(self.engine, s.name, self.band)
+                if live.n:
+                    crps.add_metric([s.name], live.crps)
+                    coverage.add_metric([s.name], live.coverage_80)
+                    if live.n_baseline:
+                        baseline.add_metric([s.name], live.baseline_crps)
+                    alarm.add_metric([s.name], 1.0 if live.alarm else 0.0)
         except (OperationalError, DatabaseUnavailableError):
             return  # the database is down: /readyz says so; metrics stay scrapeable
         yield age
         yield status
+        yield crps
+        yield baseline
+        yield coverage
+        yield alarm
 
 
 class MetricsMiddleware:

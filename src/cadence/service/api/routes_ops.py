@@ -1,11 +1,18 @@
-"""Operations: liveness, readiness and metrics."""
+"""Operations: liveness, readiness and metrics.
+
+``/readyz`` also lists the series whose served champion raises the drift alarm
+(``checks.accuracy_alarms``: series -> reasons). An alarm does not make the service
+unready: the forecast is still served, and a retrain (not a restart) is the remedy.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from cadence.service.api.deps import EngineDep
+from cadence.experiments.accuracy import accuracy_status
+from cadence.service.accuracy import band_from
+from cadence.service.api.deps import EngineDep, SettingsDep
 from cadence.service.api.schemas import HealthOut, ReadyOut
 from cadence.store.engine import check_connection
 from cadence.store.errors import DatabaseUnavailableError
@@ -30,7 +37,16 @@ async def healthz() -> HealthOut:
                 "application/json": {
                     "example": {
                         "status": "ready",
-                        "checks": {"database": "ok", "series_without_forecast": []},
+                        "checks": {
+                            "database": "ok",
+                            "series_without_forecast": [],
+                            "accuracy_alarms": {
+                                "israel-alerts": [
+                                    "80% interval coverage 0.52 over the last 56 days is "
+                                    "outside 0.65-0.92"
+                                ]
+                            },
+                        },
                     }
                 }
             }
@@ -49,20 +65,24 @@ async def healthz() -> HealthOut:
         },
     },
 )
-def readyz(engine: EngineDep) -> JSONResponse:
+def readyz(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
     checks: dict[str, object] = {}
+    band = band_from(settings)
     try:
         check_connection(engine)
         checks["database"] = "ok"
-        missing = [
-            s.name
-            for s in list_series(engine)
-            if current_forecast(engine, s.name, with_samples=False) is None
-        ]
+        names = [s.name for s in list_series(engine)]
+        missing = [n for n in names if current_forecast(engine, n, with_samples=False) is None]
+        alarms = {}
+        for n in names:
+            live = accuracy_status(engine, n, band)
+            if live.alarm:
+                alarms[n] = live.reasons
     except DatabaseUnavailableError as exc:
         checks["database"] = str(exc)
         return JSONResponse(status_code=503, content={"status": "not ready", "checks": checks})
     checks["series_without_forecast"] = missing
+    checks["accuracy_alarms"] = alarms
     status = 503 if missing else 200
     return JSONResponse(
         status_code=status,
@@ -77,6 +97,10 @@ cadence_http_requests_total{method="GET",route="/v1/series/{name}/forecast",stat
 cadence_forecast_age_seconds{series="israel-alerts"} 86400
 # TYPE cadence_last_retrain_succeeded gauge
 cadence_last_retrain_succeeded{series="israel-alerts"} 1
+# TYPE cadence_accuracy_coverage_80_rolling gauge
+cadence_accuracy_coverage_80_rolling{series="israel-alerts"} 0.78
+# TYPE cadence_accuracy_alarm gauge
+cadence_accuracy_alarm{series="israel-alerts"} 0
 """
 
 

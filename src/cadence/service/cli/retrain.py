@@ -8,7 +8,9 @@ fresh forecast, 1 when a retrain failed or another one of the same series is run
 
 ``cadence forecast --series NAME [--horizon H] [--json]`` prints the stored champion
 forecast (the API's forecast body); nothing is fitted. With ``--as-of DATE`` it refits
-the champion's configuration on what was dated on or before DATE, for replays.
+the champion's configuration on what was dated on or before DATE, for replays; adding
+``--known-at DATETIME`` uses only the rows ingested by then, which reproduces the
+forecast served at that instant (``cadence.experiments.replay``).
 """
 
 from __future__ import annotations
@@ -191,6 +193,12 @@ def forecast_cmd(
     model: str | None = typer.Option(
         None, help="with --as-of: replay this model instead of the champion's configuration"
     ),
+    known_at: str | None = typer.Option(
+        None,
+        "--known-at",
+        help="with --as-of: use only rows ingested by this ISO date-time (UTC), as the "
+        "database held them then (default: every row dated by --as-of)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the forecast body as JSON"),
 ) -> int:
     """Print the stored champion forecast of SERIES (the API's forecast body), or with
@@ -198,8 +206,10 @@ def forecast_cmd(
     engine = engine_for()
     if model is not None and as_of is None:
         raise typer.BadParameter("--model needs --as-of", param_hint="--model")
+    if known_at is not None and as_of is None:
+        raise typer.BadParameter("--known-at needs --as-of", param_hint="--known-at")
     if as_of is not None:
-        body = _replay(engine, series, as_of, horizon, model)
+        body = _replay(engine, series, as_of, horizon, model, _known_at(known_at))
         if body is None:
             return BAD_INPUT
         return _print_forecast(series, body, as_json)
@@ -237,8 +247,25 @@ def forecast_cmd(
     return _print_forecast(series, body, as_json)
 
 
+def _known_at(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"expected an ISO date-time, got {text!r}", param_hint="--known-at"
+        ) from exc
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
 def _replay(
-    engine: Any, series: str, as_of: str, horizon: int | None, model: str | None
+    engine: Any,
+    series: str,
+    as_of: str,
+    horizon: int | None,
+    model: str | None,
+    known_at: dt.datetime | None = None,
 ) -> dict[str, Any] | None:
     try:
         day = dt.date.fromisoformat(as_of)
@@ -247,7 +274,8 @@ def _replay(
             f"expected a date YYYY-MM-DD, got {as_of!r}", param_hint="--as-of"
         ) from exc
     config = candidate_configs(model)[0] if model is not None else None
-    err.print(f"{series}: refitting on what was known on {day} ...", highlight=False)
+    mode = f", as stored at {known_at.isoformat()}" if known_at else " (by event date)"
+    err.print(f"{series}: refitting on what was known on {day}{mode} ...", highlight=False)
     try:
         return replay_forecast(
             engine,
@@ -256,6 +284,7 @@ def _replay(
             tracking_uri=settings().resolved_tracking_uri,
             horizon=horizon or 28,
             config=config,
+            known_at=known_at,
         )
     except (NotFoundError, ExperimentError) as exc:
         err.print(f"error: {exc}", highlight=False)

@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from cadence.service.accuracy import band_from, rescore
@@ -71,20 +72,25 @@ def accuracy_cmd(
 def _print(body: dict[str, Any]) -> None:
     series = body["series"]
     lengths = sorted({int(d) for f in body["forecasts"] for d in f["windows"]})
-    t = Table(title=f"served {body['kind']} forecasts of {series}, scored")
-    cols = ["origin", "model", "version", "n", "CRPS", "clim CRPS", "log", "cov50", "cov80"]
-    cols += ["cov95", "PIT", *(f"CRPS {d}d" for d in lengths), "rev"]
+    t = Table(
+        title=f"served {body['kind']} forecasts of {series}, scored",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    cols = ["origin", "model", "n", "CRPS", "clim", "log", "cov50", "cov80", "cov95", "PIT"]
+    cols += [*(f"CRPS{d}" for d in lengths), "rev"]
     for c in cols:
-        t.add_column(c, justify="left" if c in ("origin", "model") else "right")
+        left = c in ("origin", "model")
+        t.add_column(c, justify="left" if left else "right", no_wrap=left)
     for f in body["forecasts"]:
         t.add_row(
             f["origin"],
-            f["model"],
-            f["version"] or "-",
+            f["model"] + (f" v{f['version']}" if f["version"] else ""),
             str(f["n"]),
-            _f(f["crps"]),
-            _f(f["baseline_crps"]),
-            _f(f["log_score"]),
+            _f(f["crps"], 1),
+            _f(f["baseline_crps"], 1),
+            _f(f["log_score"], 2),
             _f(f["coverage_50"], 2),
             _f(f["coverage_80"], 2),
             _f(f["coverage_95"], 2),
@@ -94,21 +100,20 @@ def _print(body: dict[str, Any]) -> None:
         )
     o = body["overall"]
     by_days = {w["days"]: w for w in o["windows"]}
+    t.add_section()
     t.add_row(
         "all",
         "",
-        "",
         str(o["n"]),
-        _f(o["crps"]),
-        _f(o["baseline_crps"]),
-        _f(o["log_score"]),
+        _f(o["crps"], 1),
+        _f(o["baseline_crps"], 1),
+        _f(o["log_score"], 2),
         _f(o["coverage_50"], 2),
         _f(o["coverage_80"], 2),
         _f(o["coverage_95"], 2),
         _f(o["pit_mean"], 2),
         *(_f(by_days.get(d, {}).get("crps"), 1) for d in lengths),
         "",
-        end_section=True,
     )
     out.print(t)
     r = body["rolling"]

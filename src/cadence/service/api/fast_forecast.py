@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cadence.experiments.serving import DEFAULT_QUANTILES
 from cadence.service.api.forecast_cache import ForecastCache
 
-PATH = re.compile(r"^/v1/series/([^/]+)/forecast$")
+PATH = re.compile(r"^/v1/series/(.+)/forecast$")  # names may hold "/"
 ROUTE = SimpleNamespace(path="/v1/series/{name}/forecast")  # label for the metrics
 
 

@@ -151,7 +151,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            matched = scope.get("route")
+            # the template without convertors: {name}, not {name:series}
+            route = getattr(matched, "path_format", None) or getattr(matched, "path", "unmatched")
             method = scope["method"]
             elapsed = time.perf_counter() - start
             self.metrics.requests.labels(route, method, str(status)).inc()

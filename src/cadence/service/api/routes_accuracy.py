@@ -13,6 +13,7 @@ from cadence.service.accuracy import band_from
 from cadence.service.accuracy_report import accuracy_body
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.deps import EngineDep, SettingsDep
+from cadence.service.api.series_names import SERIES
 from cadence.store.forecasts_repo import KIND_CHAMPION
 
 router = APIRouter(prefix="/v1", tags=["series"], dependencies=[ReadKey])
@@ -87,7 +88,7 @@ ACCURACY_EXAMPLE: dict[str, Any] = {
 
 
 @router.get(
-    "/series/{name}/accuracy",
+    f"{SERIES}/accuracy",
     summary="Scores of the served forecasts against what happened, and the drift alarm",
     response_class=JSONResponse,
     responses={

@@ -21,6 +21,7 @@ from cadence.features import apply_filter
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.deps import EngineDep
 from cadence.service.api.schemas_events import EVENTS_EXAMPLE, MarkerOut, MarkersOut
+from cadence.service.api.series_names import SERIES
 from cadence.service.panels import spec_for
 from cadence.store.reads import events_frame, statements_frame
 
@@ -95,7 +96,7 @@ def series_markers(
 
 
 @router.get(
-    "/series/{name}/events",
+    f"{SERIES}/events",
     response_model=MarkersOut,
     summary="Retaliation events and statements driving a series (timeline markers)",
     responses={

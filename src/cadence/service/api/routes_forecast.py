@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from cadence.experiments.serving import DEFAULT_QUANTILES
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.forecast_cache import ForecastCache
+from cadence.service.api.series_names import SERIES
 
 # references to running refresh tasks, so they are not garbage-collected mid-flight
 _background: set[asyncio.Task[object]] = set()
@@ -73,7 +74,7 @@ def _levels(text: str | None) -> tuple[float, ...]:
 
 
 @router.get(
-    "/series/{name}/forecast",
+    f"{SERIES}/forecast",
     summary="The champion's latest forecast: per-period and 7/14/28-day distributions",
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.schemas_models import BACKTEST_EXAMPLE, EFFECTS_EXAMPLE
+from cadence.service.api.series_names import SERIES
 from cadence.store.errors import NotFoundError
 from cadence.store.forecasts_repo import require_current_forecast
 from cadence.store.jobs_repo import get_job
@@ -47,7 +48,7 @@ def _etag_response(request: Request, served: Any, body: dict[str, Any]) -> Respo
 
 
 @router.get(
-    "/series/{name}/effects",
+    f"{SERIES}/effects",
     summary="Incidence-rate ratios of retaliation and statements from the champion",
     description="Per feature: the multiplicative change of the expected count per unit of "
     "the feature (``irr``) with its interval at ``level`` and p-value. Empty when the "
@@ -77,7 +78,7 @@ async def effects(name: str, request: Request) -> Response:
 
 
 @router.get(
-    "/series/{name}/backtest",
+    f"{SERIES}/backtest",
     summary="Latest backtest scores per model (the retrain that chose the champion)",
     description="The rolling-origin backtest of the candidates on recent origins, in the "
     "same shape as ``cadence backtest --json``, plus the job, its time and the champion.",

@@ -20,13 +20,14 @@ from cadence.experiments.scenarios import ScenarioLimitError, ScenarioLimits, sc
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.errors import ApiError
 from cadence.service.api.schemas_models import SCENARIO_EXAMPLE, ScenarioIn
+from cadence.service.api.series_names import SERIES
 from cadence.service.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["scenarios"], dependencies=[ReadKey])
 
 
 @router.post(
-    "/series/{name}/scenarios",
+    f"{SERIES}/scenarios",
     summary="What-if: the champion's forecast with and without hypothetical events",
     description="Hypothetical retaliation strikes and statements on days inside the "
     "forecast horizon. Both forecasts share the fitted champion, origin and seed; the "

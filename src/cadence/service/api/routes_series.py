@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.deps import EngineDep
 from cadence.service.api.schemas import ObservationOut, ObservationsOut, SeriesOut
+from cadence.service.api.series_names import SERIES
 from cadence.store.reads import observations_frame
 from cadence.store.series_repo import get_series, list_series
 
@@ -31,7 +32,7 @@ def all_series(engine: EngineDep) -> list[SeriesOut]:
 
 
 @router.get(
-    "/series/{name}",
+    SERIES,
     response_model=SeriesOut,
     summary="One series",
     responses={404: {"description": "no such series"}},
@@ -48,7 +49,7 @@ def one_series(name: str, engine: EngineDep) -> SeriesOut:
 
 
 @router.get(
-    "/series/{name}/observations",
+    f"{SERIES}/observations",
     response_model=ObservationsOut,
     summary="Stored observations (counts over [start, end)) of a series",
     responses={404: {"description": "no such series"}},

@@ -2,8 +2,11 @@
 
 Prints the score table (over all horizons; 7-day totals for daily series), names every
 model that failed at an origin and why, and writes the fixed JSON shape with ``--json``
-(see ``BacktestResult.to_json``). Runs are logged to MLflow (``Settings``' tracking URI)
-unless ``--no-tracking``.
+(see ``BacktestResult.to_json``, plus ``data_mode``). Runs are logged to MLflow
+(``Settings``' tracking URI) unless ``--no-tracking``. Data mode: by default every stored
+row counts by its event date (late reports included at the origins they are dated
+before); ``--known-at INSTANT`` backtests the database as it was at that instant (one
+series). The mode is printed and written as ``data_mode``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from cadence.models.registry import available_models
 from cadence.service.cli.app import app, engine_for, err, out, settings
 from cadence.service.cli.backtest_many import backtest_many
 from cadence.service.cli.errors import BAD_INPUT, FAILURE
+from cadence.service.cli.known_at import HELP as KNOWN_AT_HELP
+from cadence.service.cli.known_at import mode_label, parse_known_at
 from cadence.service.cli.selection import select_series
 from cadence.store.series_repo import list_series
 
@@ -176,6 +181,7 @@ def backtest(
     samples: int = typer.Option(1000, "--samples", min=1, help="sample paths per forecast"),
     seed: int = typer.Option(0, help="base seed (each model x origin derives its own)"),
     no_tracking: bool = typer.Option(False, "--no-tracking", help="do not log MLflow runs"),
+    known_at: str | None = typer.Option(None, "--known-at", help=KNOWN_AT_HELP),
 ) -> int:
     """Backtest models on SERIES at rolling origins; print scores, write JSON. Several
     names, a glob or --all backtest many series: one result per series under
@@ -184,6 +190,9 @@ def backtest(
     kind = ExecutorName.dask.value if scheduler else executor.value
     s = settings()
     chosen = select_series([x.name for x in list_series(engine_for(s))], selected, all_series)
+    stored_at = parse_known_at(known_at)
+    if chosen.many and stored_at is not None:
+        raise typer.BadParameter("--known-at takes one series", param_hint="--known-at")
     if chosen.many:
         return backtest_many(
             chosen.names,
@@ -202,11 +211,12 @@ def backtest(
         )
     series = chosen.names[0]
     try:
-        data = load_series_data(engine_for(s), series)
+        data = load_series_data(engine_for(s), series, known_at=stored_at)
         origins = default_origins(data, start=start, end=end, every=every, horizon=horizon)
         err.print(
             f"{series}: {len(origins)} origins {origins[0]:%Y-%m-%d} .. {origins[-1]:%Y-%m-%d}, "
-            f"horizon {horizon}, {len(configs)} models, executor {kind}",
+            f"horizon {horizon}, {len(configs)} models, executor {kind}, data by "
+            f"{mode_label(stored_at)}",
             highlight=False,
         )
         dask_dir = s.home / "dask-worker-space"
@@ -272,6 +282,7 @@ def backtest(
             err.print(f"mlflow run {key}: {run_id}", highlight=False)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result.to_json(run_ids), indent=2) + "\n")
+        body = {**result.to_json(run_ids), "data_mode": mode_label(stored_at)}
+        json_path.write_text(json.dumps(body, indent=2) + "\n")
         err.print(f"wrote {json_path}", highlight=False)
     return status

@@ -1,11 +1,12 @@
 """``cadence report``: one series as of one day, as Markdown or self-contained HTML.
 
 ``cadence report --series NAME --as-of YYYY-MM-DD [--horizon 28] [--model NAME]
-[--out report.md|report.html] [--json]`` fits a model on what was known on that day and
-writes what it knew, its forecast (7/14/28-day totals, P(>= k), a fan chart), the
-effects of retaliation and statements, and, where later data exists, what happened,
-scored (``cadence.experiments.report``). Without ``--model`` the registered champion's
-configuration is used when the series has one.
+[--out report.md|report.html] [--json] [--known-at INSTANT]`` fits a model on what was
+known on that day (with ``--known-at``: only the rows stored by that instant, what
+happened included) and writes what it knew, its forecast (7/14/28-day totals, P(>= k),
+a fan chart), the effects of retaliation and statements, and, where later data exists,
+what happened, scored (``cadence.experiments.report``). Without ``--model`` the
+registered champion's configuration is used when the series has one.
 
 Output: ``--out FILE.md`` writes Markdown and the chart beside it (``FILE.png``);
 ``--out FILE.html`` one page with the chart embedded; no ``--out`` prints the Markdown
@@ -32,6 +33,8 @@ from cadence.models.errors import ModelError
 from cadence.models.registry import available_models
 from cadence.service.cli.app import app, engine_for, err, print_json, settings
 from cadence.service.cli.errors import BAD_INPUT
+from cadence.service.cli.known_at import HELP as KNOWN_AT_HELP
+from cadence.service.cli.known_at import parse_known_at
 from cadence.store.forecasts_repo import current_forecast
 
 _SUFFIXES = (".md", ".html")
@@ -74,9 +77,11 @@ def report_cmd(
     samples: int = typer.Option(2000, "--samples", min=100, help="sample paths"),
     seed: int = typer.Option(0, help="seed of the sample paths"),
     as_json: bool = typer.Option(False, "--json", help="print the report's numbers as JSON"),
+    known_at: str | None = typer.Option(None, "--known-at", help=KNOWN_AT_HELP),
 ) -> int:
     """What a model knew on --as-of, its forecast, and what happened."""
     day = _as_of(as_of)
+    stored_at = parse_known_at(known_at)
     if out is not None and out.suffix.lower() not in _SUFFIXES:
         raise typer.BadParameter(
             f"expected a file ending in .md or .html, got {str(out)!r}", param_hint="--out"
@@ -84,7 +89,7 @@ def report_cmd(
     s = settings()
     engine = engine_for(s)
     try:
-        data = load_series_data(engine, series)
+        data = load_series_data(engine, series, known_at=stored_at)
         champion = None if model is not None else _champion(engine, series, s.resolved_tracking_uri)
         report = build_report(
             data, day, horizon=horizon, model=model, champion=champion, n_samples=samples, seed=seed

@@ -758,7 +758,8 @@ def _run(
     decision = decide(result, contenders, holder, n_boot=n_boot, seed=seed)
     if "unproven" in details:
         why = "; ".join(details["unproven"])
-        decision = replace(decision, reason=f"champion unproven ({why}): {decision.reason}")
+        rule = decision.reason.replace("no champion yet", "the champion competing as a candidate")
+        decision = replace(decision, reason=f"champion unproven ({why}): {rule}")
     outcome.difference = decision.difference
     details.update(decision=decision.reason, eligible=list(decision.eligible))
     if decision.chosen is None:

@@ -369,6 +369,12 @@ def test_dashboard_draws_the_apis_numbers(service: Server, browser: Any) -> None
     if not shown:
         assert "no retaliation or statement terms" in d.find_element(By.ID, "effects-note").text
 
+    # live accuracy: the served forecast starts after the data ends, so nothing is scored yet
+    accuracy = _api(server, f"/v1/series/{SERIES}/accuracy")
+    card = d.find_element(By.ID, "accuracy-card")
+    assert card.get_attribute("data-n") == str(accuracy["rolling"]["n"]) == "0"
+    assert "scored yet" in d.find_element(By.ID, "accuracy-note").text
+
     # polling with the ETag: unchanged forecast -> 304s, nothing redrawn
     body = d.find_element(By.TAG_NAME, "body")
     renders = body.get_attribute("data-renders")

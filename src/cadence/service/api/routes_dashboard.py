@@ -28,6 +28,7 @@ MEDIA_TYPES = {
     "dash-charts.js": JS,
     "dash-panels.js": JS,
     "dash-scenario.js": JS,
+    "dash-accuracy.js": JS,
     "dashboard.js": JS,
     "dashboard.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",

@@ -58,6 +58,7 @@
     events: (s) => `/v1/series/${enc(s)}/events`,
     effects: (s) => `/v1/series/${enc(s)}/effects`,
     backtest: (s) => `/v1/series/${enc(s)}/backtest`,
+    accuracy: (s) => `/v1/series/${enc(s)}/accuracy`,
     scenarios: (s) => `/v1/series/${enc(s)}/scenarios`,
   };
 

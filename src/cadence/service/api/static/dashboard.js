@@ -2,7 +2,7 @@
  *
  * Reads: GET /v1/series, then per series .../observations, .../forecast (quantiles
  * 0.025..0.975 for the 50/80/95% bands), .../events (timeline markers), .../effects,
- * .../backtest. Scenario: POST .../scenarios. Every GET is sent with the ETag it last got
+ * .../backtest, .../accuracy (live scores). Scenario: POST .../scenarios. Every GET is sent with the ETag it last got
  * (If-None-Match); a 304 changes nothing on the page. The forecast is polled (every 30 s,
  * or ?poll=SECONDS); when it changes, the series is read again and redrawn.
  *
@@ -10,7 +10,7 @@
  * (raw API values) or text, so what is shown can be checked against the API.
  *
  * Scripts, loaded in order: dash-util, dash-api, dash-charts, dash-panels, dash-scenario,
- * then this one (state, loading, polling, wiring); each adds its part to window.Cadence.
+ * dash-accuracy, then this one (state, loading, polling, wiring); each adds its part to window.Cadence.
  */
 "use strict";
 (() => {
@@ -20,6 +20,7 @@
   const { drawFan, periodText, drawPAny } = C.charts;
   const { renderWindows, renderForecastTable, renderMarkerList, renderModel, renderEffects } = C.panels;
   const { setScenarioBounds, addScenarioRow, resetScenarioForm, runScenario, renderScenario } = C.scenario;
+  const { renderAccuracy } = C.accuracy;
 
   const params = new URLSearchParams(window.location.search);
   const POLL_MS = Math.max(1, Number(params.get("poll")) || 30) * 1000;
@@ -70,7 +71,7 @@
   async function loadSeries(name) {
     const token = ++state.token;
     setStatus(`Loading ${name}…`);
-    const parts = ["forecast", "observations", "events", "effects", "backtest"];
+    const parts = ["forecast", "observations", "events", "effects", "backtest", "accuracy"];
     const settled = await Promise.allSettled(parts.map((p) => api(urls[p](name))));
     if (token !== state.token) return;
     const data = { errors: {} };
@@ -152,6 +153,7 @@
     renderWindows($("windows-table"), data.forecast);
     renderModel(data);
     renderEffects(data);
+    renderAccuracy(data);
     renderScenario();
     setScenarioBounds();
     state.renders += 1;

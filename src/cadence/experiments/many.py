@@ -25,6 +25,7 @@ from typing import Any
 from cadence.experiments.backtest import BacktestResult, ModelConfig, default_origins, run_backtest
 from cadence.experiments.data import SeriesData
 from cadence.experiments.executors import Executor, SerialExecutor
+from cadence.experiments.many_panels import prebuild
 from cadence.experiments.many_summary import skill_summary
 
 __all__ = [
@@ -40,7 +41,9 @@ __all__ = [
 @dataclass(frozen=True)
 class ManySettings:
     """What every series' backtest shares: models, origin rule (``default_origins``'s
-    ``start``, ``end``, ``every``), horizon, paths and seed."""
+    ``start``, ``end``, ``every``), horizon, paths and seed. ``prebuild_panels``: build
+    the panels of a batch's eligible series in one vectorized pass
+    (``experiments.many_panels``); the results are the same either way."""
 
     configs: tuple[ModelConfig, ...]
     horizon: int
@@ -50,6 +53,7 @@ class ManySettings:
     n_samples: int = 1000
     seed: int = 0
     keep_forecasts: bool = False
+    prebuild_panels: bool = True
 
 
 @dataclass
@@ -88,6 +92,9 @@ def backtest_series_batch(
     settings: ManySettings, datas: Sequence[SeriesData]
 ) -> list[SeriesBacktest]:
     """Backtest each series of ``datas`` in turn (a task of ``run_many``)."""
+    if settings.prebuild_panels:
+        built = prebuild({d.spec.name: d for d in datas})
+        datas = [built[d.spec.name] for d in datas]
     return [_one(d, settings) for d in datas]
 
 

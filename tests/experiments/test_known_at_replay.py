@@ -1,8 +1,8 @@
 """Replays of what was known when: ``cadence forecast --as-of DATE --known-at INSTANT``
 reproduces the forecast the retrain job served at that instant exactly, while a replay
-by event date alone differs once a late report (an event dated before the origin,
-ingested after the forecast was served) is stored. The events are synthetic (Poisson
-counts per day, drawn by code)."""
+by event date alone differs once late reports (events dated before the origin, ingested
+after the forecast was served) and corrections (events re-dated) are stored. The events
+are synthetic (Poisson counts per day, drawn by code)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,10 @@ def test_a_known_at_replay_reproduces_the_served_forecast(
         }
     )
     assert ingest_events(engine, [late], source_label="late").inserted == 10
+    # corrections: six attacks reported early in the series are re-dated to the origin
+    first = _events(np.random.default_rng(0), days, 3.0, "a").iloc[:6]
+    moved = first.assign(date=as_of)
+    assert ingest_events(engine, [moved], source_label="fix").updated == 6
     engine.dispose()
 
     replayed = _replay(capsys, "--as-of", as_of, "--known-at", known_at)

@@ -17,6 +17,7 @@ TABLES = {
     "jobs",
     "api_keys",
     "forecast_scores",
+    "row_versions",
 }
 
 

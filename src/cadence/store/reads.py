@@ -1,13 +1,16 @@
 """Reads of stored rows as DataFrames, in the column names of ``cadence.columns``.
 
 Dates come back as ``datetime64`` (day precision), ``extra`` as dicts. ``known_at``
-restricts every read to rows first ingested at or before that instant (UTC).
+restricts every read to rows first ingested at or before that instant (UTC), each as it
+stood then: a row corrected later is read with its values before the correction
+(``cadence.store.versions``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 
 import pandas as pd
 from sqlalchemy import Engine, Select, Table, func, select
@@ -22,6 +25,7 @@ from cadence.store.tables import (
     series_table,
     statements_table,
 )
+from cadence.store.versions import restore_versions
 
 
 def _extra(text: object) -> dict[str, object] | None:
@@ -32,16 +36,61 @@ def _extra(text: object) -> dict[str, object] | None:
 
 
 def _frame(
-    engine: Engine, stmt: Select[tuple[object, ...]], date_cols: tuple[str, ...]
+    engine: Engine,
+    stmt: Select[tuple[object, ...]],
+    date_cols: tuple[str, ...],
+    fix: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(stmt)
         df = pd.DataFrame(result.all(), columns=list(result.keys()))
+    if fix is not None:
+        df = fix(df)
     for c in date_cols:
         df[c] = pd.to_datetime(df[c]).astype("datetime64[s]")
     if C.EXTRA in df.columns:
         df[C.EXTRA] = [_extra(x) for x in df[C.EXTRA]]
     return df
+
+
+def _as_of(
+    engine: Engine,
+    t: Table,
+    known_at: dt.datetime | None,
+    columns: dict[str, str],
+    date_cols: tuple[str, ...],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
+    """The fix that puts rows changed after ``known_at`` back as they stood then, and
+    only then keeps those dated in ``[start, end]`` (a correction may have moved one)."""
+    if known_at is None:
+        return None
+    at = known_at
+
+    def fix(df: pd.DataFrame) -> pd.DataFrame:
+        out = restore_versions(engine, t, df, at, columns, date_cols=date_cols)
+        if (start is not None or end is not None) and not out.empty:
+            day = pd.to_datetime(out[C.DATE])
+            keep = pd.Series(True, index=out.index)
+            if start is not None:
+                keep &= day >= pd.Timestamp(start)
+            if end is not None:
+                keep &= day <= pd.Timestamp(end)
+            out = out[keep]
+        if C.DATE in out.columns and not out.empty:  # a correction may move a row's date
+            order = pd.to_datetime(out[C.DATE]).argsort(kind="stable")
+            out = out.iloc[order]
+        return out.reset_index(drop=True)
+
+    return fix
+
+
+def _versioned(t: Table, known_at: dt.datetime | None) -> list[object]:
+    """The extra columns an as-of read needs (row id and last change)."""
+    if known_at is None:
+        return []
+    return [t.c.id.label("_id"), t.c.updated_at.label("_updated_at")]
 
 
 def _window(
@@ -51,12 +100,12 @@ def _window(
     end: dt.date | None,
     known_at: dt.datetime | None,
 ) -> Select[tuple[object, ...]]:
+    if known_at is not None:  # dates are filtered once each row is as it stood then
+        return stmt.where(t.c.ingested_at <= known_at)
     if start is not None:
         stmt = stmt.where(t.c.date >= start)
     if end is not None:
         stmt = stmt.where(t.c.date <= end)
-    if known_at is not None:
-        stmt = stmt.where(t.c.ingested_at <= known_at)
     return stmt
 
 
@@ -70,8 +119,10 @@ def events_frame(
     """Stored events between ``start`` and ``end`` (inclusive), oldest first."""
     t = events_table
     cols = [t.c[c] for c in C.EVENT_COLUMNS] + [t.c.extra, t.c.ingested_at]
-    stmt = _window(select(*cols), t, start, end, known_at).order_by(t.c.date, t.c.id)
-    return _frame(engine, stmt, (C.DATE,))
+    stmt = _window(select(*cols, *_versioned(t, known_at)), t, start, end, known_at)
+    names = {c: c for c in (*C.EVENT_COLUMNS, C.EXTRA)}
+    fix = _as_of(engine, t, known_at, names, (C.DATE,), start, end)
+    return _frame(engine, stmt.order_by(t.c.date, t.c.id), (C.DATE,), fix)
 
 
 def statements_frame(
@@ -85,8 +136,9 @@ def statements_frame(
     t = statements_table
     names = (*C.STATEMENT_COLUMNS, C.STANCE_SOURCE, C.EXTRACTOR_VERSION, C.CONFIDENCE)
     cols = [t.c[c] for c in names] + [t.c.extra, t.c.ingested_at]
-    stmt = _window(select(*cols), t, start, end, known_at).order_by(t.c.date, t.c.id)
-    return _frame(engine, stmt, (C.DATE,))
+    stmt = _window(select(*cols, *_versioned(t, known_at)), t, start, end, known_at)
+    fix = _as_of(engine, t, known_at, {c: c for c in (*names, C.EXTRA)}, (C.DATE,), start, end)
+    return _frame(engine, stmt.order_by(t.c.date, t.c.id), (C.DATE,), fix)
 
 
 def observations_frame(
@@ -104,6 +156,7 @@ def observations_frame(
             o.c.period_end.label(C.END),
             o.c.count.label(C.COUNT),
             o.c.source.label(C.SOURCE),
+            *_versioned(o, known_at),
         )
         .select_from(o.join(s))
         .where(s.c.name == series)
@@ -111,7 +164,9 @@ def observations_frame(
     )
     if known_at is not None:
         stmt = stmt.where(o.c.ingested_at <= known_at)
-    return _frame(engine, stmt, (C.START, C.END))
+    names = {C.START: "period_start", C.END: "period_end", C.COUNT: "count", C.SOURCE: "source"}
+    fix = _as_of(engine, o, known_at, names, (C.START, C.END))
+    return _frame(engine, stmt, (C.START, C.END), fix)
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

@@ -219,6 +219,24 @@ class ScoreRow(Base):
     revisions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
+class RowVersionRow(Base):
+    """A replaced version of an event, statement or observation row: its stored columns
+    (``content``, JSON text with ISO dates) as they were from ``valid_from`` (the row's
+    ``updated_at`` then) until ``valid_to`` (the ingest that changed it). Reads as of an
+    instant (``known_at``) put these values back, so a replay sees a corrected row as it
+    was before the correction."""
+
+    __tablename__ = "row_versions"
+    __table_args__ = (Index("ix_row_versions_table_row", "table_name", "row_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(32), nullable=False)
+    row_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    valid_to: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class JobRow(Base):
     """A unit of background work (retrain, backtest). At most one running job per
     ``(kind, series)``: enforced by a partial unique index, so two retrains of one series
@@ -271,3 +289,4 @@ forecasts_table = cast(Table, ForecastRow.__table__)
 jobs_table = cast(Table, JobRow.__table__)
 api_keys_table = cast(Table, ApiKeyRow.__table__)
 scores_table = cast(Table, ScoreRow.__table__)
+row_versions_table = cast(Table, RowVersionRow.__table__)

@@ -1,7 +1,8 @@
 """Keyed, idempotent writes of validated chunks.
 
 A chunk is classified against what is stored by natural key and ``content_hash``:
-new keys are inserted, changed content is updated, identical content is left alone.
+new keys are inserted, changed content is updated (the row as it was is kept as a
+version, ``cadence.store.versions``), identical content is left alone.
 Everything runs on the caller's connection, inside the caller's transaction.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, select, update
 
 from cadence.store.bulk import insert_rows
 from cadence.store.errors import RowError
+from cadence.store.versions import keep_versions
 
 LOOKUP_BATCH = 5_000
 HASH_COLUMN = "content_hash"
@@ -190,6 +192,8 @@ def write_chunk(
         insert_rows(conn, table, merged.loc[is_new, data_cols], stamps)
         counts.inserted += int(is_new.sum())
     if changed.any():
+        # the rows as they stand now become versions: replays before this ingest read them
+        keep_versions(conn, table, merged.loc[changed, list(key_cols)], key_cols, run_started)
         upd = merged.loc[changed, data_cols].assign(updated_at=run_started)
         set_cols = [c for c in upd.columns if c not in key_cols]
         stmt = (

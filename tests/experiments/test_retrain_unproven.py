@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,9 @@ from cadence.store.ingest import ingest_counts
 from cadence.store.jobs_repo import get_job
 
 SERIES = "synthetic-unproven"
-FAST = dict(recent_origins=4, every=7, horizon=7, n_samples=200, n_boot=200, plots=False)
+FAST: dict[str, Any] = dict(
+    recent_origins=4, every=7, horizon=7, n_samples=200, n_boot=200, plots=False
+)
 CLIM = ModelConfig("climatology")
 # on this series the 56-day window scores a lower CRPS than the 35-day one on the recent
 # origins, but not by a margin the bootstrap interval can tell from zero

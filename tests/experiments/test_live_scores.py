@@ -125,6 +125,17 @@ def test_a_served_forecast_is_scored_when_its_truth_is_ingested(
     assert main(["accuracy", "--series", SERIES, "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["overall"]["n"] == 20
+    assert body["versions"] == [
+        {
+            "model": "recent_rate",
+            "version": "1",
+            "forecasts": 1,
+            "n": 20,
+            "crps": body["overall"]["crps"],
+            "baseline_crps": body["overall"]["baseline_crps"],
+            "coverage_80": body["overall"]["coverage_80"],
+        }
+    ]
     assert body["forecasts"][0]["origin"] == "2024-05-29"
     assert set(body["forecasts"][0]["windows"]) == {"7", "14"}
     assert body["rolling"]["n"] == 20 and body["rolling"]["alarm"] is False

@@ -8,6 +8,8 @@ Shape::
      "overall": {"n", "crps", "baseline_crps", "log_score", "coverage_50", "coverage_80",
                  "coverage_95", "pit_mean", "windows": [{"days", "n", "crps",
                  "baseline_crps", "coverage_80"}]},
+     "versions": [{"model", "version", "forecasts", "n", "crps", "baseline_crps",
+                   "coverage_80"}],
      "forecasts": [{"forecast_id", "origin", "generated_at", "model", "version", "n",
                     "crps", "baseline_crps", "log_score", "coverage_50", "coverage_80",
                     "coverage_95", "pit_mean", "windows": {"7": {"crps", "coverage_80"}},
@@ -92,6 +94,21 @@ def accuracy_body(
         }
         for days, g in windows.groupby("days")
     ]
+    versions = []
+    if len(periods):
+        keyed = periods.assign(model_version=periods["model_version"].fillna(""))
+        for (name, version), g in keyed.groupby(["model_name", "model_version"], sort=False):
+            versions.append(
+                {
+                    "model": str(name),
+                    "version": str(version) or None,
+                    "forecasts": int(g["forecast_id"].nunique()),
+                    "n": len(g),
+                    "crps": _mean(g, "crps"),
+                    "baseline_crps": _mean(g, "baseline_crps"),
+                    "coverage_80": _mean(g, "coverage_80"),
+                }
+            )
     forecasts = []
     for _, r in per_forecast(scores).iterrows():
         by_days = sorted(
@@ -138,6 +155,7 @@ def accuracy_body(
         "since": None if since is None else since.isoformat(),
         "rolling": accuracy_status(engine, series, band, kind=kind).as_dict(),
         "overall": overall,
+        "versions": versions,
         "forecasts": forecasts,
         "days": days,
     }

@@ -81,6 +81,17 @@ ACCURACY_EXAMPLE: dict[str, Any] = {
             },
         ],
     },
+    "versions": [
+        {
+            "model": "negbin_glm",
+            "version": "1",
+            "forecasts": 13,
+            "n": 322,
+            "crps": 26.942227,
+            "baseline_crps": 25.789326,
+            "coverage_80": 0.807453,
+        }
+    ],
     "forecasts": [
         {
             "forecast_id": 7,

@@ -175,11 +175,13 @@ def _api(base: str, path: str, **params: str) -> Any:
 
 
 def _wait(driver: Any, condition: Any, what: str) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(
-        lambda d: condition(d), message=what
-    )
+    # a redraw may replace an element between finding it and reading it: look again
+    return WebDriverWait(
+        driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda d: condition(d), message=what)
 
 
 def _js(driver: Any, script: str, *args: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cadence.experiments.backtest import BacktestResult
 from cadence.experiments.retrain import decide
@@ -105,3 +106,16 @@ def test_challengers_are_the_eligible_candidates_that_do_not_serve() -> None:
     assert d.challengers("b") == ("a", "champ")
     assert d.challengers("climatology", skip={"b"}) == ("a", "champ")
     assert decide(_result({"climatology": 2.0, "a": 2.2}), ["a"], None).challengers("x") == ()
+
+
+def test_a_kept_champion_says_whether_the_interval_includes_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r = _result({"climatology": 2.0, "champ": 1.4 + NOISE, "cand": 1.3 + NOISE})
+    # per-origin means may order the two unlike the pooled CRPS that picked the candidate
+    monkeypatch.setattr(BacktestResult, "crps_difference", lambda *a, **k: (0.2, 0.05, 0.4))
+    above = decide(r, ["cand"], "champ", n_boot=200)
+    assert above.chosen == "champ" and "lies above zero" in above.reason
+    assert "includes zero" not in above.reason
+    monkeypatch.setattr(BacktestResult, "crps_difference", lambda *a, **k: (-0.1, -0.3, 0.1))
+    assert "includes zero" in decide(r, ["cand"], "champ", n_boot=200).reason

@@ -309,11 +309,14 @@ def decide(
             diff,
             eligible,
         )
+    # per-origin means can order the two differently from the pooled CRPS that made
+    # ``best`` the best candidate: say which case this is
+    where = "includes zero" if lo <= 0 else "lies above zero: the champion is better per origin"
     return Decision(
         champion,
         False,
         f"champion {champion} kept: {best} differs by {mean:.4g} CRPS "
-        f"(95% interval {lo:.4g} .. {hi:.4g} includes zero)",
+        f"(95% interval {lo:.4g} .. {hi:.4g} {where})",
         diff,
         eligible,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,7 @@ def test_one_series_raising_does_not_stop_the_rest(
 ) -> None:
     real = retrain_module.retrain
 
-    def flaky(engine: object, series: str, **kw: object) -> object:
+    def flaky(engine: Any, series: str, **kw: Any) -> Any:
         if series == "synthetic-family/Syria":
             raise RuntimeError("synthetic failure")
         return real(engine, series, **kw)

@@ -60,7 +60,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
@@ -461,23 +461,55 @@ def _register_challenger(
         )
     except NoServableModelError:
         return None
-    registered = _mlflow(
+    registered = _register(
         "registering the challenger",
-        lambda: reg.register_forecaster(
-            model,
-            config,
-            series=series,
-            frequency=data.frequency,
-            origin=origin,
-            future=future,
-            max_horizon=horizon,
-            tracking_uri=tracking_uri,
-            run_id=outcome.run_ids.get(config.key),
-            aliases=(),
-            tags={"cadence.job_id": job_id, "cadence.promoted": "false"},
-        ),
+        model,
+        config,
+        data,
+        origin=origin,
+        future=future,
+        horizon=horizon,
+        tracking_uri=tracking_uri,
+        run_ids=outcome.run_ids,
+        tags={"cadence.job_id": job_id, "cadence.promoted": "false"},
     )
     return config.key, str(registered.version)
+
+
+def _register(
+    step: str,
+    model: Any,
+    config: ModelConfig,
+    data: SeriesData,
+    *,
+    origin: pd.Timestamp,
+    future: pd.DataFrame | None,
+    horizon: int,
+    tracking_uri: str,
+    run_ids: dict[str, str],
+    tags: dict[str, str],
+) -> reg.RegisteredVersion:
+    """Register the fitted ``model`` as a new version of the series' model, without an
+    alias (``_serve`` moves them), linked to the run of its configuration."""
+    return cast(
+        reg.RegisteredVersion,
+        _mlflow(
+            step,
+            lambda: reg.register_forecaster(
+                model,
+                config,
+                series=data.spec.name,
+                frequency=data.frequency,
+                origin=origin,
+                future=future,
+                max_horizon=horizon,
+                tracking_uri=tracking_uri,
+                run_id=run_ids.get(config.key),
+                aliases=(),
+                tags=tags,
+            ),
+        ),
+    )
 
 
 def champion_effects(model: Any, level: float = EFFECT_LEVEL) -> dict[str, Any]:
@@ -790,21 +822,17 @@ def _run(
 
     step("register", progress)
     future = data.future(origin, horizon)
-    registered = _mlflow(
+    registered = _register(
         "registering the model",
-        lambda: reg.register_forecaster(
-            model,
-            config,
-            series=series,
-            frequency=data.frequency,
-            origin=origin,
-            future=future,
-            max_horizon=horizon,
-            tracking_uri=tracking_uri,
-            run_id=outcome.run_ids.get(config.key),
-            aliases=(),
-            tags={"cadence.job_id": job.id, "cadence.promoted": str(promoted).lower()},
-        ),
+        model,
+        config,
+        data,
+        origin=origin,
+        future=future,
+        horizon=horizon,
+        tracking_uri=tracking_uri,
+        run_ids=outcome.run_ids,
+        tags={"cadence.job_id": job.id, "cadence.promoted": str(promoted).lower()},
     )
 
     step("challenger", progress)

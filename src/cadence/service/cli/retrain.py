@@ -38,6 +38,7 @@ from cadence.models.forecast import CountForecast
 from cadence.service.candidates import parse_candidates
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.service.cli.errors import BAD_INPUT, FAILURE
+from cadence.service.cli.known_at import parse_known_at
 from cadence.service.cli.selection import select_series
 from cadence.store.errors import ConflictError, NotFoundError
 from cadence.store.forecasts_repo import require_current_forecast
@@ -209,7 +210,7 @@ def forecast_cmd(
     if known_at is not None and as_of is None:
         raise typer.BadParameter("--known-at needs --as-of", param_hint="--known-at")
     if as_of is not None:
-        body = _replay(engine, series, as_of, horizon, model, _known_at(known_at))
+        body = _replay(engine, series, as_of, horizon, model, parse_known_at(known_at))
         if body is None:
             return BAD_INPUT
         return _print_forecast(series, body, as_json)
@@ -245,18 +246,6 @@ def forecast_cmd(
         else:
             body = {**body, "periods": body["periods"][:horizon]}
     return _print_forecast(series, body, as_json)
-
-
-def _known_at(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        at = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"expected an ISO date-time, got {text!r}", param_hint="--known-at"
-        ) from exc
-    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
 def _replay(

@@ -39,6 +39,9 @@ def test_log_score_uses_the_smoothed_pmf() -> None:
     assert math.isfinite(far) and far > 5
     pmf_total = smoothed_pmf(np.array([[0], [0], [1], [1]]), np.array([0])).sum()
     assert 0 < pmf_total < 1
+    # a burst thousands above every path: q**y underflows, the log score must not
+    burst = _one([0, 0, 1, 1], 5000)["log_score"]
+    assert math.isfinite(burst) and burst > _one([0, 0, 1, 1], 500)["log_score"] > far
 
 
 def test_rps_over_count_categories() -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "RPS_THRESHOLDS",
     "WINDOW_DAYS",
     "score_paths",
+    "smoothed_log_pmf",
     "smoothed_pmf",
     "summarize",
     "window_totals",
@@ -69,13 +70,21 @@ METRICS: Final = (
 def smoothed_pmf(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Smoothed predictive probability of ``y`` per column of ``samples`` (see module
     docstring). ``samples`` ``(n, H)`` ints, ``y`` ``(H,)`` non-negative integers."""
+    return np.exp(smoothed_log_pmf(samples, y))
+
+
+def smoothed_log_pmf(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``log(smoothed_pmf)``, computed in log space: a count far above every sampled path
+    gets a very negative but finite value instead of ``log(0)`` (``q**y`` underflows)."""
     n = samples.shape[0]
     hits = (samples == y[None, :]).sum(axis=0)
     mean = samples.mean(axis=0) + 1.0
     q = mean / (mean + 1.0)  # geometric on 0, 1, ... with mean q / (1 - q)
-    g = (1.0 - q) * q**y
+    log_g = np.log1p(-q) + y * np.log(q)
     a = LOG_SCORE_PSEUDOCOUNT
-    return np.asarray((hits + a * g) / (n + a))
+    with np.errstate(divide="ignore"):  # log(0 hits) = -inf is absorbed by logaddexp
+        log_hits = np.log(hits.astype(float))
+    return np.asarray(np.logaddexp(log_hits, np.log(a) + log_g) - np.log(n + a))
 
 
 def _rps(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -123,7 +132,7 @@ def score_paths(
         y = t[known]
         yi = y.astype(np.int64)
         out["crps"][known] = sr.crps_ensemble(y, ks.T.astype(float))
-        out["log_score"][known] = -np.log(smoothed_pmf(ks, yi))
+        out["log_score"][known] = -smoothed_log_pmf(ks, yi)
         out["rps"][known] = _rps(ks, y)
         levels = [0.5] + [x for c in COVERAGE_LEVELS for x in ((1 - c) / 2, (1 + c) / 2)]
         q = np.quantile(ks, levels, axis=0, method="inverted_cdf")

@@ -143,7 +143,7 @@
     note.hidden = observations.length > 0 || !data.observations;
     note.textContent = observations.length
       ? ""
-      : "The API holds no stored observations for this series (its counts come from events), so only the forecast is drawn.";
+      : "The API has no observed counts for this series yet, so only the forecast is drawn.";
     const last = observations[observations.length - 1];
     $("fan-chart").dataset.lastObserved = last ? last.start : "";
     $("fan-chart").dataset.lastCount = last ? last.count : "";

@@ -141,6 +141,10 @@ def test_missing_file_is_bad_input(
 ) -> None:
     assert main(["ingest", "events", str(tmp_path / "absent.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+    # a long path is not broken across lines (stderr stays grep-able)
+    deep = tmp_path / ("x" * 90) / "absent.csv"
+    assert main(["ingest", "events", str(deep)]) == 2
+    assert f"{deep}: no such file" in capsys.readouterr().err
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:

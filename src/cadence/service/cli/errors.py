@@ -17,7 +17,8 @@ from cadence.store.errors import (
 BAD_INPUT = 2
 FAILURE = 1
 
-_err = Console(stderr=True, highlight=False)
+# soft wrap: an error line is never broken inside a path or a value (logs stay grep-able)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def exit_code_for(exc: BaseException) -> int | None:

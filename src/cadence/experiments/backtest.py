@@ -45,6 +45,7 @@ from cadence.columns import COUNT, Frequency
 from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
 from cadence.experiments.errors import BacktestConfigError, NoOriginsError
 from cadence.experiments.executors import Executor, SerialExecutor
+from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.scoring import METRICS, WINDOW_DAYS, score_paths, summarize, window_totals
 from cadence.models import registry
 from cadence.models.base import CountModel
@@ -194,7 +195,7 @@ class BacktestResult:
                 {
                     "model": str(r["model"]),
                     "horizon": h if h == "all" else int(h),
-                    **{m: _num(r[m]) for m in METRICS},
+                    **{m: finite_or_none(r[m]) for m in METRICS},
                     "n": int(r["n"]),
                 }
             )
@@ -204,14 +205,11 @@ class BacktestResult:
             "origins": [o.date().isoformat() for o in self.origins],
             "horizon": int(self.horizon),
             "scores": rows,
-            "skill_vs_climatology": {k: _num(v) for k, v in self.skill_vs_climatology().items()},
+            "skill_vs_climatology": {
+                k: finite_or_none(v) for k, v in self.skill_vs_climatology().items()
+            },
             "mlflow_run_ids": {str(k): str(v) for k, v in mlflow_run_ids.items()},
         }
-
-
-def _num(x: object) -> float | None:
-    v = float(cast(float, x))
-    return v if math.isfinite(v) else None
 
 
 # --- origins --------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from mlflow.entities import Metric, Param, RunTag
 from cadence.experiments.backtest import BacktestResult, ModelConfig
 from cadence.experiments.many import ManyResult
 from cadence.experiments.many_summary import skill_summary
+from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.scoring import METRICS
 from cadence.experiments.tracking import (
     code_version,
@@ -69,14 +70,6 @@ def per_series_table(results: Sequence[BacktestResult], key: str) -> pd.DataFram
     return pd.DataFrame(
         rows, columns=["series", *METRICS, "n", "skill_vs_climatology", "n_origins", "n_failures"]
     )
-
-
-def _finite(x: object) -> float | None:
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _log_family(
@@ -120,7 +113,9 @@ def _log_family(
             "mean_crps": float(table["crps"].mean()) if table["crps"].notna().any() else None,
         }
         now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, 0) for k, x in values.items() if (v := _finite(x)) is not None]
+        metrics = [
+            Metric(k, v, now, 0) for k, x in values.items() if (v := finite_or_none(x)) is not None
+        ]
         tags = {"cadence.family": family, "cadence.model_key": key, "cadence.kind": "family"}
         with quiet_mlflow():
             run = client.create_run(exp_id, run_name=key, tags=tags)

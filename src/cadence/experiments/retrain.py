@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable, Collection, Sequence
@@ -80,6 +79,7 @@ from cadence.experiments.backtest import (
 from cadence.experiments.data import SeriesData, load_series_data, shift_periods
 from cadence.experiments.errors import ExperimentError, NoServableModelError, TrackingError
 from cadence.experiments.executors import Executor
+from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.serving import forecast_payload
 from cadence.experiments.tracking import log_backtest, mlflow_client, quiet_mlflow
 from cadence.features.errors import FeatureError
@@ -528,15 +528,10 @@ def champion_effects(model: Any, level: float = EFFECT_LEVEL) -> dict[str, Any]:
             rows.append(
                 {
                     "feature": str(rec["feature"]),
-                    **{k: _finite(rec[k]) for k in ("irr", "lower", "upper", "p_value")},
+                    **{k: finite_or_none(rec[k]) for k in ("irr", "lower", "upper", "p_value")},
                 }
             )
     return {"level": level, "effects": rows}
-
-
-def _finite(x: Any) -> float | None:
-    v = float(x)
-    return v if math.isfinite(v) else None
 
 
 def _served_forecast(

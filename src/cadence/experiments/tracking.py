@@ -47,6 +47,7 @@ from mlflow.entities import Metric, Param, RunTag
 from sqlalchemy.engine import make_url
 
 from cadence.experiments.backtest import BacktestResult, ModelConfig, OriginForecast
+from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.plots import fan_chart, pit_histogram, reliability_plot
 from cadence.experiments.scoring import COVERAGE_LEVELS, METRICS
 from cadence.features.families import family_of
@@ -151,14 +152,6 @@ def _median_step(origins: Sequence[pd.Timestamp], frequency: str) -> str:
     return f"{days:g}D" if frequency == "D" else f"{days / 7:g}W" if frequency == "W" else "1M"
 
 
-def _finite(x: object) -> float | None:
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _params(
     result: BacktestResult,
     key: str,
@@ -199,7 +192,7 @@ def _metrics(result: BacktestResult, key: str, now_ms: int) -> list[Metric]:
         for r in rows.to_dict("records"):
             h = r["horizon"]
             for m in (*METRICS, "n"):
-                v = _finite(r[m])
+                v = finite_or_none(r[m])
                 if v is None:
                     continue
                 if str(h) == "all":
@@ -209,7 +202,7 @@ def _metrics(result: BacktestResult, key: str, now_ms: int) -> list[Metric]:
 
     add(result.scores, "", "_by_horizon")
     add(result.window_scores, "_week", "_by_window")
-    skill = _finite(result.skill_vs_climatology().get(key))
+    skill = finite_or_none(result.skill_vs_climatology().get(key))
     if skill is not None:
         out.append(Metric("skill_vs_climatology", skill, now_ms, 0))
     n_fail = sum(1 for m, _, _ in result.failures if m == key)

@@ -125,6 +125,12 @@ def test_a_served_forecast_is_scored_when_its_truth_is_ingested(
     assert main(["accuracy", "--series", SERIES, "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["overall"]["n"] == 20
+    assert main(["accuracy", "--series", SERIES]) == 0  # the table: per forecast and all
+    table = capsys.readouterr().out.splitlines()
+    rows = [ln.split() for ln in table if ln.split()[:1] in (["2024-05-29"], ["all"])]
+    crps = f"{body['overall']['crps']:.1f}"
+    assert [r[0] for r in rows] == ["2024-05-29", "all"]
+    assert all("20" in r and crps in r for r in rows)
     assert body["versions"] == [
         {
             "model": "recent_rate",

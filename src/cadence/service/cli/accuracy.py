@@ -28,6 +28,20 @@ def _f(x: Any, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def _score_cells(row: dict[str, Any]) -> list[str]:
+    """Periods scored, CRPS, Climatology's CRPS, log score, coverages and mean PIT."""
+    return [
+        str(row["n"]),
+        _f(row["crps"], 1),
+        _f(row["baseline_crps"], 1),
+        _f(row["log_score"], 2),
+        _f(row["coverage_50"], 2),
+        _f(row["coverage_80"], 2),
+        _f(row["coverage_95"], 2),
+        _f(row["pit_mean"], 2),
+    ]
+
+
 def _since(text: str | None) -> dt.date | None:
     if text is None:
         return None
@@ -87,14 +101,7 @@ def _print(body: dict[str, Any]) -> None:
         t.add_row(
             f["origin"],
             f["model"] + (f" v{f['version']}" if f["version"] else ""),
-            str(f["n"]),
-            _f(f["crps"], 1),
-            _f(f["baseline_crps"], 1),
-            _f(f["log_score"], 2),
-            _f(f["coverage_50"], 2),
-            _f(f["coverage_80"], 2),
-            _f(f["coverage_95"], 2),
-            _f(f["pit_mean"], 2),
+            *_score_cells(f),
             *(_f(f["windows"].get(str(d), {}).get("crps"), 1) for d in lengths),
             str(f["revisions"]),
         )
@@ -104,14 +111,7 @@ def _print(body: dict[str, Any]) -> None:
     t.add_row(
         "all",
         "",
-        str(o["n"]),
-        _f(o["crps"], 1),
-        _f(o["baseline_crps"], 1),
-        _f(o["log_score"], 2),
-        _f(o["coverage_50"], 2),
-        _f(o["coverage_80"], 2),
-        _f(o["coverage_95"], 2),
-        _f(o["pit_mean"], 2),
+        *_score_cells(o),
         *(_f(by_days.get(d, {}).get("crps"), 1) for d in lengths),
         "",
     )

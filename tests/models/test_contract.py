@@ -39,6 +39,7 @@ CRPS_BUDGET: dict[str, float] = {
     "negbin_glm": 2.00,
     "ingarch": 2.01,
     "hawkes": 2.01,
+    "local_level": 2.35,
     "prophet": 2.05,
     "ensemble": 2.06,
 }

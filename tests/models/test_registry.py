@@ -21,6 +21,7 @@ def test_every_family_is_registered() -> None:
         "negbin_glm",
         "ingarch",
         "hawkes",
+        "local_level",
         "prophet",
         "ensemble",
     }

@@ -59,6 +59,12 @@ _SPECS = (
         "discrete-time self-exciting process driven also by retaliation and statements",
     ),
     ModelSpec(
+        "local_level",
+        "cadence.models.local_level:LocalLevel",
+        "latent log-level (random walk) with negative-binomial counts, day-of-week and "
+        "driver effects; the level is simulated along each path",
+    ),
+    ModelSpec(
         "prophet",
         "cadence.models.prophet_counts:ProphetCounts",
         "Prophet on log1p counts with the same regressors, mapped to integer paths",

@@ -16,6 +16,8 @@ scores lives here (tested on generated data in ``tests/experiments/test_peer_pat
   exactly as ``run_backtest`` scores its models: per period with ``score_paths`` and, for
   a daily series, on totals over consecutive non-overlapping windows of 7, 14 and 28
   days with ``window_totals`` (a window length longer than the horizon is left out).
+* ``ratio_interval``: a ratio of mean CRPS with a moving-block bootstrap interval over
+  origins, so "best Cadence / best peer" comes with its uncertainty.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ __all__ = [
     "count_paths",
     "nb2_dispersion",
     "nb_paths",
+    "origin_crps",
+    "ratio_interval",
     "score_forecast",
     "summarize_views",
     "views",
@@ -130,3 +134,32 @@ def summarize_views(per_origin: dict[str, list[pd.DataFrame]]) -> dict[str, pd.D
         table = summarize(pd.concat(frames, ignore_index=True))
         out[view] = table[table["horizon"].astype(str) == "all"].set_index("model")
     return out
+
+
+def origin_crps(frames: list[pd.DataFrame], model: str) -> pd.Series:
+    """Mean CRPS of ``model`` per origin (over the periods or windows scored there)."""
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[rows["model"] == model]
+    return rows.groupby("origin")["crps"].mean().dropna()
+
+
+def ratio_interval(
+    a: pd.Series, b: pd.Series, *, block: int, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """``mean(a) / mean(b)`` over the origins both scored, and a 95% interval from a
+    circular moving-block bootstrap of origins (blocks of ``block`` consecutive origins,
+    as ``BacktestResult.crps_difference`` resamples: overlapping horizons make
+    neighbouring origins dependent). NaNs when no origin is shared or ``b`` sums to 0."""
+    both = pd.concat([a, b], axis=1, keys=["a", "b"]).dropna().sort_index()
+    if both.empty or float(both["b"].sum()) <= 0:
+        return (float("nan"),) * 3
+    x, y = both["a"].to_numpy(dtype=float), both["b"].to_numpy(dtype=float)
+    size = max(1, min(block, x.size))
+    rng = np.random.default_rng(seed)
+    n_blocks = -(-x.size // size)
+    starts = rng.integers(0, x.size, size=(n_boot, n_blocks))
+    idx = ((starts[:, :, None] + np.arange(size)[None, None, :]) % x.size).reshape(n_boot, -1)
+    idx = idx[:, : x.size]
+    boot = x[idx].sum(axis=1) / np.maximum(y[idx].sum(axis=1), np.finfo(float).tiny)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    return float(x.sum() / y.sum()), float(lo), float(hi)

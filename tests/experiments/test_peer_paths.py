@@ -11,6 +11,8 @@ from benchmarks.peer_paths import (
     count_paths,
     nb2_dispersion,
     nb_paths,
+    origin_crps,
+    ratio_interval,
     score_forecast,
     summarize_views,
     views,
@@ -127,3 +129,32 @@ def test_rescored_backtest_forecasts_equal_the_backtests_own_scores() -> None:
         assert tables[DAILY].loc[m, "coverage_80"] == pytest.approx(own.loc[m, "coverage_80"])
         assert tables["total_7"].loc[m, "crps"] == pytest.approx(own_7.loc[m, "crps"])
     assert set(tables) == {DAILY, "total_7", "total_14"}
+
+
+def test_ratio_of_mean_crps_with_a_bootstrap_interval_over_shared_origins() -> None:
+    rng = np.random.default_rng(12)
+    origins = pd.date_range("2024-01-07", periods=30, freq="7D")
+    b = pd.Series(rng.uniform(10.0, 40.0, size=30), index=origins)
+    assert ratio_interval(0.8 * b, b, block=4) == pytest.approx((0.8, 0.8, 0.8))
+    noisy = b * rng.uniform(0.5, 1.1, size=30)
+    ratio, lo, hi = ratio_interval(noisy, b, block=4, seed=1)
+    assert ratio == pytest.approx(noisy.sum() / b.sum())
+    assert lo < ratio < hi
+    # origins only one side scored are left out; nothing shared gives NaNs
+    assert ratio_interval(noisy.iloc[:10], b, block=1)[0] == pytest.approx(
+        noisy.iloc[:10].sum() / b.iloc[:10].sum()
+    )
+    assert np.isnan(ratio_interval(noisy.iloc[:5], b.iloc[5:], block=1)).all()
+
+
+def test_origin_crps_averages_each_models_rows_per_origin() -> None:
+    o1, o2 = pd.Timestamp("2024-01-07"), pd.Timestamp("2024-01-14")
+    frame = pd.DataFrame(
+        {
+            "model": ["a", "a", "a", "b", "a"],
+            "origin": [o1, o1, o2, o1, o2],
+            "crps": [1.0, 3.0, np.nan, 10.0, 5.0],
+        }
+    )
+    out = origin_crps([frame.iloc[:3], frame.iloc[3:]], "a")
+    assert out.to_dict() == {o1: 2.0, o2: 5.0}

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: setup run serve test lint format bench clean
+.PHONY: setup run serve test lint format bench bench-setup bench-peers clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,13 @@ format: setup
 
 bench: setup ## figures against the peers (prints; asserts nothing)
 	$(BIN)/python benchmarks/ingest.py --rows 200000
+
+bench-setup: setup ## the benchmark extra: statsforecast for benchmarks/peers.py (declares pandas<3, so installed --no-deps)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --no-deps statsforecast
+
+bench-peers: bench-setup ## Cadence's models against statsforecast peers on the same rolling origins (prints; asserts nothing)
+	$(BIN)/python benchmarks/peers.py
 
 clean:
 	rm -rf $(VENV) .cadence .pytest_cache .mypy_cache .ruff_cache

@@ -140,6 +140,7 @@ def retrain_cmd(
                     seed=seed,
                     progress=None if as_json else _progress(name),
                     executor=ex,
+                    **s.job_lease,
                 )
             except ConflictError as exc:
                 err.print(f"{name}: not retrained: {exc}", highlight=False)

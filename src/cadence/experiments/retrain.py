@@ -79,6 +79,7 @@ from cadence.experiments.backtest import (
     ModelConfig,
     fit_and_forecast,
     run_backtest,
+    stride_for,
 )
 from cadence.experiments.data import SeriesData, load_series_data, shift_periods
 from cadence.experiments.errors import ExperimentError, NoServableModelError, TrackingError
@@ -337,13 +338,17 @@ def decide(
 # --- steps ----------------------------------------------------------------------------------
 
 
-def recent_origins_for(data: SeriesData, *, n: int, every: int, horizon: int) -> list[pd.Timestamp]:
-    """``n`` origins ``every`` periods apart, the last one ``horizon`` periods before the
-    last period with data (so every horizon is observed), oldest first; origins before
-    the first period are dropped."""
+def recent_origins_for(
+    data: SeriesData, *, n: int, every: int | str, horizon: int
+) -> list[pd.Timestamp]:
+    """``n`` origins ``every`` apart (periods, or a length like ``1W``/``1M`` matched to
+    the series' frequency; ``BacktestConfigError`` when it does not fit), the last one
+    ``horizon`` periods before the last period with data (so every horizon is observed),
+    oldest first; origins before the first period are dropped."""
     freq = data.frequency
+    step = stride_for(data, every)
     last = shift_periods(data.last_period, -horizon, freq)
-    out = [shift_periods(last, -every * i, freq) for i in range(n)]
+    out = [shift_periods(last, -step * i, freq) for i in range(n)]
     return sorted(o for o in out if o > data.first_period)
 
 
@@ -666,7 +671,7 @@ def retrain(
     tracking_uri: str,
     candidates: Sequence[ModelConfig] = DEFAULT_CANDIDATES,
     recent_origins: int = 8,
-    every: int = 7,
+    every: int | str = 7,
     horizon: int = 28,
     n_samples: int = 1000,
     seed: int = 0,
@@ -681,7 +686,8 @@ def retrain(
 ) -> RetrainOutcome:
     """Retrain ``series`` (see the module docstring for the steps and the promotion rule).
 
-    ``recent_origins`` origins ``every`` periods apart; ``horizon`` periods per forecast
+    ``recent_origins`` origins ``every`` apart (periods, or a length such as ``1W`` or
+    ``1M`` matched to the series' frequency: ``stride_for``); ``horizon`` periods per forecast
     (also the served horizon); ``n_samples`` paths per forecast; ``seed`` fixes every
     draw. ``progress(step)`` is called as steps begin; ``plots=False`` logs the runs
     without their PNG charts. ``job``: a running retrain job of ``series`` that the
@@ -764,7 +770,7 @@ def _run(
     tracking_uri: str,
     candidates: Sequence[ModelConfig],
     recent_origins: int,
-    every: int,
+    every: int | str,
     horizon: int,
     n_samples: int,
     seed: int,

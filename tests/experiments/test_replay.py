@@ -72,6 +72,24 @@ def test_replay_ignores_rows_dated_after_the_date(
     assert late["periods"][0]["mean"] > 3 * before["periods"][0]["mean"]
 
 
+def test_replay_after_the_last_observation_forecasts_after_the_date(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the data end on 2024-05-29; the as-of date is twelve days later
+    body = _replay(capsys, "--as-of", "2024-06-10", "--model", "recent_rate", "--horizon", "7")
+    assert (body["as_of"], body["origin"], body["data_through"]) == (
+        "2024-06-10",
+        "2024-06-10",
+        "2024-05-29",
+    )
+    dates = [p["date"] for p in body["periods"]]
+    assert dates == [f"2024-06-{d:02d}" for d in range(11, 18)]
+    assert all(p["mean"] > 0 for p in body["periods"])
+    # within the data the body is as before: no data_through
+    inside = _replay(capsys, "--as-of", "2024-05-29", "--model", "recent_rate", "--horizon", "7")
+    assert "data_through" not in inside and inside["periods"][0]["date"] == "2024-05-30"
+
+
 def test_replay_errors_are_bad_input(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["forecast", "--series", SERIES, "--as-of", "2024-04-20"]) == 2
     assert "no champion" in capsys.readouterr().err
@@ -79,7 +97,7 @@ def test_replay_errors_are_bad_input(home: Path, capsys: pytest.CaptureFixture[s
         main(["forecast", "--series", SERIES, "--as-of", "2019-01-01", "--model", "climatology"])
         == 2
     )
-    assert "within the data" in capsys.readouterr().err
+    assert "expected a date on or after 2024-01-01" in capsys.readouterr().err
     assert main(["forecast", "--series", SERIES, "--as-of", "April", "--model", "climatology"]) == 2
     assert main(["forecast", "--series", SERIES, "--model", "climatology"]) == 2
 

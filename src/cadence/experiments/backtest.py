@@ -47,6 +47,8 @@ from cadence.experiments.errors import BacktestConfigError, NoOriginsError
 from cadence.experiments.executors import Executor, SerialExecutor
 from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.scoring import METRICS, WINDOW_DAYS, score_paths, summarize, window_totals
+from cadence.features.errors import SpecError
+from cadence.features.periods import default_stride, stride_periods
 from cadence.models import registry
 from cadence.models.base import CountModel
 from cadence.models.ensemble import weights_from_scores
@@ -61,6 +63,7 @@ __all__ = [
     "fit_and_forecast",
     "origin_seed",
     "run_backtest",
+    "stride_for",
 ]
 
 CLIMATOLOGY = "climatology"
@@ -215,15 +218,17 @@ class BacktestResult:
 # --- origins --------------------------------------------------------------------------------
 
 
-def _step_periods(every: str | int, frequency: str) -> int:
-    if isinstance(every, int):
-        return max(1, every)
+def stride_for(data: SeriesData, every: str | int | None) -> int:
+    """Periods between origins of ``data``'s series for ``every`` (a count of periods or a
+    calendar length such as ``1W``, ``1M``, ``3M``; None: a week, a month for monthly
+    series), matched to the series' frequency; ``BacktestConfigError`` naming the series
+    and its frequency when it does not fit (``7D`` on a monthly series)."""
     try:
-        delta = pd.Timedelta(every)
-    except ValueError as exc:
-        raise BacktestConfigError(f"every: expected a duration like 7D, got {every!r}") from exc
-    days = {"D": 1.0, "W": 7.0, "M": 30.4375}[frequency]
-    return max(1, round(delta / pd.Timedelta(days=1) / days))
+        if every is None:
+            return default_stride(data.frequency)
+        return stride_periods(every, data.frequency)
+    except SpecError as exc:
+        raise BacktestConfigError(f"series {data.spec.name!r}: {exc}") from exc
 
 
 def default_origins(
@@ -231,12 +236,13 @@ def default_origins(
     *,
     start: object = None,
     end: object = None,
-    every: str | int = "7D",
+    every: str | int | None = None,
     horizon: int,
     min_history: int | None = None,
 ) -> list[pd.Timestamp]:
-    """Origins (period labels) every ``every`` (a duration, or a number of periods)
-    counted back from the latest admissible one, oldest first.
+    """Origins (period labels) every ``every`` (``stride_for``: a number of periods or a
+    length like ``1W``, ``1M``, ``3M``) counted back from the latest admissible one,
+    oldest first.
 
     Admissible: at least ``min_history`` periods of panel before it (default 8 weeks,
     26 weeks or 12 months by frequency), on or after ``start``, on or before ``end``
@@ -254,7 +260,7 @@ def default_origins(
         lo = max(lo, period_label(start, freq))
     if end is not None:
         hi = min(period_label(end, freq), data.last_period)
-    step = _step_periods(every, freq)
+    step = stride_for(data, every)
     out: list[pd.Timestamp] = []
     o = hi
     while o >= lo:

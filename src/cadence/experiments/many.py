@@ -47,7 +47,7 @@ class ManySettings:
 
     configs: tuple[ModelConfig, ...]
     horizon: int
-    every: str | int = "7D"
+    every: str | int | None = None
     start: object = None
     end: object = None
     n_samples: int = 1000

@@ -7,6 +7,11 @@ exogenous future) and returns the served forecast body for the periods after it,
 added ``as_of``. Paths are drawn as the retrain job draws the served forecast (the
 fitted model's forecast with generator ``seed``).
 
+Any as-of date from the end of the series' first period on is accepted: the origin is
+the last complete period on or before it. When the data end earlier (an as-of date
+after the last observation) the forecast still covers the periods after the origin and
+the body adds ``data_through``, as ``cadence report`` does.
+
 Two modes: by *event date* (default: every stored row dated by ``as_of``, late reports
 and corrections included, as a backtest does) and *known at* (``known_at``: only rows
 ingested by that instant, as the database held them then; the body says
@@ -26,6 +31,7 @@ from cadence.columns import Frequency
 from cadence.experiments import registry as reg
 from cadence.experiments.backtest import ModelConfig, fit_and_forecast
 from cadence.experiments.data import (
+    SeriesData,
     load_series_data,
     period_end,
     period_label,
@@ -74,21 +80,13 @@ def replay(
             )
         config = champ.config
     origin = replay_origin(as_of, data.frequency)
-    if not data.first_period <= origin <= data.last_period:
+    if origin < data.first_period:
         raise ExperimentError(
-            f"as-of {pd.Timestamp(as_of):%Y-%m-%d}: expected a date within the data of "
-            f"{series!r}, {data.first_period:%Y-%m-%d} to {data.last_day:%Y-%m-%d}"
+            f"as-of {pd.Timestamp(as_of):%Y-%m-%d}: expected a date on or after "
+            f"{period_end(data.first_period, data.frequency):%Y-%m-%d}, the end of the first "
+            f"period of {series!r} (frequency {data.frequency})"
         )
-    model, _ = fit_and_forecast(data, config, origin, horizon, n_samples=1, seed=seed)
-    wrapper = reg.CadenceForecaster(
-        model,
-        series=series,
-        frequency=data.frequency,
-        origin=origin,
-        max_horizon=horizon,
-        future=data.future(origin, horizon),
-    )
-    forecast = wrapper.forecast(horizon, n_samples=n_samples, seed=seed)
+    forecast = _forecast_after(data, config, origin, horizon, n_samples=n_samples, seed=seed)
     body = forecast_payload(
         series,
         data.frequency,
@@ -99,10 +97,51 @@ def replay(
         generated_at=utcnow(),
     )
     body["as_of"] = pd.Timestamp(as_of).date().isoformat()
+    gap = int(cast(int, forecast.meta.get("origin_gap", 0)))
+    if gap:
+        last_seen = shift_periods(origin, -gap, data.frequency)
+        body["data_through"] = period_end(last_seen, data.frequency).date().isoformat()
     if known_at is not None:
         at = known_at if known_at.tzinfo else known_at.replace(tzinfo=dt.UTC)
         body["known_at"] = at.astimezone(dt.UTC).isoformat()
     return body, forecast
+
+
+def _forecast_after(
+    data: SeriesData,
+    config: ModelConfig,
+    origin: pd.Timestamp,
+    horizon: int,
+    *,
+    n_samples: int,
+    seed: int,
+) -> CountForecast:
+    """Paths for the ``horizon`` periods after ``origin``, drawn as the retrain job draws
+    the served forecast. When the data end before ``origin`` (an as-of date after the
+    last observation), the model forecasts from its last observed period through the gap
+    and the gap's periods are dropped, as ``cadence report`` does."""
+    model, fitted = fit_and_forecast(data, config, origin, horizon, n_samples=1, seed=seed)
+    gap = int(cast(int, fitted.meta.get("origin_gap", 0)))
+    last_seen = shift_periods(origin, -gap, data.frequency)
+    wrapper = reg.CadenceForecaster(
+        model,
+        series=data.spec.name,
+        frequency=data.frequency,
+        origin=last_seen,
+        max_horizon=horizon + gap,
+        future=data.future(last_seen, horizon + gap),
+    )
+    paths = wrapper.forecast(horizon + gap, n_samples=n_samples, seed=seed)
+    if not gap:
+        return paths
+    meta = {**paths.meta, "origin_gap": gap}
+    return CountForecast(
+        origin=origin,
+        samples=paths.samples[:, gap:],
+        index=paths.index[gap:],
+        model=paths.model,
+        meta=meta,
+    )
 
 
 def replay_forecast(

@@ -3,11 +3,15 @@
 One run of ``retrain(engine, series, ...)``:
 
 1. **lock**: a ``running`` job row for ``("retrain", series)``; a second retrain of the
-   same series fails with ``JobConflictError`` (the database enforces it). A job left
-   ``running`` by a killed process is taken over once older than ``stale_after``.
+   same series fails with ``JobConflictError`` (the database enforces it). While the job
+   runs, a background thread renews its lease every ``heartbeat_every``; a job left
+   ``running`` by a killed process is taken over (recorded ``abandoned``) once it has not
+   been renewed for ``stale_after``.
 2. **reconcile**: the database says what is served; if the registry's ``champion`` alias
    points elsewhere (a process killed between moving the alias and committing), the
-   alias is put back on the served version.
+   alias is put back on the served version. A ``challenger`` alias on a version newer
+   than any the serving job registered (moved by a retrain that never committed) is put
+   back on the challenger that job recorded (removed when it had none).
 3. **data**: the series' stored rows are read afresh (``load_series_data``).
 4. **backtest**: the candidates, the champion's configuration and Climatology on the
    same ``recent_origins`` (rolling origins ``every`` apart, the last one ``horizon``
@@ -75,6 +79,7 @@ from cadence.experiments.backtest import (
     ModelConfig,
     fit_and_forecast,
     run_backtest,
+    stride_for,
 )
 from cadence.experiments.data import SeriesData, load_series_data, shift_periods
 from cadence.experiments.errors import ExperimentError, NoServableModelError, TrackingError
@@ -86,14 +91,22 @@ from cadence.features.errors import FeatureError
 from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
 from cadence.store.errors import StoreError
-from cadence.store.forecasts_repo import NewForecast, current_forecast, write_forecast
+from cadence.store.forecasts_repo import (
+    NewForecast,
+    StoredForecast,
+    current_forecast,
+    write_forecast,
+)
+from cadence.store.job_lease import keep_lease
 from cadence.store.jobs_repo import (
-    DEFAULT_STALE_AFTER,
+    DEFAULT_HEARTBEAT,
+    DEFAULT_LEASE_EXPIRY,
     FAILED,
     KIND_RETRAIN,
     SUCCEEDED,
     JobInfo,
     finish_job,
+    get_job,
     start_job,
 )
 from cadence.store.tables import utcnow
@@ -325,13 +338,17 @@ def decide(
 # --- steps ----------------------------------------------------------------------------------
 
 
-def recent_origins_for(data: SeriesData, *, n: int, every: int, horizon: int) -> list[pd.Timestamp]:
-    """``n`` origins ``every`` periods apart, the last one ``horizon`` periods before the
-    last period with data (so every horizon is observed), oldest first; origins before
-    the first period are dropped."""
+def recent_origins_for(
+    data: SeriesData, *, n: int, every: int | str, horizon: int
+) -> list[pd.Timestamp]:
+    """``n`` origins ``every`` apart (periods, or a length like ``1W``/``1M`` matched to
+    the series' frequency; ``BacktestConfigError`` when it does not fit), the last one
+    ``horizon`` periods before the last period with data (so every horizon is observed),
+    oldest first; origins before the first period are dropped."""
     freq = data.frequency
+    step = stride_for(data, every)
     last = shift_periods(data.last_period, -horizon, freq)
-    out = [shift_periods(last, -every * i, freq) for i in range(n)]
+    out = [shift_periods(last, -step * i, freq) for i in range(n)]
     return sorted(o for o in out if o > data.first_period)
 
 
@@ -367,14 +384,16 @@ def _mlflow(step: str, fn: Callable[[], Any]) -> Any:
 
 def _reconcile(
     engine: Engine, series: str, tracking_uri: str
-) -> tuple[reg.RegisteredVersion | None, str | None]:
-    """The champion the registry and the database agree on; a note when it was repaired."""
+) -> tuple[reg.RegisteredVersion | None, list[str]]:
+    """The champion the registry and the database agree on; notes on what was repaired
+    (the champion alias, and the challenger alias recorded by the serving job)."""
     champ = _mlflow("reading the champion alias", lambda: reg.alias_version(tracking_uri, series))
     served = current_forecast(engine, series, with_samples=False)
     if served is None or served.model_version is None:
-        return champ, None
+        return champ, []
+    notes = _reconcile_challenger(engine, series, tracking_uri, served)
     if champ is not None and champ.version == served.model_version:
-        return champ, None
+        return champ, notes
     _mlflow(
         "restoring the champion alias",
         lambda: reg.set_alias(tracking_uri, series, reg.CHAMPION, str(served.model_version)),
@@ -387,7 +406,41 @@ def _reconcile(
     restored = _mlflow(
         "reading the champion alias", lambda: reg.alias_version(tracking_uri, series)
     )
-    return restored, note
+    return restored, [note, *notes]
+
+
+def _reconcile_challenger(
+    engine: Engine, series: str, tracking_uri: str, served: StoredForecast
+) -> list[str]:
+    """Put the ``challenger`` alias back where the job that served the current forecast
+    left it (None: removed) when it points at a version registered after that job's
+    (champion or challenger): a retrain that moved it and never committed. An alias on an
+    older version (set by hand) is left alone; so is a job that recorded no challenger."""
+    if served.job_id is None or served.model_version is None:
+        return []
+    details = get_job(engine, served.job_id).details or {}
+    if "challenger_version" not in details:
+        return []
+    recorded = details["challenger_version"]
+    expected = None if recorded is None else str(recorded)
+    current = _mlflow(
+        "reading the challenger alias",
+        lambda: reg.alias_version(tracking_uri, series, reg.CHALLENGER),
+    )
+    newest = max(int(v) for v in (served.model_version, expected) if v is not None)
+    if current is None or int(current.version) <= newest:
+        return []
+    _mlflow(
+        "restoring the challenger alias",
+        lambda: _point_alias(tracking_uri, series, reg.CHALLENGER, expected),
+    )
+    note = (
+        f"challenger alias was on version {current.version}, registered after the served "
+        f"forecast by a retrain that never committed; the serving job {served.job_id} "
+        f"recorded {expected}; alias restored"
+    )
+    log.warning("%s: %s", series, note)
+    return [note]
 
 
 def _tag_run(tracking_uri: str, run_id: str | None, key: str, value: str) -> None:
@@ -618,13 +671,14 @@ def retrain(
     tracking_uri: str,
     candidates: Sequence[ModelConfig] = DEFAULT_CANDIDATES,
     recent_origins: int = 8,
-    every: int = 7,
+    every: int | str = 7,
     horizon: int = 28,
     n_samples: int = 1000,
     seed: int = 0,
     n_boot: int = 1000,
     executor: Executor | None = None,
-    stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER,
+    stale_after: dt.timedelta | None = DEFAULT_LEASE_EXPIRY,
+    heartbeat_every: dt.timedelta = DEFAULT_HEARTBEAT,
     progress: Callable[[str], None] | None = None,
     plots: bool = True,
     job: JobInfo | None = None,
@@ -632,13 +686,16 @@ def retrain(
 ) -> RetrainOutcome:
     """Retrain ``series`` (see the module docstring for the steps and the promotion rule).
 
-    ``recent_origins`` origins ``every`` periods apart; ``horizon`` periods per forecast
+    ``recent_origins`` origins ``every`` apart (periods, or a length such as ``1W`` or
+    ``1M`` matched to the series' frequency: ``stride_for``); ``horizon`` periods per forecast
     (also the served horizon); ``n_samples`` paths per forecast; ``seed`` fixes every
     draw. ``progress(step)`` is called as steps begin; ``plots=False`` logs the runs
     without their PNG charts. ``job``: a running retrain job of ``series`` that the
     caller already started (an API request answers with its id before the work
     begins); by default the job is started here. ``drift_band``: the accuracy alarm's
     settings (default ``DriftBand()``) that decide whether the champion is unproven.
+    ``heartbeat_every``/``stale_after``: the job's lease (renewal interval; how long a
+    running job of ``series`` may go unrenewed before this retrain takes it over).
     Raises ``JobConflictError`` when a retrain of ``series`` is already running;
     returns ``status == "failed"`` for the failures an operator can act on.
     """
@@ -659,41 +716,42 @@ def retrain(
         )
     outcome = RetrainOutcome(series=series, job_id=job.id, status=FAILED_OUTCOME, reason="")
     details: dict[str, Any] = {"candidates": [c.key for c in candidates], "horizon": horizon}
-    try:
-        _run(
-            engine,
-            series,
-            job,
-            outcome,
-            details,
-            step,
-            progress,
-            tracking_uri=tracking_uri,
-            candidates=candidates,
-            recent_origins=recent_origins,
-            every=every,
-            horizon=horizon,
-            n_samples=n_samples,
-            seed=seed,
-            n_boot=n_boot,
-            executor=executor,
-            plots=plots,
-            drift_band=drift_band or DriftBand(),
-        )
-    except EXPECTED_FAILURES as exc:
-        outcome.status = FAILED_OUTCOME
-        outcome.reason = f"{step.name}: {type(exc).__name__}: {exc}"
-        outcome.champion, outcome.champion_version = (
-            outcome.previous_champion,
-            outcome.previous_version,
-        )
-        details["failed_step"] = step.name
-        _fail(engine, job, outcome.reason, details)
-        log.warning("retrain of %s failed at %s: %s", series, step.name, exc)
-    except BaseException as exc:  # a bug or an interruption: recorded, then re-raised
-        details["failed_step"] = step.name
-        _fail(engine, job, f"{step.name}: {type(exc).__name__}: {exc}", details)
-        raise
+    with keep_lease(engine, job.id, every=heartbeat_every):
+        try:
+            _run(
+                engine,
+                series,
+                job,
+                outcome,
+                details,
+                step,
+                progress,
+                tracking_uri=tracking_uri,
+                candidates=candidates,
+                recent_origins=recent_origins,
+                every=every,
+                horizon=horizon,
+                n_samples=n_samples,
+                seed=seed,
+                n_boot=n_boot,
+                executor=executor,
+                plots=plots,
+                drift_band=drift_band or DriftBand(),
+            )
+        except EXPECTED_FAILURES as exc:
+            outcome.status = FAILED_OUTCOME
+            outcome.reason = f"{step.name}: {type(exc).__name__}: {exc}"
+            outcome.champion, outcome.champion_version = (
+                outcome.previous_champion,
+                outcome.previous_version,
+            )
+            details["failed_step"] = step.name
+            _fail(engine, job, outcome.reason, details)
+            log.warning("retrain of %s failed at %s: %s", series, step.name, exc)
+        except BaseException as exc:  # a bug or an interruption: recorded, then re-raised
+            details["failed_step"] = step.name
+            _fail(engine, job, f"{step.name}: {type(exc).__name__}: {exc}", details)
+            raise
     step.close()
     outcome.step_seconds = {k: v for k, v in step.seconds.items() if k != "start"}
     outcome.seconds = time.perf_counter() - t0
@@ -712,7 +770,7 @@ def _run(
     tracking_uri: str,
     candidates: Sequence[ModelConfig],
     recent_origins: int,
-    every: int,
+    every: int | str,
     horizon: int,
     n_samples: int,
     seed: int,
@@ -722,9 +780,8 @@ def _run(
     drift_band: DriftBand,
 ) -> None:
     step("registry", progress)
-    champ, note = _reconcile(engine, series, tracking_uri)
-    if note:
-        outcome.warnings.append(note)
+    champ, notes = _reconcile(engine, series, tracking_uri)
+    outcome.warnings.extend(notes)
     champ_config = champ.config if champ is not None else None
     outcome.previous_champion = champ_config.key if champ_config else None
     outcome.previous_version = champ.version if champ is not None else None

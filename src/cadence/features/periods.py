@@ -11,6 +11,7 @@ since 1970-01 (M). Binning dates into ordinals is a vectorized integer operation
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +23,11 @@ from cadence.features.errors import InputError, SpecError
 __all__ = [
     "PROFILES",
     "FrequencyProfile",
+    "default_stride",
     "labels",
     "last_complete_period",
     "period_index",
+    "stride_periods",
     "to_days",
     "to_ordinals",
 ]
@@ -133,3 +136,58 @@ def day_of(value: object, what: str) -> int:
     if ts is pd.NaT:
         raise InputError(f"{what}: expected a date, got {value!r}")
     return int(np.datetime64(ts.tz_localize(None) if ts.tz else ts, "D").astype(np.int64))
+
+
+# --- strides: "every 1W / 1M / 3M / 4 periods" in periods of a series' frequency ---------
+
+_STRIDE = re.compile(r"\s*(\d+)\s*([DWMQY]?)\s*", re.IGNORECASE)
+# each unit in periods of each frequency; None: not a whole number of such periods
+_UNIT_PERIODS: dict[str, dict[str, int | None]] = {
+    "D": {"D": 1, "W": 7, "M": None, "Q": None, "Y": None},
+    "W": {"D": None, "W": 1, "M": None, "Q": None, "Y": None},
+    "M": {"D": None, "W": None, "M": 1, "Q": 3, "Y": 12},
+}
+_FREQ_WORDS: dict[str, str] = {"D": "daily", "W": "weekly", "M": "monthly"}
+_STRIDE_HINT: dict[str, str] = {
+    "D": "e.g. 7D, 1W or 14",
+    "W": "e.g. 1W, 4W or 4",
+    "M": "e.g. 1M, 3M, 1Y or 3",
+}
+
+
+def stride_periods(every: str | int, frequency: Frequency) -> int:
+    """Whole periods of ``frequency`` in the stride ``every``: a count of periods (``4``,
+    ``"4"``) or a calendar length ``<n>D``, ``<n>W``, ``<n>M``, ``<n>Q`` (3 months) or
+    ``<n>Y`` (12 months) that is a whole number of the series' periods (``7D`` or ``1W``
+    on a daily series is 7; ``1M`` on a monthly series is 1). Raises ``SpecError`` naming
+    the frequency otherwise (``7D`` on a monthly series)."""
+    freq = check_frequency(frequency)
+    word = _FREQ_WORDS[freq]
+    if isinstance(every, bool) or not isinstance(every, int | str):
+        raise SpecError(f"every: expected a stride like 1W, 1M or 4, got {every!r}")
+    if isinstance(every, int):
+        n, unit = every, ""
+    else:
+        m = _STRIDE.fullmatch(every)
+        if m is None:
+            raise SpecError(
+                f"every: expected a number of periods or a length like 1W, 1M or 3M "
+                f"({_STRIDE_HINT[freq]} for a {word} series), got {every!r}"
+            )
+        n, unit = int(m.group(1)), m.group(2).upper()
+    if n < 1:
+        raise SpecError(f"every: expected at least one period, got {every!r}")
+    per = 1 if unit == "" else _UNIT_PERIODS[freq][unit]
+    if unit == "D" and freq == "W" and n % 7 == 0:
+        per, n = 1, n // 7
+    if per is None:
+        raise SpecError(
+            f"every: {every!r} is not a whole number of periods of a {word} series "
+            f"(frequency {freq}); use {_STRIDE_HINT[freq]}"
+        )
+    return n * per
+
+
+def default_stride(frequency: Frequency) -> int:
+    """The default spacing of backtest origins: a week (a month for monthly series)."""
+    return 7 if check_frequency(frequency) == "D" else 1

@@ -29,7 +29,8 @@ __all__ = ["EventFilter", "SeriesSpec", "apply_filter", "field_values"]
 
 EventFilter = dict[str, str | list[str]]
 
-_TOP_KEYS = frozenset({"name", "frequency", "target", "drivers", "description"})
+_TOP_KEYS = frozenset({"name", "frequency", "target", "drivers", "description", "week_start"})
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DRIVER_KEYS = frozenset({"retaliation", "statements"})
 
 
@@ -160,8 +161,10 @@ class SeriesSpec:
         """Parse one catalog entry.
 
         Shape: ``{name, frequency, target: {observations: true} | {events: {filter}},
-        drivers: {retaliation: {filter}, statements: {filter}}, description}``; ``drivers``
-        and ``description`` are optional. Raises ``SpecError`` naming the entry and field.
+        drivers: {retaliation: {filter}, statements: {filter}}, description, week_start}``;
+        ``drivers``, ``description`` and ``week_start`` (the weekday a weekly series' counts
+        count their weeks from, for ingest; panels' weeks start Monday) are optional.
+        Raises ``SpecError`` naming the entry and field.
         """
         if not isinstance(d, Mapping):
             raise SpecError(f"series entry: expected a mapping, got {type(d).__name__}")
@@ -180,6 +183,13 @@ class SeriesSpec:
             raise SpecError(
                 f"series {name!r}, field 'frequency': expected one of "
                 f"{', '.join(FREQUENCIES)}, got {frequency!r}"
+            )
+        week_start = d.get("week_start")
+        if week_start is not None and (frequency != "W" or week_start not in _WEEKDAYS):
+            raise SpecError(
+                f"series {name!r}, field 'week_start': expected a lower-case weekday "
+                f"(monday .. sunday) on a weekly series (frequency W), got {week_start!r} "
+                f"on frequency {frequency}"
             )
         target = d.get("target")
         observed: bool

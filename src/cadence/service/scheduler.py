@@ -24,7 +24,9 @@ from sqlalchemy import Engine
 
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.retrain import DEFAULT_CANDIDATES, RetrainOutcome, retrain
+from cadence.service.settings import JobLease
 from cadence.store.errors import ConflictError
+from cadence.store.jobs_repo import DEFAULT_HEARTBEAT, DEFAULT_LEASE_EXPIRY
 from cadence.store.series_repo import list_series
 
 __all__ = ["RETRAIN_JOB_ID", "retrain_all", "retrain_trigger", "start_retrain_scheduler"]
@@ -97,11 +99,14 @@ def retrain_all(
     candidates: Sequence[ModelConfig] = DEFAULT_CANDIDATES,
     horizon: int = 28,
     n_samples: int = 1000,
+    lease: JobLease | None = None,
 ) -> list[RetrainOutcome]:
     """Retrain ``series`` (default: every declared series) one after another. A series
     already being retrained elsewhere is skipped with a log line; failures are recorded
-    on their job rows by ``retrain`` and logged here."""
+    on their job rows by ``retrain`` and logged here. ``lease``: ``retrain``'s
+    ``heartbeat_every`` and ``stale_after`` (``Settings.job_lease``)."""
     names = list(series) if series is not None else [s.name for s in list_series(engine)]
+    lease = lease or JobLease(heartbeat_every=DEFAULT_HEARTBEAT, stale_after=DEFAULT_LEASE_EXPIRY)
     outcomes = []
     for name in names:
         try:
@@ -112,6 +117,7 @@ def retrain_all(
                 candidates=candidates,
                 horizon=horizon,
                 n_samples=n_samples,
+                **lease,
             )
         except ConflictError as exc:
             log.info("scheduled retrain of %s skipped: %s", name, exc)
@@ -133,6 +139,7 @@ def start_retrain_scheduler(
     n_samples: int = 1000,
     misfire_grace: dt.timedelta = dt.timedelta(hours=6),
     start: bool = True,
+    lease: JobLease | None = None,
 ) -> BackgroundScheduler:
     """A background scheduler running ``retrain_all`` on ``cron`` (UTC). The caller
     keeps it and calls ``shutdown(wait=False)`` when the service stops."""
@@ -146,6 +153,7 @@ def start_retrain_scheduler(
             "candidates": list(candidates),
             "horizon": horizon,
             "n_samples": n_samples,
+            "lease": lease,
         },
         id=RETRAIN_JOB_ID,
         name="weekly retrain",

@@ -5,14 +5,24 @@ Lower layers take explicit arguments built from these values.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from typing import Self, TypedDict
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # the repository's data/ folder when running from a checkout or an editable install
 _REPO_DATA = Path(__file__).resolve().parents[3] / "data"
+
+
+class JobLease(TypedDict):
+    """``retrain``'s lease arguments: renew every ``heartbeat_every``; a job not renewed
+    for ``stale_after`` is taken over."""
+
+    heartbeat_every: dt.timedelta
+    stale_after: dt.timedelta
 
 
 class Settings(BaseSettings):
@@ -75,6 +85,32 @@ class Settings(BaseSettings):
     accuracy_min_scores: int = Field(
         default=14, ge=1, description="fewest period scores in the window before an alarm"
     )
+    job_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, description="a running job renews its lease this often"
+    )
+    job_lease_seconds: float = Field(
+        default=45.0,
+        gt=0,
+        description="a running job not renewed for this long (its process died) is taken "
+        "over by the next one; several heartbeats long",
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_beats(self) -> Self:
+        if self.job_lease_seconds <= self.job_heartbeat_seconds:
+            raise ValueError(
+                f"job_lease_seconds ({self.job_lease_seconds:g}) must be longer than "
+                f"job_heartbeat_seconds ({self.job_heartbeat_seconds:g}): several beats"
+            )
+        return self
+
+    @property
+    def job_lease(self) -> JobLease:
+        """The lease keyword arguments of ``retrain``: ``heartbeat_every``, ``stale_after``."""
+        return JobLease(
+            heartbeat_every=dt.timedelta(seconds=self.job_heartbeat_seconds),
+            stale_after=dt.timedelta(seconds=self.job_lease_seconds),
+        )
 
     @property
     def resolved_database_url(self) -> str:

@@ -33,6 +33,7 @@ from cadence.store.fields import (
     FieldSpec,
     validate,
 )
+from cadence.store.period_align import WEEKDAYS, align_counts, week_start_index
 from cadence.store.readers import (
     ACLED_REQUIRED,
     ACLED_SOURCE,
@@ -335,13 +336,18 @@ def ingest_statements(
 # --- counts --------------------------------------------------------------------------------
 
 
-def _period_end(start: pd.Series, freq: pd.Series) -> pd.Series:
-    out = start + pd.Timedelta(days=1)
-    for f, off in (("W", pd.DateOffset(weeks=1)), ("M", pd.DateOffset(months=1))):
-        m = (freq == f).to_numpy()
-        if m.any():
-            out[m] = start[m] + off
-    return out
+def _week_start_entry(frequency: str, anchor: int | None) -> dict[str, str]:
+    """A weekly series created from a file with a week start records it."""
+    return {"week_start": WEEKDAYS[anchor]} if frequency == "W" and anchor else {}
+
+
+def _series_anchor(conn: Connection, name: str) -> int:
+    """The week start of series ``name`` from its catalog entry (Monday by default)."""
+    definition = conn.execute(
+        select(series_table.c.definition).where(series_table.c.name == name)
+    ).scalar()
+    value = (definition or {}).get("week_start")
+    return 0 if value is None else week_start_index(value, f"series {name!r}, week_start")
 
 
 def ingest_counts(
@@ -354,14 +360,19 @@ def ingest_counts(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    week_start: str | None = None,
 ) -> IngestSummary:
     """Ingest aggregated counts (``series,date,count[,end]``) as observations over
-    ``[date, end)``; ``end`` defaults to one period of the series' frequency. ``series``
-    fills a missing series column. An unknown series is created as an observed series
-    when ``frequency`` is given, otherwise it is a row error."""
+    ``[date, end)``; a weekly or monthly count dated on any day of its period is stored
+    on that period (``cadence.store.period_align``; weeks start on ``week_start``, else
+    the series' catalog ``week_start``, else Monday). ``series`` fills a missing series
+    column. An unknown series is created as an observed series when ``frequency`` is
+    given, otherwise it is a row error."""
     table = observations_table
     s_table = series_table
     cache: dict[str, tuple[int, str] | None] = {}
+    file_anchor = None if week_start is None else week_start_index(week_start, "--week-start")
+    anchors: dict[str, int] = {}  # week start of each series (0 = Monday)
 
     def lookup(conn: Connection, names: Iterable[str]) -> None:
         for name in names:
@@ -380,12 +391,14 @@ def ingest_counts(
                         "name": name,
                         "frequency": frequency,
                         "target": {"observations": True},
+                        **_week_start_entry(frequency, file_anchor),
                     },
                 )
                 row = conn.execute(
                     select(s_table.c.id, s_table.c.frequency).where(s_table.c.name == name)
                 ).first()
             cache[name] = None if row is None else (int(row[0]), str(row[1]))
+            anchors[name] = _series_anchor(conn, name) if file_anchor is None else file_anchor
 
     def prepare(
         conn: Connection, chunk: pd.DataFrame, _e: _Errors
@@ -412,8 +425,11 @@ def ingest_counts(
         known_ids = {n: v for n, v in cache.items() if v is not None}
         ids = names.map(lambda n: known_ids[n][0] if n in known_ids else -1)
         freqs = names.map(lambda n: known_ids[n][1] if n in known_ids else "D")
-        start = typed[C.DATE]
-        end = typed[C.END].where(typed[C.END].notna(), _period_end(start, freqs))
+        start, end, misaligned, align_errors = align_counts(
+            typed[C.DATE], typed[C.END], freqs, names.map(lambda n: anchors.get(n, 0)), rows
+        )
+        errors += align_errors
+        bad |= misaligned
         not_after = (end <= start).to_numpy() & ~bad
         for i in np.flatnonzero(not_after):
             errors.append(

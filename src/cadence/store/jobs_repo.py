@@ -1,16 +1,19 @@
-"""Job rows and the one-running-job lock.
+"""Job rows, the one-running-job lock and its lease.
 
 A job is ``running`` from ``start_job`` until ``finish_job`` marks it ``succeeded`` or
 ``failed`` with a reason. The partial unique index ``uq_jobs_one_running`` allows one
 ``running`` row per ``(kind, series)``, so a second ``start_job`` for the same pair fails
 in the database itself, whichever process or host calls it: ``ConflictError``.
 
-Stale locks: a process killed hard (SIGKILL, a lost node) cannot finish its job, which
-would hold the lock for ever. A running job started more than ``stale_after`` ago
-(default ``DEFAULT_STALE_AFTER``, 6 hours: a weekly retrain takes minutes) is taken
-over: it is marked ``abandoned`` with the new job's id in its reason, and the new job
-starts. Pass ``stale_after=None`` to never take over. A job that was taken over cannot be
-finished any more (``ConflictError``), so a slow survivor cannot overwrite the record.
+Leases: a running job's process renews its ``heartbeat_at`` every few seconds
+(``renew_lease``, called by the background thread of ``cadence.store.job_lease``). A
+process killed hard (SIGKILL, a lost node) stops renewing; once its last renewal is
+older than ``stale_after`` (default ``DEFAULT_LEASE_EXPIRY``, 45 s: a few missed beats of
+``DEFAULT_HEARTBEAT``, 10 s) the next ``start_job`` takes it over: the old row is marked
+``abandoned`` with a reason saying when its process stopped renewing and which job took
+over, and the new job starts. Pass ``stale_after=None`` to never take over. A job that was
+taken over cannot be finished any more (``ConflictError``), so a slow survivor cannot
+overwrite the record.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ FAILED: Final = "failed"
 ABANDONED: Final = "abandoned"
 FINAL_STATUSES: Final = (SUCCEEDED, FAILED)
 KIND_RETRAIN: Final = "retrain"
-DEFAULT_STALE_AFTER: Final = dt.timedelta(hours=6)
+DEFAULT_HEARTBEAT: Final = dt.timedelta(seconds=10)
+DEFAULT_LEASE_EXPIRY: Final = dt.timedelta(seconds=45)
+DEFAULT_STALE_AFTER: Final = DEFAULT_LEASE_EXPIRY  # the former name of the lease expiry
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,12 @@ class JobInfo:
     finished_at: dt.datetime | None
     reason: str | None
     details: dict[str, Any] | None
+    heartbeat_at: dt.datetime | None = None
+
+    @property
+    def last_renewed(self) -> dt.datetime:
+        """The last sign of life of the job's process."""
+        return self.heartbeat_at or self.started_at or self.created_at
 
 
 class JobConflictError(ConflictError):
@@ -73,6 +84,7 @@ def _info(r: Any) -> JobInfo:
         finished_at=_utc(r.finished_at),
         reason=r.reason,
         details=r.details,
+        heartbeat_at=_utc(r.heartbeat_at),
     )
 
 
@@ -98,6 +110,7 @@ def _insert(conn: Connection, job_id: str, kind: str, series: str, details: Any)
             status=RUNNING,
             created_at=now,
             started_at=now,
+            heartbeat_at=now,
             details=details,
         )
     )
@@ -109,13 +122,13 @@ def start_job(
     series: str,
     *,
     details: dict[str, Any] | None = None,
-    stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER,
+    stale_after: dt.timedelta | None = DEFAULT_LEASE_EXPIRY,
     now: dt.datetime | None = None,
 ) -> JobInfo:
     """Create a ``running`` job of ``kind`` for ``series`` and return it.
 
-    Raises ``JobConflictError`` (a ``ConflictError``) when one is already running and is
-    not stale; takes over a stale one as the module docstring describes.
+    Raises ``JobConflictError`` (a ``ConflictError``) when one is already running and
+    still renews its lease; takes over one whose lease expired (module docstring).
     """
     job_id = str(uuid.uuid4())
     try:
@@ -125,48 +138,71 @@ def start_job(
         holder = running_job(engine, kind, series)
         if holder is None:  # it finished between our insert and our look: try once more
             return start_job(engine, kind, series, details=details, stale_after=None, now=now)
-        started = holder.started_at or holder.created_at
-        age = (now or utcnow()) - started
-        if stale_after is None or age < stale_after:
+        silent = (now or utcnow()) - holder.last_renewed
+        if stale_after is None or silent < stale_after:
             raise JobConflictError(
                 f"a {kind} of series {series!r} is already running (job {holder.id}, "
-                f"started {started.isoformat()}); wait for it to finish or, if its process "
-                f"died, for it to be stale after {stale_after}",
+                f"started {(holder.started_at or holder.created_at).isoformat()}, lease "
+                f"renewed {holder.last_renewed.isoformat()}); wait for it to finish or, if "
+                f"its process died, for its lease to expire ({_expiry(stale_after)} "
+                "without renewal)",
                 holder,
             ) from None
-        _take_over(engine, holder, job_id, age, kind, series, details)
+        _take_over(engine, holder, job_id, stale_after, kind, series, details)
     return get_job(engine, job_id)
+
+
+def _expiry(stale_after: dt.timedelta | None) -> str:
+    return "never" if stale_after is None else f"{stale_after.total_seconds():g} s"
 
 
 def _take_over(
     engine: Engine,
     holder: JobInfo,
     job_id: str,
-    age: dt.timedelta,
+    stale_after: dt.timedelta,
     kind: str,
     series: str,
     details: dict[str, Any] | None,
 ) -> None:
     t = jobs_table
+    reason = (
+        f"abandoned: its process stopped renewing at {holder.last_renewed.isoformat()} "
+        f"(lease expiry {_expiry(stale_after)}); taken over by job {job_id}"
+    )
     try:
         with engine.begin() as conn:
             done = conn.execute(
                 t.update()
                 .where(t.c.id == holder.id, t.c.status == RUNNING)
-                .values(
-                    status=ABANDONED,
-                    finished_at=utcnow(),
-                    reason=f"stale after {age} without finishing; taken over by job {job_id}",
-                )
+                # only if it was not renewed since we looked
+                .where(t.c.heartbeat_at.is_(None) | (t.c.heartbeat_at <= holder.last_renewed))
+                .values(status=ABANDONED, finished_at=utcnow(), reason=reason)
             ).rowcount
             if done != 1:
                 raise IntegrityError("take over", None, Exception("lost the race"))
             _insert(conn, job_id, kind, series, details)
     except IntegrityError:
         raise JobConflictError(
-            f"a {kind} of series {series!r} took over the stale job {holder.id} first",
+            f"a {kind} of series {series!r}: job {holder.id} renewed its lease or another "
+            "process took it over first",
             holder,
         ) from None
+
+
+def renew_lease(conn: Connection | Engine, job_id: str, *, now: dt.datetime | None = None) -> bool:
+    """Renew the lease of the running job ``job_id`` (``heartbeat_at`` = now). False when
+    the job is no longer running (finished, or taken over after its lease expired)."""
+    if isinstance(conn, Engine):
+        with conn.begin() as c:
+            return renew_lease(c, job_id, now=now)
+    t = jobs_table
+    done = conn.execute(
+        t.update()
+        .where(t.c.id == job_id, t.c.status == RUNNING)
+        .values(heartbeat_at=now or utcnow())
+    ).rowcount
+    return bool(done == 1)
 
 
 def finish_job(
@@ -228,6 +264,8 @@ def list_jobs(
 
 __all__ = [
     "ABANDONED",
+    "DEFAULT_HEARTBEAT",
+    "DEFAULT_LEASE_EXPIRY",
     "DEFAULT_STALE_AFTER",
     "FAILED",
     "KIND_RETRAIN",
@@ -238,6 +276,7 @@ __all__ = [
     "finish_job",
     "get_job",
     "list_jobs",
+    "renew_lease",
     "running_job",
     "start_job",
 ]

@@ -240,7 +240,8 @@ class RowVersionRow(Base):
 class JobRow(Base):
     """A unit of background work (retrain, backtest). At most one running job per
     ``(kind, series)``: enforced by a partial unique index, so two retrains of one series
-    never run at once, whichever process starts them."""
+    never run at once, whichever process starts them. A running job holds a lease:
+    ``heartbeat_at`` is renewed while its process lives (``cadence.store.job_lease``)."""
 
     __tablename__ = "jobs"
     __table_args__ = (
@@ -261,6 +262,7 @@ class JobRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

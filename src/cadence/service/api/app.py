@@ -30,6 +30,7 @@ from cadence.service.scheduler import start_retrain_scheduler
 from cadence.service.settings import Settings
 from cadence.store import migrate
 from cadence.store.engine import make_engine
+from cadence.store.job_lease import LeaseKeeper
 
 
 def create_app(settings: Settings | None = None, *, migrate_on_start: bool = True) -> FastAPI:
@@ -46,17 +47,23 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             migrate.upgrade(engine)
         scheduler = (
             start_retrain_scheduler(
-                engine, s.resolved_tracking_uri, s.retrain_cron, candidates=candidates
+                engine,
+                s.resolved_tracking_uri,
+                s.retrain_cron,
+                candidates=candidates,
+                lease=s.job_lease,
             )
             if s.retrain_cron
             else None
         )
+        app.state.job_leases.start()  # keeps the leases of the queued retrain jobs
         try:
             yield
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             stop_retrains(engine, app.state.retrain_pool, app.state.retrain_queue)
+            app.state.job_leases.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -73,6 +80,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.state.retrain_candidates = tuple(candidates)
     app.state.retrain_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
     app.state.retrain_queue = {}
+    app.state.job_leases = LeaseKeeper(engine, every=s.job_lease["heartbeat_every"])
     # middleware added first sits innermost: limits -> metrics -> forecast fast path -> routes
     app.add_middleware(
         FastForecastMiddleware, cache=app.state.forecast_cache, open_reads=s.open_reads

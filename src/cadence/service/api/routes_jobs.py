@@ -2,12 +2,15 @@
 
 ``POST /v1/retrain`` (``admin`` scope) starts one retrain job per series at once, so the
 answer carries the job ids and a series already being retrained is refused right away;
-the work then runs one series at a time on the service's retrain worker thread.
+the work then runs one series at a time on the service's retrain worker thread. The
+service renews the leases of its queued jobs (``app.state.job_leases``), so a job waits its
+turn without being taken over, and is taken over if the service is killed.
 ``GET /v1/jobs/{id}`` and ``GET /v1/jobs`` show where they are.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from concurrent.futures import Executor, Future
 from typing import Annotated, Any
@@ -19,7 +22,8 @@ from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.retrain import retrain
 from cadence.service.api.auth import AdminKey, ReadKey
 from cadence.service.api.schemas_models import JobOut, RetrainIn, RetrainOut
-from cadence.service.settings import Settings
+from cadence.service.settings import JobLease, Settings
+from cadence.store.job_lease import LeaseKeeper
 from cadence.store.jobs_repo import (
     FAILED,
     KIND_RETRAIN,
@@ -58,12 +62,31 @@ def job_out(job: JobInfo) -> JobOut:
     )
 
 
-def _run_one(engine: Any, job: JobInfo, tracking_uri: str, candidates: list[ModelConfig]) -> None:
+def _run_one(
+    engine: Any,
+    job: JobInfo,
+    tracking_uri: str,
+    candidates: list[ModelConfig],
+    lease: JobLease,
+) -> None:
     try:
-        out = retrain(engine, job.series, tracking_uri=tracking_uri, candidates=candidates, job=job)
+        out = retrain(
+            engine,
+            job.series,
+            tracking_uri=tracking_uri,
+            candidates=candidates,
+            job=job,
+            **lease,
+        )
         log.info("retrain of %s (job %s): %s %s", job.series, job.id, out.status, out.reason)
     except Exception:  # recorded on the job by retrain; the worker thread lives on
         log.exception("retrain of %s (job %s) raised", job.series, job.id)
+
+
+def _done(queued: dict[Future[None], JobInfo], leases: LeaseKeeper, future: Future[None]) -> None:
+    job = queued.pop(future, None)
+    if job is not None:
+        leases.release(job.id)
 
 
 def stop_retrains(engine: Any, pool: Executor, queued: dict[Future[None], JobInfo]) -> None:
@@ -79,13 +102,15 @@ def stop_retrains(engine: Any, pool: Executor, queued: dict[Future[None], JobInf
                 log.error("job %s: could not record the cancellation: %s", job.id, exc)
 
 
-def _start(engine: Any, names: list[str]) -> tuple[list[JobInfo], list[dict[str, str]]]:
+def _start(
+    engine: Any, names: list[str], stale_after: dt.timedelta
+) -> tuple[list[JobInfo], list[dict[str, str]]]:
     for name in names:
         get_series(engine, name)  # every name known before any job starts (404 otherwise)
     started, refused = [], []
     for name in names:
         try:
-            started.append(start_job(engine, KIND_RETRAIN, name))
+            started.append(start_job(engine, KIND_RETRAIN, name, stale_after=stale_after))
         except JobConflictError as exc:
             refused.append({"series": name, "reason": str(exc)})
     return started, refused
@@ -110,19 +135,23 @@ async def post_retrain(body: RetrainIn, request: Request) -> RetrainOut:
         names = [s.name for s in await run_in_threadpool(list_series, engine)]
     else:
         names = list(dict.fromkeys(body.series))
-    started, refused = await run_in_threadpool(_start, engine, names)
+    lease = settings.job_lease
+    started, refused = await run_in_threadpool(_start, engine, names, lease["stale_after"])
     pool: Executor = request.app.state.retrain_pool
     queued: dict[Future[None], JobInfo] = request.app.state.retrain_queue
+    leases: LeaseKeeper = request.app.state.job_leases
     for job in started:
+        leases.hold(job.id)  # queued: this process keeps the lease until the job ends
         future = pool.submit(
             _run_one,
             engine,
             job,
             settings.resolved_tracking_uri,
             list(request.app.state.retrain_candidates),
+            lease,
         )
         queued[future] = job
-        future.add_done_callback(lambda f: queued.pop(f, None))
+        future.add_done_callback(lambda f: _done(queued, leases, f))
     return RetrainOut(
         jobs=[{"id": j.id, "series": j.series, "status": j.status} for j in started],
         refused=refused,

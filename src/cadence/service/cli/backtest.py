@@ -170,7 +170,11 @@ def backtest(
     models: str = typer.Option("all", help="'all' or comma-separated registry names"),
     start: str | None = typer.Option(None, help="first origin, YYYY-MM-DD"),
     end: str | None = typer.Option(None, help="last origin, YYYY-MM-DD"),
-    every: str = typer.Option("7D", help="spacing of origins, e.g. 7D"),
+    every: str | None = typer.Option(
+        None,
+        help="spacing of origins: a number of periods (4) or a length matched to each "
+        "series' frequency (7D, 1W, 1M, 3M); default a week, a month for monthly series",
+    ),
     horizon: int = typer.Option(28, min=1, help="periods ahead"),
     executor: ExecutorName = typer.Option(ExecutorName.serial, help="where fits run"),
     scheduler: str | None = typer.Option(

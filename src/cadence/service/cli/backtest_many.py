@@ -85,7 +85,7 @@ def backtest_many(
     *,
     start: str | None,
     end: str | None,
-    every: str,
+    every: str | None,
     horizon: int,
     kind: str,
     scheduler: str | None,

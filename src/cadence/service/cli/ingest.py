@@ -23,6 +23,7 @@ from cadence.store.ingest import (
     ingest_statements,
     ingest_tallies,
 )
+from cadence.store.period_align import week_start_index
 from cadence.store.readers import read_chunks
 
 ingest_app = typer.Typer(help="Load rows from CSV or JSON Lines files.", no_args_is_help=True)
@@ -161,8 +162,20 @@ def counts(
     skip_invalid: bool = SkipInvalid,
     rejects: Path | None = RejectsOpt,
     as_json: bool = JsonOpt,
+    week_start: str | None = typer.Option(
+        None,
+        "--week-start",
+        help="weekday the file's weekly counts count their weeks from (e.g. saturday for "
+        "ACLED aggregates; default: the series' week_start, else monday)",
+    ),
 ) -> None:
-    """Ingest counts in long format: series,date,count[,end]."""
+    """Ingest counts in long format: series,date,count[,end]. A weekly or monthly count
+    dated on any day of its period is stored on that period."""
+    if week_start is not None:
+        try:
+            week_start_index(week_start, "--week-start")
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--week-start") from exc
     engine = engine_for()
     with _progress(f"counts from {path.name}", as_json) as tick:
         s = ingest_counts(
@@ -174,6 +187,7 @@ def counts(
             skip_invalid=skip_invalid,
             rejects_path=_rejects_path(path, rejects),
             progress=tick,
+            week_start=week_start,
         )
     show_summary(s, as_json)
     score_after(engine, s, observed=True)

@@ -97,7 +97,11 @@ def retrain_cmd(
     models: str = typer.Option("default", help="'default', 'all' or comma-separated names"),
     horizon: int = typer.Option(28, min=1, help="periods ahead (backtest and served)"),
     origins: int = typer.Option(8, min=1, help="recent origins to compare models on"),
-    every: int = typer.Option(7, min=1, help="periods between origins"),
+    every: str = typer.Option(
+        "7",
+        help="spacing of origins: a number of periods (7) or a length matched to each "
+        "series' frequency (1W, 1M, 3M)",
+    ),
     samples: int = typer.Option(1000, "--samples", min=10, help="sample paths per forecast"),
     seed: int = typer.Option(0, help="base seed"),
     as_json: bool = typer.Option(False, "--json", help="print the outcomes as JSON"),
@@ -140,6 +144,7 @@ def retrain_cmd(
                     seed=seed,
                     progress=None if as_json else _progress(name),
                     executor=ex,
+                    **s.job_lease,
                 )
             except ConflictError as exc:
                 err.print(f"{name}: not retrained: {exc}", highlight=False)

@@ -90,7 +90,7 @@ def run(
     if retrain:
         if not as_json:
             err.print("retraining every series (backtests, MLflow runs, registry)...")
-        for o in retrain_all(engine_for(s), s.resolved_tracking_uri):
+        for o in retrain_all(engine_for(s), s.resolved_tracking_uri, lease=s.job_lease):
             outcomes.append(
                 {
                     "series": o.series,

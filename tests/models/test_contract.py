@@ -40,6 +40,7 @@ CRPS_BUDGET: dict[str, float] = {
     "ingarch": 2.01,
     "hawkes": 2.01,
     "prophet": 2.05,
+    "regime_nb": 2.04,
     "ensemble": 2.06,
 }
 ORACLE_CRPS = (1.95, 1.99)

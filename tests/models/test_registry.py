@@ -22,6 +22,7 @@ def test_every_family_is_registered() -> None:
         "ingarch",
         "hawkes",
         "prophet",
+        "regime_nb",
         "ensemble",
     }
 

@@ -61,6 +61,8 @@ _STARTS: dict[int, tuple[tuple[float, ...], ...]] = {
     3: ((0.33, 0.67), (0.2, 0.6), (0.5, 0.85), (0.25, 0.9)),
 }
 _START_ALPHA = 0.1
+# EM iterations run from every start before only the most likely one is continued.
+_SCREEN_ITER = 10
 _START_STAY = 0.9
 # Weight of the first regime's law kept uniform (a law fitted to one sequence is one-hot).
 _DELTA_FLOOR = 0.01
@@ -232,34 +234,46 @@ class RegimeNB(ParamsMixin):
         raise ModelError(f"n_regimes must be 2, 3 or 'auto', got {self.n_regimes!r}")
 
     def _fit_homogeneous(self, counts: Counts, k: int) -> _Fit:
-        """Batched EM from every quantile start; the start of highest likelihood wins."""
+        """EM from every quantile start side by side for ``_SCREEN_ITER`` iterations, then
+        from the start of highest likelihood alone until convergence."""
         mu = _start_means(counts, k)
         b = mu.shape[0]
         log_alpha = np.full(b, np.log(_START_ALPHA))
         gamma = np.full((b, k, k), (1 - _START_STAY) / (k - 1))
         gamma[:, np.arange(k), np.arange(k)] = _START_STAY
         delta = np.full((b, k), 1.0 / k)
-        previous = np.full(b, -np.inf)
-        converged, n_iter = False, 0
-        for n_iter in range(1, self.max_iter + 1):  # noqa: B007
+        state = (mu, log_alpha, gamma, delta)
+        screen = min(self.max_iter, _SCREEN_ITER)
+        state, loglik, n_screen, converged = self._em(counts, state, screen)
+        j = int(np.argmax(np.where(np.isfinite(loglik), loglik, -np.inf)))
+        state = tuple(v[j : j + 1] for v in state)
+        n_iter = n_screen
+        if not converged and self.max_iter > screen:
+            state, loglik, n_more, converged = self._em(counts, state, self.max_iter - screen)
+            n_iter += n_more
+            j = 0
+        mu, log_alpha, gamma, delta = state
+        return _Fit(
+            mu[0], float(log_alpha[0]), gamma[0], delta[0], float(loglik[j]), n_iter, converged
+        )
+
+    def _em(
+        self, counts: Counts, state: tuple[np.ndarray, ...], max_iter: int
+    ) -> tuple[tuple[np.ndarray, ...], np.ndarray, int, bool]:
+        """Up to ``max_iter`` EM iterations of homogeneous chains (batched): the new
+        ``(mu, log_alpha, gamma, delta)``, their log-likelihoods, the iterations run and
+        whether every chain converged."""
+        mu, log_alpha, gamma, delta = state
+        previous = np.full(mu.shape[0], -np.inf)
+        for n_iter in range(1, max_iter + 1):
             post = _posterior(counts, mu, log_alpha, gamma[:, None], delta)
             if np.all(np.abs(post.loglik - previous) < self.tol * (1 + np.abs(post.loglik))):
-                converged = True
-                break
+                return (mu, log_alpha, gamma, delta), post.loglik, n_iter, True
             previous = post.loglik
             mu, log_alpha, delta = _update_emissions(counts, post, mu, log_alpha)
             gamma = update_transitions(post.pairs)
         post = _posterior(counts, mu, log_alpha, gamma[:, None], delta)
-        j = int(np.argmax(np.where(np.isfinite(post.loglik), post.loglik, -np.inf)))
-        return _Fit(
-            mu[j],
-            float(log_alpha[j]),
-            gamma[j],
-            delta[j],
-            float(post.loglik[j]),
-            n_iter,
-            converged,
-        )
+        return (mu, log_alpha, gamma, delta), post.loglik, max_iter, False
 
     def _driver_matrix(
         self, panel: pd.DataFrame, observed: np.ndarray

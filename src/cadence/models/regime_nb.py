@@ -242,7 +242,7 @@ class RegimeNB(ParamsMixin):
         gamma = np.full((b, k, k), (1 - _START_STAY) / (k - 1))
         gamma[:, np.arange(k), np.arange(k)] = _START_STAY
         delta = np.full((b, k), 1.0 / k)
-        state = (mu, log_alpha, gamma, delta)
+        state: tuple[np.ndarray, ...] = (mu, log_alpha, gamma, delta)
         screen = min(self.max_iter, _SCREEN_ITER)
         state, loglik, n_screen, converged = self._em(counts, state, screen)
         j = int(np.argmax(np.where(np.isfinite(loglik), loglik, -np.inf)))

@@ -108,33 +108,45 @@ def forward_backward(
     """Scaled forward and backward recursions (Zucchini et al. 2016, sec. 3.2, 4.2).
 
     ``probs``/``log_top`` from ``emissions``; ``gammas`` (B, T, K, K) or (B, 1, K, K)
-    for a homogeneous chain; ``delta`` (B, K)."""
+    for a homogeneous chain; ``delta`` (B, K). The loops run over time-major copies
+    shaped for ``matmul`` (the per-step cost is Python overhead, not arithmetic)."""
     b, n, k = probs.shape
-    g = np.broadcast_to(gammas, (b, n, k, k))
-    phi = np.empty((b, n, k))
-    scale = np.empty((b, n))
-    v = delta * probs[:, 0]
-    scale[:, 0] = v.sum(axis=1)
-    phi[:, 0] = v / scale[:, 0, None]
+    homogeneous = gammas.shape[1] == 1
+    g = gammas[:, 0] if homogeneous else np.ascontiguousarray(gammas.transpose(1, 0, 2, 3))
+    rows = np.ascontiguousarray(probs.transpose(1, 0, 2))[:, :, None, :]  # (T, B, 1, K)
+    cols = rows.transpose(0, 1, 3, 2)  # (T, B, K, 1)
+    add = np.add.reduce
+    phi = np.empty((n, b, 1, k))
+    scale = np.empty((n, b, 1, 1))
+    v = delta[:, None, :] * rows[0]
+    scale[0] = add(v, axis=2, keepdims=True)
+    phi[0] = v / scale[0]
     for t in range(1, n):
-        v = np.matmul(phi[:, t - 1, None, :], g[:, t])[:, 0, :] * probs[:, t]
-        s = v.sum(axis=1)
-        scale[:, t] = s
-        phi[:, t] = v / s[:, None]
-    beta = np.empty((b, n, k))
-    beta[:, n - 1] = 1.0
-    weighted = probs * 0.0
+        v = np.matmul(phi[t - 1], g if homogeneous else g[t])
+        v *= rows[t]
+        s = add(v, axis=2, keepdims=True)
+        scale[t] = s
+        np.divide(v, s, out=phi[t])
+    beta = np.empty((n, b, k, 1))
+    beta[n - 1] = 1.0
     for t in range(n - 1, 0, -1):
-        weighted[:, t] = probs[:, t] * beta[:, t]
-        beta[:, t - 1] = np.matmul(g[:, t], weighted[:, t, :, None])[:, :, 0] / scale[:, t, None]
-    smoothed = phi * beta
+        w = cols[t] * beta[t]
+        np.divide(np.matmul(g if homogeneous else g[t], w), scale[t], out=beta[t - 1])
+    filtered = phi[:, :, 0, :].transpose(1, 0, 2)
+    back = beta[:, :, :, 0].transpose(1, 0, 2)
+    c = scale[:, :, 0, 0].T  # (B, T)
+    smoothed = filtered * back
     smoothed /= smoothed.sum(axis=2, keepdims=True)
+    weighted = probs * back
+    full = np.broadcast_to(gammas, (b, n, k, k))
     pairs = np.zeros((b, n, k, k))
     pairs[:, 1:] = (
-        phi[:, :-1, :, None] * g[:, 1:] * weighted[:, 1:, None, :] / scale[:, 1:, None, None]
+        filtered[:, :-1, :, None] * full[:, 1:] * weighted[:, 1:, None, :] / c[:, 1:, None, None]
     )
-    loglik = np.log(scale).sum(axis=1) + log_top.sum(axis=1)
-    return Posterior(loglik=loglik, filtered=phi, smoothed=smoothed, pairs=pairs)
+    loglik = np.log(c).sum(axis=1) + log_top.sum(axis=1)
+    return Posterior(
+        loglik=loglik, filtered=np.ascontiguousarray(filtered), smoothed=smoothed, pairs=pairs
+    )
 
 
 def update_rates(counts: Counts, weights: np.ndarray, previous: np.ndarray) -> np.ndarray:

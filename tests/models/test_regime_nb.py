@@ -12,7 +12,7 @@ import pytest
 
 from cadence.columns import COUNT
 from cadence.models import make_model
-from cadence.models.errors import ModelError
+from cadence.models.errors import ModelError, NotFittedError, ShortHistoryWarning
 from cadence.models.regime_nb import RegimeNB
 
 STAY_2 = np.array([[0.95, 0.05], [0.10, 0.90]])
@@ -213,3 +213,20 @@ def test_rejects_an_unknown_number_of_regimes() -> None:
     panel, _ = simulate(200, STAY_2, RATES_2, 0.3, seed=12)
     with pytest.raises(ModelError, match="n_regimes must be 2, 3 or 'auto', got 4"):
         RegimeNB(n_regimes=4).fit(panel)
+
+
+def test_unfitted_and_fallback_are_explicit() -> None:
+    with pytest.raises(NotFittedError, match="call fit"):
+        RegimeNB().decode()
+    panel, _ = simulate(200, STAY_2, RATES_2, 0.3, seed=13)
+    panel[COUNT] = 0.0
+    panel.iloc[-5, 0] = 4.0  # one event: nothing to tell regimes apart
+    with pytest.warns(ShortHistoryWarning, match="regime_nb"):
+        model = RegimeNB().fit(panel)
+    fc = model.forecast(7, n_samples=100, rng=np.random.default_rng(0))
+    assert fc.meta["fallback"] == "climatology"
+    assert "regimes" not in fc.meta
+    with pytest.raises(ModelError, match="fell back to climatology"):
+        model.decode()
+    with pytest.raises(ModelError, match="fell back to climatology"):
+        model.regime_summary()

@@ -367,17 +367,21 @@ class RegimeNB(ParamsMixin):
     def decode(self) -> pd.Series:
         """Most likely regime path over the fitted history (Viterbi), as regime numbers
         (0 = quiet, increasing with the rate), indexed by period."""
-        self._check_fitted()
-        if self.fallback_ is not None:
-            raise ModelError(f"{self.name}: fell back to climatology ({self.fallback_reason_})")
+        self._check_regimes()
         fit = self._fit
         probs, top = emissions(self._counts, fit.mu[None], np.array([fit.log_alpha]))
         path = viterbi(probs, top, self._history_gammas(), fit.delta[None])
         return pd.Series(path, index=self._history_index, name="regime")
 
+    def _check_regimes(self) -> None:
+        """Raise unless fitted with regimes (not fallen back to ``Climatology``)."""
+        self._check_fitted()
+        if self.fallback_ is not None:
+            raise ModelError(f"{self.name}: fell back to climatology ({self.fallback_reason_})")
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "fallback_"):
-            raise NotFittedError(f"{self.name}: call fit() before forecast()")
+            raise NotFittedError(f"{self.name}: call fit() first")
 
     # --- forecasting --------------------------------------------------------------------
 
@@ -435,7 +439,7 @@ class RegimeNB(ParamsMixin):
         change of regime within n periods) for n in ``SWITCH_WINDOWS``, exact from the
         transition matrices ``gammas`` (horizon, K, K), default the fitted homogeneous
         chain; beyond the horizon the last matrix is held) and ``transition``."""
-        self._check_fitted()
+        self._check_regimes()
         if gammas is None:
             gammas = self.transition_[None]
         stay = np.diagonal(gammas, axis1=1, axis2=2)  # (H, K)

@@ -105,21 +105,7 @@ def forecast_payload(
         }
         for i in range(h)
     ]
-    out_windows = []
-    for days in windows:
-        n = window_periods(frequency, int(days))
-        if n is None or not 1 <= n <= h:
-            continue
-        total = samples[:, :n].sum(axis=1)
-        wq = np.quantile(total, levels, method="inverted_cdf") if levels else []
-        out_windows.append(
-            {
-                "days": int(days),
-                "mean": _num(total.mean()),
-                "quantiles": {level_key(q): int(wq[j]) for j, q in enumerate(levels)},
-                "p_at_least": {str(int(k)): _num((total >= k).mean()) for k in k_values},
-            }
-        )
+    out_windows = _window_rows(samples, frequency, windows, levels, k_values)
     body: dict[str, Any] = {
         "series": series,
         "frequency": frequency,
@@ -133,6 +119,32 @@ def forecast_payload(
     if regimes is not None:
         body["regimes"] = regimes
     return body
+
+
+def _window_rows(
+    samples: np.ndarray,
+    frequency: str,
+    windows: Sequence[int],
+    levels: list[float],
+    k_values: Sequence[int],
+) -> list[dict[str, Any]]:
+    """The ``windows`` entries: totals over the first periods making up each window."""
+    rows = []
+    for days in windows:
+        n = window_periods(frequency, int(days))
+        if n is None or not 1 <= n <= samples.shape[1]:
+            continue
+        total = samples[:, :n].sum(axis=1)
+        wq = np.quantile(total, levels, method="inverted_cdf") if levels else []
+        rows.append(
+            {
+                "days": int(days),
+                "mean": _num(total.mean()),
+                "quantiles": {level_key(q): int(wq[j]) for j, q in enumerate(levels)},
+                "p_at_least": {str(int(k)): _num((total >= k).mean()) for k in k_values},
+            }
+        )
+    return rows
 
 
 def regimes_block(block: object) -> dict[str, Any] | None:

@@ -90,6 +90,22 @@ def test_replay_after_the_last_observation_forecasts_after_the_date(
     assert "data_through" not in inside and inside["periods"][0]["date"] == "2024-05-30"
 
 
+def test_replay_with_hidden_regimes_reports_them(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("--as-of", "2024-04-20", "--model", "regime_nb", "--horizon", "7")
+    body = _replay(capsys, *args)
+    regimes = body["regimes"]
+    assert [s["name"] for s in regimes["states"]] == ["quiet", "active"]
+    assert set(regimes["p_switch"]) == {"7", "28"}
+    assert main(["forecast", "--series", SERIES, *args]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "regimes at the origin: quiet" in text
+    assert f"most likely {regimes['most_likely']}" in text
+    # other models have no such field
+    assert "regimes" not in _replay(capsys, "--as-of", "2024-04-20", "--model", "recent_rate")
+
+
 def test_replay_errors_are_bad_input(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["forecast", "--series", SERIES, "--as-of", "2024-04-20"]) == 2
     assert "no champion" in capsys.readouterr().err

@@ -23,6 +23,7 @@ def test_every_family_is_registered() -> None:
         "hawkes",
         "local_level",
         "prophet",
+        "regime_nb",
         "ensemble",
     }
 

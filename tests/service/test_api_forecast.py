@@ -137,6 +137,39 @@ def test_horizon_and_quantiles_are_summarised_from_the_paths(setup: tuple[TestCl
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
 
 
+def test_regimes_block_is_served_and_kept_in_re_summaries(setup: tuple[TestClient, str]) -> None:
+    """A model that reports hidden regimes (regime_nb) has them in the body, also when a
+    shorter horizon or other quantiles are summarised again from the stored paths."""
+    client, url = setup
+    plain = synthetic_forecast(5)
+    regimes = {
+        "states": [
+            {"name": "quiet", "rate": 2.5, "probability": 0.1},
+            {"name": "active", "rate": 30.0, "probability": 0.9},
+        ],
+        "most_likely": "active",
+        "p_switch": {"7": 0.25, "28": 0.6},
+    }
+    fc = CountForecast(
+        origin=plain.origin, samples=plain.samples, index=plain.index, meta={"regimes": regimes}
+    )
+    store(url, fc, dt.datetime(2024, 7, 1, tzinfo=dt.UTC), "1")
+    assert client.get("/v1/series/synthetic-daily/forecast").json()["regimes"] == regimes
+    short = client.get(
+        "/v1/series/synthetic-daily/forecast", params={"horizon": 7, "quantiles": "0.25,0.75"}
+    ).json()
+    assert len(short["periods"]) == 7
+    assert short["regimes"] == regimes
+
+
+def test_no_regimes_block_for_other_models(setup: tuple[TestClient, str]) -> None:
+    client, url = setup
+    store(url, synthetic_forecast(6), dt.datetime(2024, 7, 1, tzinfo=dt.UTC), "1")
+    assert "regimes" not in client.get("/v1/series/synthetic-daily/forecast").json()
+    short = client.get("/v1/series/synthetic-daily/forecast", params={"horizon": 7}).json()
+    assert "regimes" not in short
+
+
 def test_cached_body_is_refreshed_in_the_background(db_url: str, tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text(CATALOG)
     engine = make_engine(db_url)

@@ -6,7 +6,14 @@ same)::
     {"series", "frequency", "origin", "generated_at",
      "model": {"name", "version", "run_id"},
      "periods": [{"date", "mean", "quantiles": {"0.1": n, ...}, "p_any"}],
-     "windows": [{"days", "mean", "quantiles": {...}, "p_at_least": {"1": p, ...}}]}
+     "windows": [{"days", "mean", "quantiles": {...}, "p_at_least": {"1": p, ...}}],
+     "regimes": {"states": [{"name", "rate", "probability"}], "most_likely",
+                 "p_switch": {"7": p, "28": p}}}
+
+``regimes`` is present only when the model reports hidden regimes (``regime_nb``: its
+``meta["regimes"]``): the filtered probability of each regime at the origin with the
+regime's mean count per period, the most likely one, and P(at least one change of
+regime within 7 and within 28 periods).
 
 Time convention: ``origin`` is the label of the last observed period; ``periods[h]`` is
 the period ``origin + h + 1`` labelled by its first day (ISO date). A window of ``days``
@@ -98,22 +105,8 @@ def forecast_payload(
         }
         for i in range(h)
     ]
-    out_windows = []
-    for days in windows:
-        n = window_periods(frequency, int(days))
-        if n is None or not 1 <= n <= h:
-            continue
-        total = samples[:, :n].sum(axis=1)
-        wq = np.quantile(total, levels, method="inverted_cdf") if levels else []
-        out_windows.append(
-            {
-                "days": int(days),
-                "mean": _num(total.mean()),
-                "quantiles": {level_key(q): int(wq[j]) for j, q in enumerate(levels)},
-                "p_at_least": {str(int(k)): _num((total >= k).mean()) for k in k_values},
-            }
-        )
-    return {
+    out_windows = _window_rows(samples, frequency, windows, levels, k_values)
+    body: dict[str, Any] = {
         "series": series,
         "frequency": frequency,
         "origin": forecast.origin.date().isoformat(),
@@ -122,6 +115,64 @@ def forecast_payload(
         "periods": periods,
         "windows": out_windows,
     }
+    regimes = regimes_block(forecast.meta.get("regimes"))
+    if regimes is not None:
+        body["regimes"] = regimes
+    return body
+
+
+def _window_rows(
+    samples: np.ndarray,
+    frequency: str,
+    windows: Sequence[int],
+    levels: list[float],
+    k_values: Sequence[int],
+) -> list[dict[str, Any]]:
+    """The ``windows`` entries: totals over the first periods making up each window."""
+    rows = []
+    for days in windows:
+        n = window_periods(frequency, int(days))
+        if n is None or not 1 <= n <= samples.shape[1]:
+            continue
+        total = samples[:, :n].sum(axis=1)
+        wq = np.quantile(total, levels, method="inverted_cdf") if levels else []
+        rows.append(
+            {
+                "days": int(days),
+                "mean": _num(total.mean()),
+                "quantiles": {level_key(q): int(wq[j]) for j, q in enumerate(levels)},
+                "p_at_least": {str(int(k)): _num((total >= k).mean()) for k in k_values},
+            }
+        )
+    return rows
+
+
+def regimes_block(block: object) -> dict[str, Any] | None:
+    """The served ``regimes`` field from a model's ``meta["regimes"]`` (None when the
+    model reports none): states with rounded rates and probabilities, the most likely
+    regime, the switch probabilities by window. Raises ``ValueError`` naming the field
+    when the block lacks one."""
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ValueError(f"meta['regimes'] must be a mapping, got {type(block).__name__}")
+    try:
+        states = [
+            {
+                "name": str(s["name"]),
+                "rate": _num(s["rate"]),
+                "probability": _num(s["probability"]),
+            }
+            for s in block["states"]
+        ]
+        p_switch = {str(k): _num(v) for k, v in block["p_switch"].items()}
+        most_likely = str(block["most_likely"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(
+            "meta['regimes'] needs states (name, rate, probability), most_likely and "
+            f"p_switch; missing or malformed: {exc}"
+        ) from exc
+    return {"states": states, "most_likely": most_likely, "p_switch": p_switch}
 
 
 __all__ = [
@@ -130,5 +181,6 @@ __all__ = [
     "DEFAULT_WINDOWS",
     "forecast_payload",
     "level_key",
+    "regimes_block",
     "window_periods",
 ]

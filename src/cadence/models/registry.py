@@ -71,6 +71,11 @@ _SPECS = (
         {"exogenous": True, "rounding": "stochastic"},
     ),
     ModelSpec(
+        "regime_nb",
+        "cadence.models.regime_nb:RegimeNB",
+        "hidden Markov quiet/active/surge regimes with negative-binomial counts",
+    ),
+    ModelSpec(
         "ensemble",
         "cadence.models.ensemble:Ensemble",
         "weighted mixture of member paths (members and weights from the caller)",

@@ -62,6 +62,8 @@ def _render(
             quantiles=quantiles,
             horizon=horizon,
         )
+        if "regimes" in stored.payload:  # model state at the origin, not a path summary
+            payload["regimes"] = stored.payload["regimes"]
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

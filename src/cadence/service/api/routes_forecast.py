@@ -76,6 +76,12 @@ def _levels(text: str | None) -> tuple[float, ...]:
 @router.get(
     f"{SERIES}/forecast",
     summary="The champion's latest forecast: per-period and 7/14/28-day distributions",
+    description=(
+        "A champion with hidden regimes (regime_nb) adds an optional `regimes` field: the "
+        "probability of each regime at the origin with its mean count per period, the "
+        "most likely regime, and `p_switch`, P(at least one change of regime within 7 "
+        "and within 28 periods)."
+    ),
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},
         304: {"description": "not modified since the ETag given in If-None-Match"},

@@ -325,7 +325,22 @@ def _print_forecast(series: str, body: dict[str, Any], as_json: bool) -> int:
                 *(f"{row['p_at_least'][k]:.2f}" for k in ks),
             )
         out.print(w)
+    if "regimes" in body:
+        out.print(_regimes_line(body["regimes"]), highlight=False)
     return 0
+
+
+def _regimes_line(regimes: dict[str, Any]) -> str:
+    """One line for the optional ``regimes`` field of a forecast body."""
+    states = ", ".join(
+        f"{s['name']} {s['probability']:.2f} (mean {s['rate']:.1f} per period)"
+        for s in regimes["states"]
+    )
+    switch = ", ".join(f"{p:.2f} within {n}" for n, p in regimes["p_switch"].items())
+    return (
+        f"regimes at the origin: {states}; most likely {regimes['most_likely']}; "
+        f"P(regime switch) {switch} periods"
+    )
 
 
 __all__ = ["candidate_configs", "forecast_cmd", "retrain_cmd"]

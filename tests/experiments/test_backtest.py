@@ -11,6 +11,7 @@ from typing import Self
 import numpy as np
 import pandas as pd
 import pytest
+import scoringrules as sr
 
 from cadence.columns import COUNT, DATE, END, KIND, SERIES, SOURCE, STANCE, START, TARGET
 from cadence.experiments.backtest import (
@@ -207,6 +208,7 @@ def test_json_has_exactly_the_published_shape(result: BacktestResult) -> None:
         "scores",
         "skill_vs_climatology",
         "mlflow_run_ids",
+        "totals",
     ]
     assert doc["series"] == "synthetic-attacks" and doc["frequency"] == "D"
     assert doc["horizon"] == 14
@@ -220,6 +222,24 @@ def test_json_has_exactly_the_published_shape(result: BacktestResult) -> None:
     late = [r for r in doc["scores"] if r["horizon"] == 14]
     assert all(r["brier_any_7"] is None for r in late)  # the 7-day window leaves the horizon
     assert set(doc["skill_vs_climatology"]) == set(result.models)
+    # window totals: 7 and 14 days fit in the 14-day horizon, 28 does not
+    assert set(doc["totals"]) == {"7", "14"}
+    for rows in doc["totals"].values():
+        assert all(list(row) == keys for row in rows)
+
+
+def test_window_totals_are_scored_on_the_summed_paths(result: BacktestResult) -> None:
+    """The 14-day total's CRPS of each model is the CRPS of its paths' sums against the
+    sum of what happened, averaged over origins."""
+    per_origin = result.total_per_origin[14]
+    for f in result.forecasts:
+        if f.forecast is None or not np.isfinite(f.truth[:14]).all():
+            continue
+        paths = f.forecast.samples[:, :14].sum(axis=1).astype(float)
+        expected = float(sr.crps_ensemble(float(f.truth[:14].sum()), paths))
+        row = per_origin[(per_origin["model"] == f.model) & (per_origin["origin"] == f.origin)]
+        assert float(row["crps"].iloc[0]) == pytest.approx(expected)
+    assert 28 not in result.total_scores or result.total_scores[28].empty
 
 
 def test_same_seed_same_result_other_seed_other_samples(data: SeriesData) -> None:
@@ -296,11 +316,18 @@ def test_ensemble_mixes_members_with_weights_from_earlier_origins(data: SeriesDa
     assert first.meta["weights"] == pytest.approx([1 / 3] * 3)  # nothing observed yet
     last = ens[-1].forecast
     assert last is not None
+    # members worse than climatology over the periods observed by then get no weight
     po = r.per_origin
-    seen = po[po["origin"] <= origins[-1] - pd.Timedelta(days=7)]
-    means = seen.groupby("model")["crps"].mean()[["climatology", "recent_rate", "negbin_glm"]]
-    inv = 1 / means.to_numpy()
-    assert last.meta["weights"] == pytest.approx(list(inv / inv.sum()))
+    seen = po[po["origin"] + pd.to_timedelta(po["horizon"], unit="D") <= origins[-1]]
+    means = seen.groupby("model")["crps"].mean()
+    weights = dict(zip(last.meta["members"], last.meta["weights"], strict=True))
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert weights["climatology"] > 0
+    for m in ("recent_rate", "negbin_glm"):
+        if means[m] > means["climatology"]:
+            assert weights[m] == 0.0
+        else:
+            assert weights[m] > 0
     # every ensemble path is a path of one member at that origin
     members = {
         f.model: {tuple(p) for p in f.forecast.samples}

@@ -7,10 +7,17 @@ from typing import Self
 import numpy as np
 import pandas as pd
 import pytest
+import scoringrules as sr
 
 from cadence.columns import COUNT
 from cadence.models.baselines import Climatology, RecentRate
-from cadence.models.ensemble import Ensemble, weights_from_scores
+from cadence.models.ensemble import (
+    Ensemble,
+    PoolScores,
+    energy_terms,
+    mix_paths,
+    weights_from_scores,
+)
 from cadence.models.errors import IntervalsUnsupportedError, NotFittedError
 from cadence.models.forecast import CountForecast
 from cadence.models.prophet_counts import ProphetCounts
@@ -112,3 +119,55 @@ def test_params_are_flat_for_logging() -> None:
 def test_forecast_before_fit_is_an_error() -> None:
     with pytest.raises(NotFittedError):
         Ensemble().forecast(3, rng=np.random.default_rng(0))
+
+
+def test_pool_crps_is_the_crps_of_the_weighted_mixture() -> None:
+    """The quadratic form of ``PoolScores`` equals scoringrules' CRPS of the weighted
+    ensemble of the members' paths (synthetic paths drawn here)."""
+    rng = np.random.default_rng(0)
+    paths = [rng.poisson(lam, size=(400, 5)) for lam in (3.0, 8.0, 20.0)]
+    truth = np.array([4.0, 7.0, 9.0, 2.0, 15.0])
+    a, b = energy_terms(paths, truth)
+    pool = PoolScores.of([(a, b)])
+    w = np.array([0.2, 0.5, 0.3])
+    stacked = np.concatenate(paths, axis=0).astype(float)
+    ens_w = np.repeat(w / 400, 400)
+    expected = np.mean(
+        [float(sr.crps_ensemble(truth[h], stacked[:, h], ens_w=ens_w)) for h in range(5)]
+    )
+    assert pool.pool_crps(w) == pytest.approx(expected, rel=1e-9)
+    own = [np.mean(sr.crps_ensemble(truth, p.T.astype(float))) for p in paths]
+    np.testing.assert_allclose(pool.member_crps(), own, rtol=1e-9)
+
+
+def test_pool_weights_favour_the_right_member_and_drop_members_worse_than_the_reference() -> None:
+    rng = np.random.default_rng(1)
+    terms = []
+    for _ in range(30):
+        truth = rng.poisson(10.0, size=7).astype(float)
+        paths = [
+            rng.poisson(10.0, size=(300, 7)),  # the truth's own distribution
+            rng.poisson(10.0 * rng.uniform(0.6, 1.6), size=(300, 7)),  # a biased rate
+            rng.poisson(30.0, size=(300, 7)),  # far off: worse than the reference
+        ]
+        terms.append(energy_terms(paths, truth))
+    pool = PoolScores.of(terms)
+    w = pool.weights(reference=1)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[2] == 0.0
+    assert w[0] > w[1]
+    assert pool.pool_crps(w) <= pool.pool_crps(np.array([0.5, 0.5, 0.0])) + 1e-9
+    # few forecasts: the weights are shrunk toward equal
+    few = PoolScores.of(terms[:1]).weights()
+    many = PoolScores.of(terms).weights()
+    assert np.ptp(few) <= np.ptp(many) + 1e-9
+
+
+def test_mix_paths_draws_each_path_from_one_member_by_weight() -> None:
+    rng = np.random.default_rng(2)
+    members = [np.full((500, 3), i) for i in range(3)]
+    samples, counts = mix_paths(rng, np.array([0.6, 0.4, 0.0]), 500, lambda i, k: members[i][:k])
+    assert samples.shape == (500, 3)
+    assert counts[2] == 0 and counts.sum() == 500
+    assert np.array_equal(np.bincount(samples[:, 0], minlength=3), counts)
+    assert 0.5 < counts[0] / 500 < 0.7

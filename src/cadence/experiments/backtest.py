@@ -20,11 +20,13 @@ series known only through tallies), the forecasts are scored on the interval tot
 instead: each interval lying wholly inside a horizon is scored on the sum of the sampled
 periods it covers, ``horizon`` being the periods from the origin to the interval's end.
 
-Ensemble: an ``ensemble`` model in a backtest is the mixture of the other models'
-forecasts at the same origin (each path drawn from one member, as ``Ensemble`` does),
-weighted by inverse mean CRPS over earlier origins whose whole horizon was observed by
-the current origin (equal weights until there is one), so the weights use no future
-data. Members failing at an origin are left out of that origin's mixture.
+Ensemble: an ``ensemble`` model in a backtest is the linear pool of the other models'
+forecasts at the same origin (``cadence.models.ensemble.mix_paths``, the mixture
+``Ensemble`` draws too), with the weights that minimise the pool's CRPS over the periods
+of earlier forecasts already observed at the current origin, shrunk toward equal, and
+no weight for a member whose CRPS there is worse than Climatology's
+(``PoolScores.weights``; equal weights before anything is observed), so the weights use
+no future data. Members failing at an origin are left out of that origin's pool.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from cadence.features.errors import SpecError
 from cadence.features.periods import default_stride, stride_periods
 from cadence.models import registry
 from cadence.models.base import CountModel
-from cadence.models.ensemble import weights_from_scores
+from cadence.models.ensemble import PoolScores, energy_terms, mix_paths
 from cadence.models.forecast import CountForecast
 
 __all__ = [
@@ -68,6 +70,8 @@ __all__ = [
 
 CLIMATOLOGY = "climatology"
 ENSEMBLE = "ensemble"
+# Window totals scored on daily series (days); 7 first: its PIT draws come first.
+TOTAL_DAYS = (WINDOW_DAYS, 14, 28)
 # warnings filters are process-global: fits in threads of one process (a Dask cluster
 # with processes=False) take turns so one fit's capture cannot end another's
 _WARNINGS_LOCK = threading.Lock()
@@ -79,7 +83,7 @@ class ModelConfig:
 
     ``alias`` names the configuration in results (default: ``key`` built from the name
     and sorted params). For ``ensemble``, ``params`` may hold ``members`` (registry
-    names, or model keys of the same backtest) and ``weights`` or ``power``.
+    names, or model keys of the same backtest).
     """
 
     name: str
@@ -119,8 +123,9 @@ class BacktestResult:
     ``per_origin``: one row per model x origin x horizon: ``model, origin, horizon,
     METRICS, pit``. ``window_scores`` / ``window_per_origin`` (daily series): the same
     for totals over non-overlapping 7-day windows, ``horizon`` = window number (1 = days
-    1-7). ``failures``: (model, origin, reason). ``skipped``: model -> reason it was not
-    run at all.
+    1-7). ``total_scores`` / ``total_per_origin``: the same per window length in days (7, 14
+    and 28 where the horizon reaches; 7 is ``window_scores`` again). ``failures``: (model,
+    origin, reason). ``skipped``: model -> reason it was not run at all.
     """
 
     series: str
@@ -133,6 +138,8 @@ class BacktestResult:
     failures: list[tuple[str, pd.Timestamp, str]]
     window_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     window_per_origin: pd.DataFrame = field(default_factory=pd.DataFrame)
+    total_scores: dict[int, pd.DataFrame] = field(default_factory=dict)
+    total_per_origin: dict[int, pd.DataFrame] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     models: list[str] = field(default_factory=list)
 
@@ -190,29 +197,36 @@ class BacktestResult:
         return max(1, math.ceil(span / step))
 
     def to_json(self, mlflow_run_ids: Mapping[str, str]) -> dict[str, object]:
-        """The backtest in the fixed JSON shape (NaN becomes null)."""
-        rows = []
-        for r in self.scores.to_dict("records"):
-            h = r["horizon"]
-            rows.append(
-                {
-                    "model": str(r["model"]),
-                    "horizon": h if h == "all" else int(h),
-                    **{m: finite_or_none(r[m]) for m in METRICS},
-                    "n": int(r["n"]),
-                }
-            )
+        """The backtest in the fixed JSON shape (NaN becomes null). ``totals`` maps a
+        window length in days to the scores of window totals (``horizon`` = window
+        number or ``"all"``)."""
         return {
             "series": self.series,
             "frequency": self.frequency,
             "origins": [o.date().isoformat() for o in self.origins],
             "horizon": int(self.horizon),
-            "scores": rows,
+            "scores": _score_rows(self.scores),
             "skill_vs_climatology": {
                 k: finite_or_none(v) for k, v in self.skill_vs_climatology().items()
             },
             "mlflow_run_ids": {str(k): str(v) for k, v in mlflow_run_ids.items()},
+            "totals": {str(d): _score_rows(t) for d, t in self.total_scores.items() if not t.empty},
         }
+
+
+def _score_rows(scores: pd.DataFrame) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for r in scores.to_dict("records"):
+        h = r["horizon"]
+        rows.append(
+            {
+                "model": str(r["model"]),
+                "horizon": h if h == "all" else int(h),
+                **{m: finite_or_none(r[m]) for m in METRICS},
+                "n": int(r["n"]),
+            }
+        )
+    return rows
 
 
 # --- origins --------------------------------------------------------------------------------
@@ -290,7 +304,6 @@ def build_model(config: ModelConfig) -> CountModel:
         return registry.make_model(config.name, **dict(config.params))
     params = dict(config.params)
     members = params.pop("members", None)
-    params.pop("power", None)
     if members is not None:
         params["members"] = [registry.make_model(str(m)) for m in cast(Sequence[str], members)]
     return registry.make_model(ENSEMBLE, **params)
@@ -439,41 +452,26 @@ def run_backtest(
             progress(done, total)
 
     base_keys = [c.key for c in base]
-    per_origin, window_po = _score_all(
+    per_origin, totals_po = _score_all(
         data, results, [results[(k, o)] for k in base_keys for o in origin_list], seed
     )
-    # CRPS sum and count per origin (rows) and model (columns) for the mixture weights
-    member_crps = (
-        per_origin.groupby(["origin", "model"])["crps"].agg(["sum", "count"]).unstack("model")
-        if not per_origin.empty
-        else pd.DataFrame(index=pd.DatetimeIndex([]))
-    )
+    pool_terms: dict[tuple[pd.Timestamp, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
     for ec in ensembles:
         members = [str(m) for m in cast(Sequence[str], ec.params.get("members", base_keys))]
-        power = float(cast(float, ec.params.get("power", 1.0)))
         for o in origin_list:
             results[(ec.key, o)] = _mixture(
-                ec.key,
-                o,
-                members,
-                results,
-                member_crps,
-                truths[o],
-                horizon,
-                data,
-                n_samples,
-                seed,
-                power,
+                ec.key, o, members, results, pool_terms, truths[o], data, n_samples, seed
             )
             done += 1
             if progress is not None:
                 progress(done, total)
-        e_po, e_wpo = _score_all(data, results, [results[(ec.key, o)] for o in origin_list], seed)
+        e_po, e_tpo = _score_all(data, results, [results[(ec.key, o)] for o in origin_list], seed)
         per_origin = pd.concat([per_origin, e_po], ignore_index=True)
-        window_po = pd.concat([window_po, e_wpo], ignore_index=True)
+        totals_po = {d: pd.concat([totals_po[d], e_tpo[d]], ignore_index=True) for d in totals_po}
 
     run_keys = [*base_keys, *(c.key for c in ensembles)]
     forecasts = [results[(k, o)] for k in run_keys for o in origin_list]
+    total_scores = {d: summarize(po) if not po.empty else po for d, po in totals_po.items()}
     failures = [(f.model, f.origin, f.error) for f in forecasts if f.error is not None]
     return BacktestResult(
         series=data.spec.name,
@@ -484,8 +482,10 @@ def run_backtest(
         scores=summarize(per_origin),
         per_origin=per_origin,
         failures=[(m, o, str(e)) for m, o, e in failures],
-        window_scores=summarize(window_po) if not window_po.empty else window_po,
-        window_per_origin=window_po,
+        window_scores=total_scores[WINDOW_DAYS],
+        window_per_origin=totals_po[WINDOW_DAYS],
+        total_scores=total_scores,
+        total_per_origin=totals_po,
         skipped=skipped,
         models=run_keys,
     )
@@ -496,9 +496,12 @@ def _score_all(
     results: Mapping[tuple[str, pd.Timestamp], OriginForecast],
     items: Sequence[OriginForecast],
     seed: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
+    """Per-origin scores of ``items``: per period, and (daily series) per window total
+    of each length in ``TOTAL_DAYS`` (empty frames for lengths beyond the horizon)."""
     daily = data.frequency == "D"
-    frames, wframes = [], []
+    frames: list[pd.DataFrame] = []
+    wframes: dict[int, list[pd.DataFrame]] = {d: [] for d in TOTAL_DAYS}
     for f in items:
         if f.forecast is None:
             continue
@@ -508,20 +511,25 @@ def _score_all(
         s.insert(0, "origin", f.origin)
         s.insert(0, "model", f.model)
         frames.append(s)
-        if daily and f.forecast.horizon >= WINDOW_DAYS:
-            ws, wt = window_totals(f.forecast.samples, f.truth)
+        for days in TOTAL_DAYS:
+            if not daily or f.forecast.horizon < days:
+                continue
+            ws, wt = window_totals(f.forecast.samples, f.truth, days)
             w = score_paths(ws, wt, rng=rng, daily=False)
             w.insert(0, "origin", f.origin)
             w.insert(0, "model", f.model)
-            wframes.append(w)
+            wframes[days].append(w)
     cols = ["model", "origin", "horizon", *METRICS, "pit"]
     po = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-    wpo = pd.concat(wframes, ignore_index=True) if wframes else pd.DataFrame(columns=cols)
+    totals = {
+        d: pd.concat(fs, ignore_index=True) if fs else pd.DataFrame(columns=cols)
+        for d, fs in wframes.items()
+    }
     if data.has_intervals and not np.isfinite(po["crps"].to_numpy(dtype=float)).any():
         ipo = _score_intervals(data, items, seed)
         if not ipo.empty:
             po = ipo
-    return po, wpo
+    return po, totals
 
 
 def _score_intervals(data: SeriesData, items: Sequence[OriginForecast], seed: int) -> pd.DataFrame:
@@ -566,61 +574,49 @@ def _mixture(
     origin: pd.Timestamp,
     members: Sequence[str],
     results: Mapping[tuple[str, pd.Timestamp], OriginForecast],
-    member_crps: pd.DataFrame,
+    terms: dict[tuple[pd.Timestamp, tuple[str, ...]], tuple[np.ndarray, np.ndarray]],
     truth: np.ndarray,
-    horizon: int,
     data: SeriesData,
     n_samples: int,
     seed: int,
-    power: float,
 ) -> OriginForecast:
+    """The pool of ``members`` at ``origin``: weights from the periods of earlier
+    forecasts already observed by ``origin`` (``PoolScores``; equal weights before any),
+    Climatology as the reference a member must beat; ``terms`` caches each earlier
+    forecast's CRPS terms."""
     t0 = time.perf_counter()
-    ok = [
+    ok = tuple(
         m for m in members if (m, origin) in results and results[(m, origin)].forecast is not None
-    ]
+    )
     if not ok:
         return OriginForecast(key, origin, None, truth, "no member forecast at this origin", 0.0)
-    # weights from origins whose whole horizon had been observed by this origin
     seen = period_end(origin, data.frequency)
-    observed_by = {
-        o: period_end(shift_periods(o, horizon, data.frequency), data.frequency)
-        for o in member_crps.index
-    }
-    past = member_crps.loc[[o for o, d in observed_by.items() if d <= seen], :]
-    if past.empty:
-        return _mixed(
-            key, origin, ok, np.full(len(ok), 1.0 / len(ok)), results, truth, n_samples, seed, t0
-        )
-    sums = past.xs("sum", axis=1, level=0).sum().reindex(ok)
-    ns = past.xs("count", axis=1, level=0).sum().reindex(ok)
-    means = sums / ns
-    if bool(means.notna().all()) and bool((means > 0).all()):
-        w = weights_from_scores(means.to_numpy(dtype=float), power)
-    else:
+    past = []
+    for o in sorted({o for (_, o) in results if o < origin}):
+        fcs = [results.get((m, o)) for m in ok]
+        if any(f is None or f.forecast is None for f in fcs):
+            continue
+        if (o, ok) not in terms:
+            paths = [cast(CountForecast, f.forecast).samples for f in fcs if f is not None]
+            terms[(o, ok)] = energy_terms(paths, cast(OriginForecast, fcs[0]).truth)
+        a, b = terms[(o, ok)]
+        past_fc = cast(OriginForecast, fcs[0]).forecast
+        ends = [period_end(d, data.frequency) for d in cast(CountForecast, past_fc).index]
+        mask = np.array([e <= seen for e in ends])
+        past.append((np.where(mask[:, None], a, np.nan), np.where(mask[:, None, None], b, np.nan)))
+    try:
+        pool = PoolScores.of(past)
+        ref = ok.index(CLIMATOLOGY) if CLIMATOLOGY in ok else None
+        w = pool.weights(reference=ref)
+    except ValueError:  # nothing observed yet
         w = np.full(len(ok), 1.0 / len(ok))
-    return _mixed(key, origin, ok, w, results, truth, n_samples, seed, t0)
-
-
-def _mixed(
-    key: str,
-    origin: pd.Timestamp,
-    ok: Sequence[str],
-    w: np.ndarray,
-    results: Mapping[tuple[str, pd.Timestamp], OriginForecast],
-    truth: np.ndarray,
-    n_samples: int,
-    seed: int,
-    t0: float,
-) -> OriginForecast:
-    """Paths drawn from members by weight ``w`` (multinomial counts), shuffled."""
     rng = np.random.default_rng(origin_seed(seed, key, origin))
-    counts = rng.multinomial(n_samples, w)
-    parts = [
-        cast(CountForecast, results[(m, origin)].forecast).samples[:k]
-        for m, k in zip(ok, counts, strict=True)
-    ]
-    samples = np.concatenate(parts, axis=0)
-    samples = samples[rng.permutation(samples.shape[0])]
+    samples, counts = mix_paths(
+        rng,
+        w,
+        n_samples,
+        lambda i, k: cast(CountForecast, results[(ok[i], origin)].forecast).samples[:k],
+    )
     first = cast(CountForecast, results[(ok[0], origin)].forecast)
     fc = CountForecast(
         origin=origin,

@@ -10,7 +10,8 @@ A run holds:
   ``rps``, ``mae``, ``coverage_50/80/95``, ``brier_any_7``, ``n``, ``skill_vs_climatology``,
   ``n_failures``); per horizon as steps (step = horizon) under ``<score>_by_horizon``;
   for daily series, 7-day window totals under ``<score>_week`` (step = window number)
-  and ``<score>_week_by_window``;
+  and ``<score>_week_by_window``, 14- and 28-day totals under ``<score>_14d`` and
+  ``<score>_28d`` (and ``..._by_window``);
 * artifacts: ``tables/per_origin_scores.csv`` (one row per origin x horizon),
   ``tables/forecasts.csv`` (mean, quantiles, P(>=1) and what happened, per origin and
   period), ``tables/failures.csv`` when the model failed somewhere, and
@@ -49,7 +50,7 @@ from sqlalchemy.engine import make_url
 from cadence.experiments.backtest import BacktestResult, ModelConfig, OriginForecast
 from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.plots import fan_chart, pit_histogram, reliability_plot
-from cadence.experiments.scoring import COVERAGE_LEVELS, METRICS
+from cadence.experiments.scoring import COVERAGE_LEVELS, METRICS, WINDOW_DAYS
 from cadence.features.families import family_of
 
 __all__ = [
@@ -202,6 +203,9 @@ def _metrics(result: BacktestResult, key: str, now_ms: int) -> list[Metric]:
 
     add(result.scores, "", "_by_horizon")
     add(result.window_scores, "_week", "_by_window")
+    for days, scores in result.total_scores.items():
+        if days != WINDOW_DAYS:
+            add(scores, f"_{days}d", "_by_window")
     skill = finite_or_none(result.skill_vs_climatology().get(key))
     if skill is not None:
         out.append(Metric("skill_vs_climatology", skill, now_ms, 0))

@@ -1,19 +1,31 @@
-"""``Ensemble``: a weighted mixture of member models' sample paths.
+"""``Ensemble``: a linear pool (weighted mixture) of member models' sample paths.
 
 A mixture forecast draws each path from one member, chosen with probability equal to its
-weight: the number of paths per member is multinomial(``n_samples``, weights), each
-member simulates its share with its own child generator seeded from ``rng``, and the
-stacked paths are shuffled so any subset is again a mixture. Weights typically come from
-backtest scores (``weights_from_scores``: inverse CRPS to a power).
+weight: the number of paths per member is multinomial(``n_samples``, weights), and the
+stacked paths are shuffled so any subset is again a mixture (``mix_paths``, the one
+mixture used by ``Ensemble.forecast`` and by backtests).
+
+Weights (``PoolScores.weights``) minimise the mixture's CRPS over earlier forecasts and
+their outcomes (Hall & Mitchell 2007; Gneiting & Ranjan 2013 on linear pools). With
+sample paths the CRPS of a mixture is quadratic in its weights::
+
+    CRPS(sum_i w_i F_i, y) = sum_i w_i E|X_i - y| - 1/2 sum_ij w_i w_j E|X_i - X_j|
+
+so the optimal weights solve a small quadratic programme on the simplex (convex: the
+energy kernel ``E|X_i - X_j|`` is conditionally negative definite). The optimum is
+shrunk toward equal weights (few origins overfit), and members whose own CRPS over
+those forecasts is worse than the reference's (Climatology) get no weight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
 
 from cadence.columns import COUNT
 from cadence.models.base import CountModel
@@ -32,6 +44,122 @@ def weights_from_scores(scores: Sequence[float], power: float = 1.0) -> np.ndarr
         raise ValueError(f"scores must be finite and > 0, got {list(scores)!r}")
     w = s ** (-power)
     return np.asarray(w / w.sum())
+
+
+# Paths per member kept when scoring pools: enough for E|X - X'| to two digits.
+_POOL_PATHS = 400
+# Weight of equal weights against the CRPS-optimal ones: ``c / (c + n_origins)``.
+_SHRINK_ORIGINS = 4.0
+
+
+def mix_paths(
+    rng: np.random.Generator,
+    weights: np.ndarray,
+    n_samples: int,
+    member_paths: Callable[[int, int], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The one path mixture: multinomial counts of paths per member by ``weights``, then
+    ``member_paths(i, k)`` (``k`` paths of member ``i``, shape ``(k, horizon)``) stacked
+    and shuffled. Returns the paths ``(n_samples, horizon)`` and the counts."""
+    counts = rng.multinomial(n_samples, weights)
+    parts = [member_paths(i, int(k)) for i, k in enumerate(counts) if k > 0]
+    samples = np.concatenate(parts, axis=0)
+    return samples[rng.permutation(samples.shape[0])], counts
+
+
+def _mean_abs_between(a: np.ndarray, b_sorted: np.ndarray, b_cumsum: np.ndarray) -> float:
+    """``E|A - B|`` for samples ``a`` and sorted samples ``b`` (with its cumulative sum)."""
+    n = b_sorted.size
+    j = np.searchsorted(b_sorted, a, side="right")
+    below = b_cumsum[j - 1] if n else 0.0
+    below = np.where(j > 0, below, 0.0)
+    total = b_cumsum[-1]
+    s = a * j - below + (total - below) - a * (n - j)
+    return float(s.mean() / n)
+
+
+def energy_terms(paths: Sequence[np.ndarray], truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The terms of the pool CRPS at one forecast, per horizon period: ``a[h, i] =
+    E|X_ih - y_h|`` and ``B[h, i, j] = E|X_ih - X_jh|`` (members' paths ``(n_i,
+    horizon)``, at most 400 of each used), NaN where ``truth`` is unknown. Shapes
+    ``(horizon, K)`` and ``(horizon, K, K)``."""
+    k = len(paths)
+    horizon = truth.size
+    a = np.full((horizon, k), np.nan)
+    b = np.full((horizon, k, k), np.nan)
+    sub = [np.asarray(p[:_POOL_PATHS], dtype=float) for p in paths]
+    for h in np.flatnonzero(np.isfinite(truth)):
+        cols = [s[:, h] for s in sub]
+        srt = [np.sort(c) for c in cols]
+        cums = [np.cumsum(c) for c in srt]
+        for i in range(k):
+            a[h, i] = np.abs(cols[i] - truth[h]).mean()
+            for j in range(i, k):
+                b[h, i, j] = b[h, j, i] = _mean_abs_between(cols[i], srt[j], cums[j])
+    return a, b
+
+
+@dataclass(frozen=True)
+class PoolScores:
+    """Pool CRPS terms averaged over the known periods of earlier forecasts: ``a`` (K,),
+    ``b`` (K, K), and ``n`` the number of forecasts they come from (see
+    ``energy_terms``)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    n: int
+
+    @classmethod
+    def of(cls, terms: Sequence[tuple[np.ndarray, np.ndarray]]) -> PoolScores:
+        """Pool the per-period terms of several forecasts (``energy_terms``), keeping the
+        periods known for every member. ``ValueError`` when none is."""
+        a_rows = [a for a, _ in terms]
+        b_rows = [b for _, b in terms]
+        if not a_rows:
+            raise ValueError("no forecast with a known outcome to weight the pool on")
+        a = np.concatenate(a_rows, axis=0)
+        b = np.concatenate(b_rows, axis=0)
+        ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=(1, 2))
+        if not ok.any():
+            raise ValueError("no forecast with a known outcome to weight the pool on")
+        n = sum(int((np.isfinite(x).all(axis=1)).any()) for x in a_rows)
+        return cls(a=a[ok].mean(axis=0), b=b[ok].mean(axis=0), n=max(n, 1))
+
+    def member_crps(self) -> np.ndarray:
+        """Each member's own mean CRPS, shape ``(K,)``."""
+        return np.asarray(self.a - 0.5 * np.diag(self.b))
+
+    def pool_crps(self, w: np.ndarray) -> float:
+        return float(w @ self.a - 0.5 * w @ self.b @ w)
+
+    def weights(self, reference: int | None = None) -> np.ndarray:
+        """CRPS-minimising simplex weights, shrunk toward equal weights over the members
+        kept; members whose CRPS is above the ``reference`` member's get weight 0 (the
+        reference itself stays)."""
+        crps = self.member_crps()
+        keep = np.ones(crps.size, dtype=bool)
+        if reference is not None:
+            keep = crps <= crps[reference] + 1e-12
+        idx = np.flatnonzero(keep)
+        a, b = self.a[idx], self.b[np.ix_(idx, idx)]
+        w0 = np.full(idx.size, 1.0 / idx.size)
+        if idx.size > 1:
+            res = minimize(
+                lambda w: (w @ a - 0.5 * w @ b @ w, a - b @ w),
+                w0,
+                jac=True,
+                method="SLSQP",
+                bounds=[(0.0, 1.0)] * idx.size,
+                constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
+            )
+            best = np.clip(res.x, 0.0, None) if res.success else w0
+            best = best / best.sum()
+        else:
+            best = w0
+        lam = _SHRINK_ORIGINS / (_SHRINK_ORIGINS + self.n)
+        out = np.zeros(crps.size)
+        out[idx] = (1.0 - lam) * best + lam * w0
+        return out
 
 
 def _normalize(weights: Sequence[float] | None, n: int) -> np.ndarray:
@@ -124,22 +252,18 @@ class Ensemble:
             raise NotFittedError(f"{self.name}: call fit() before forecast()")
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
-        counts = rng.multinomial(n_samples, self.member_weights)
         seeds = rng.integers(0, 2**63 - 1, size=len(self.members))
-        parts = []
-        index: pd.DatetimeIndex | None = None
-        origin = self.origin_
-        for member, k, seed in zip(self.members, counts, seeds, strict=True):
-            if k == 0:
-                continue
-            fc = member.forecast(
-                horizon, future=future, n_samples=int(k), rng=np.random.default_rng(int(seed))
+        last: list[CountForecast] = []
+
+        def paths(i: int, k: int) -> np.ndarray:
+            fc = self.members[i].forecast(
+                horizon, future=future, n_samples=k, rng=np.random.default_rng(int(seeds[i]))
             )
-            parts.append(fc.samples)
-            index, origin = fc.index, fc.origin
-        if index is None:  # unreachable: n_samples >= 1 gives some member a path
-            raise ValueError("no member produced paths")
-        samples = np.concatenate(parts, axis=0)[rng.permutation(n_samples)]
+            last.append(fc)
+            return fc.samples
+
+        samples, counts = mix_paths(rng, self.member_weights, n_samples, paths)
+        index, origin = last[-1].index, last[-1].origin
         return CountForecast(
             origin=origin,
             samples=samples,

@@ -270,10 +270,9 @@ def backtest(
         else f"scores, {series}"
     )
     out.print(score_table(result, result.scores, title))
-    if not result.window_scores.empty and result.window_scores["n"].sum() > 0:
-        out.print(
-            score_table(result, result.window_scores, f"7-day totals, {series}", show_skill=False)
-        )
+    for days, scores in result.total_scores.items():
+        if not scores.empty and scores["n"].sum() > 0:
+            out.print(score_table(result, scores, f"{days}-day totals, {series}", show_skill=False))
     status = 0
     run_ids: dict[str, str] = {}
     if not no_tracking:

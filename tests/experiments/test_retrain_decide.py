@@ -119,3 +119,33 @@ def test_a_kept_champion_says_whether_the_interval_includes_zero(
     assert "includes zero" not in above.reason
     monkeypatch.setattr(BacktestResult, "crps_difference", lambda *a, **k: (-0.1, -0.3, 0.1))
     assert "includes zero" in decide(r, ["cand"], "champ", n_boot=200).reason
+
+
+def _with_weekly(result: BacktestResult, weekly: dict[str, float]) -> BacktestResult:
+    """``result`` with one 7-day total per origin scored ``weekly[model]`` (CRPS)."""
+    rows = [
+        {"model": m, "origin": o, "horizon": 1, **dict.fromkeys(METRICS, 0.5), "crps": v}
+        for m, v in weekly.items()
+        for o in ORIGINS
+    ]
+    po = pd.DataFrame(rows, columns=["model", "origin", "horizon", *METRICS, "pit"])
+    result.total_per_origin = {7: po}
+    result.total_scores = {7: summarize(po)}
+    return result
+
+
+def test_a_candidate_must_beat_climatology_on_weekly_totals_too() -> None:
+    daily = {"climatology": 2.0, "a": 1.5, "b": 1.8}
+    r = _with_weekly(_result(daily), {"climatology": 10.0, "a": 12.0, "b": 9.0})
+    d = decide(r, ["a", "b"], None)
+    assert d.chosen == "b" and d.eligible == ("b",)  # a loses on the 7-day totals
+
+
+def test_candidates_rank_by_daily_and_weekly_crps_together() -> None:
+    daily = {"climatology": 2.0, "a": 1.6, "b": 1.7}
+    # a: 20% better daily, 5% better weekly; b: 15% better daily, 40% better weekly
+    r = _with_weekly(_result(daily), {"climatology": 10.0, "a": 9.5, "b": 6.0})
+    d = decide(r, ["a", "b"], None)
+    assert d.eligible == ("b", "a") and d.chosen == "b"
+    # without totals, daily CRPS alone ranks them
+    assert decide(_result(daily), ["a", "b"], None).eligible == ("a", "b")

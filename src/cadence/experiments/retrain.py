@@ -17,8 +17,10 @@ One run of ``retrain(engine, series, ...)``:
    same ``recent_origins`` (rolling origins ``every`` apart, the last one ``horizon``
    periods before the end of the data); one MLflow run per configuration.
 5. **decide**: a candidate is *eligible* when it was scored at every origin and has a
-   lower mean CRPS than Climatology over the same (origin, horizon) pairs (it *beats
-   Climatology*). The best eligible candidate (lowest mean CRPS) is promoted when there is
+   lower mean CRPS than Climatology over the same (origin, horizon) pairs, and (daily
+   series) a lower mean CRPS of 7-day totals too (it *beats Climatology*). The best
+   eligible candidate (lowest mean of its daily and 7-day-total CRPS relative to
+   Climatology's; lowest CRPS when no total is scored) is promoted when there is
    no champion, or when the 95% bootstrap interval of its CRPS difference to the champion
    over origins (``BacktestResult.crps_difference``) lies below zero. A champion that
    failed in the backtest yields to the best eligible candidate. A champion whose served
@@ -130,6 +132,8 @@ DEFAULT_CANDIDATES: Final = (
     ModelConfig("negbin_glm"),
     ModelConfig("ingarch"),
     ModelConfig("hawkes"),
+    ModelConfig("local_level"),
+    ModelConfig("regime_nb"),
     ModelConfig("prophet"),
 )
 PROMOTED: Final = "promoted"
@@ -236,6 +240,23 @@ def _all_crps(result: BacktestResult) -> dict[str, float]:
     return {str(m): float(v) for m, v in zip(rows["model"], rows["crps"], strict=True)}
 
 
+def _weekly_skill(result: BacktestResult) -> dict[str, float]:
+    """``1 - CRPS / CRPS of climatology`` of 7-day totals, over the (origin, window)
+    pairs both scored; empty when the backtest scored no 7-day total."""
+    po = result.total_per_origin.get(7)
+    if po is None or po.empty or CLIMATOLOGY not in set(po["model"]):
+        return {}
+    po = po[np.isfinite(po["crps"].to_numpy(dtype=float))]
+    ref = po[po["model"] == CLIMATOLOGY].set_index(["origin", "horizon"])["crps"]
+    out: dict[str, float] = {}
+    for m in result.models:
+        own = po[po["model"] == m].set_index(["origin", "horizon"])["crps"]
+        both = pd.concat([own, ref], axis=1, keys=["m", "r"]).dropna()
+        if len(both) and float(both["r"].mean()) > 0:
+            out[m] = 1.0 - float(both["m"].mean()) / float(both["r"].mean())
+    return out
+
+
 def decide(
     result: BacktestResult,
     candidates: Sequence[str],
@@ -248,6 +269,7 @@ def decide(
     ``champion`` are model keys of ``result``."""
     crps = _all_crps(result)
     skill = result.skill_vs_climatology()
+    weekly = _weekly_skill(result)
     failed = {m for m, _, _ in result.failures} | set(result.skipped)
     n_origins = len(result.origins)
 
@@ -261,10 +283,20 @@ def decide(
             and seen == n_origins
         )
 
+    def beats_climatology(key: str) -> bool:
+        # on daily CRPS and, where scored, on the CRPS of 7-day totals
+        return skill.get(key, -1.0) > 0 and (not weekly or weekly.get(key, -1.0) > 0)
+
+    def rank(key: str) -> float:
+        # the mean of the two relative CRPS (model / climatology) when totals are scored
+        if not weekly:
+            return crps[key]
+        return 1.0 - 0.5 * (skill[key] + weekly[key])
+
     eligible = tuple(
         sorted(
-            (k for k in candidates if k != CLIMATOLOGY and clean(k) and skill.get(k, -1.0) > 0),
-            key=lambda k: crps[k],
+            (k for k in candidates if k != CLIMATOLOGY and clean(k) and beats_climatology(k)),
+            key=rank,
         )
     )
     best = eligible[0] if eligible else None
@@ -670,7 +702,7 @@ def retrain(
     *,
     tracking_uri: str,
     candidates: Sequence[ModelConfig] = DEFAULT_CANDIDATES,
-    recent_origins: int = 8,
+    recent_origins: int = 26,
     every: int | str = 7,
     horizon: int = 28,
     n_samples: int = 1000,

@@ -96,7 +96,7 @@ def retrain_cmd(
     all_series: bool = typer.Option(False, "--all", help="every declared series"),
     models: str = typer.Option("default", help="'default', 'all' or comma-separated names"),
     horizon: int = typer.Option(28, min=1, help="periods ahead (backtest and served)"),
-    origins: int = typer.Option(8, min=1, help="recent origins to compare models on"),
+    origins: int = typer.Option(26, min=1, help="recent origins to compare models on"),
     every: str = typer.Option(
         "7",
         help="spacing of origins: a number of periods (7) or a length matched to each "

@@ -271,11 +271,16 @@ def decide(
     skill = result.skill_vs_climatology()
     weekly = _weekly_skill(result)
     failed = {m for m, _, _ in result.failures} | set(result.skipped)
-    n_origins = len(result.origins)
+    # the origins where anything was scored: a tally series has origins whose horizon
+    # holds no whole interval, and nothing can be scored there for any model
+    scored_all = result.per_origin
+    if not scored_all.empty and "crps" in scored_all:
+        scored_all = scored_all[np.isfinite(scored_all["crps"].to_numpy(dtype=float))]
+    n_scored = not scored_all.empty
+    n_origins = scored_all["origin"].nunique() if n_scored else len(result.origins)
 
     def clean(key: str) -> bool:
-        scored = result.per_origin
-        seen = scored[scored["model"] == key]["origin"].nunique() if not scored.empty else 0
+        seen = scored_all[scored_all["model"] == key]["origin"].nunique() if n_scored else 0
         return (
             key in result.models
             and key not in failed

@@ -10,6 +10,7 @@ or only known inside an interval total. NB2 means mean ``mu`` and variance
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from scipy.special import digamma, gammaln
 
 from cadence.columns import COUNT, END, EXOGENOUS_PREFIXES, PANDAS_FREQ, PREFIX_CALENDAR, START
 from cadence.models.errors import (
+    CovariateError,
     FutureFrameError,
     IntervalsError,
     IntervalsUnsupportedError,
@@ -120,6 +122,26 @@ def exogenous_columns(panel: pd.DataFrame, rows: np.ndarray | None = None) -> li
         lo = np.where(finite, x, np.inf).min(axis=0, initial=np.inf)
     varies = finite.any(axis=0) & (hi > lo)
     return [c for c, v in zip(candidates, varies, strict=True) if v]
+
+
+def named_columns(model: str, panel: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """``names`` as a list after checking each is a column of ``panel``; raises
+    ``CovariateError`` naming the missing ones and the exogenous columns there are."""
+    missing = [c for c in names if c not in panel.columns]
+    if missing:
+        have = [c for c in panel.columns if isinstance(c, str) and c.startswith(EXOGENOUS_PREFIXES)]
+        who = f"{model}: " if model else ""
+        raise CovariateError(
+            f"{who}covariates {missing} are not in the panel; its exogenous columns: {have}"
+        )
+    return list(names)
+
+
+def ignored_columns(panel: pd.DataFrame, target: str, used: Iterable[str]) -> list[str]:
+    """Columns of ``panel`` other than ``target`` that a fit did not use, in panel order
+    (what ``ignored_columns_`` reports, so that nothing is left out silently)."""
+    taken = {*used, target}
+    return [c for c in panel.columns if isinstance(c, str) and c not in taken]
 
 
 def repeating_calendar(

@@ -20,9 +20,15 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from cadence.models._design import exogenous_matrix, sample_nb, warn_short_history
+from cadence.models._design import (
+    exogenous_matrix,
+    named_columns,
+    sample_nb,
+    warn_short_history,
+)
+from cadence.models.base import check_fitted
 from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError, NotFittedError, PanelError
+from cadence.models.errors import ModelError
 
 Z_95 = float(stats.norm.ppf(0.975))
 
@@ -99,17 +105,16 @@ def selected_columns(
     observed: np.ndarray,
     requested: Sequence[str] | None,
     prefixes: Sequence[str],
+    model: str = "",
 ) -> tuple[list[str], list[str]]:
     """(used, dropped) exogenous columns: ``requested`` or the panel's exogenous columns
     with one of ``prefixes``. Dropped: columns constant over the ``observed`` rows, and
     columns exactly collinear with earlier ones (``ret_sev_decay_3d`` equals
     ``ret_decay_3d`` when no strike has a severity; a full set of dummies), whose
-    coefficients the data cannot tell apart."""
+    coefficients the data cannot tell apart. A requested name not in the panel raises
+    ``CovariateError`` (``model`` names the family in the message)."""
     if requested is not None:
-        missing = [c for c in requested if c not in panel.columns]
-        if missing:
-            raise PanelError(f"panel lacks the requested covariates {missing}")
-        candidates = list(requested)
+        candidates = named_columns(model, panel, requested)
     else:
         candidates = [
             c for c in panel.columns if isinstance(c, str) and c.startswith(tuple(prefixes))
@@ -359,8 +364,7 @@ class LikelihoodReport:
         return self.distribution == "nbinom"
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "origin_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(panel) first")
+        check_fitted(self, "origin_")
 
     def coef_table(self) -> pd.DataFrame:
         """One row per parameter (see the class docstring): estimate, std_error, z,

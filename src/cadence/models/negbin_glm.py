@@ -401,7 +401,7 @@ class NegBinGLM(ParamsMixin):
         names = [*design.ar_names, *design.exog]
         self.lags_, self.rolling_ = design.lags, design.rolling
         self.feature_names_ = names
-        self.covariates_: list[str] = []
+        self.covariates_ = []
         self.coef_ = pd.Series(np.zeros(len(names)), index=names, name="coef")
         self.intercept_ = float("nan")
         self.alpha_ = float("nan")

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cadence.columns import COUNT, PREFIX_RETALIATION, PREFIX_STATEMENT
+from cadence.models._autoregressive import fit_fallback, selected_columns, series_start
 from cadence.models._design import (
     exogenous_matrix,
     future_matrix,
@@ -35,7 +36,6 @@ from cadence.models._design import (
     relabel,
     sample_nb,
 )
-from cadence.models._ingarch_common import fit_fallback, selected_columns, series_start
 from cadence.models._regime_drivers import DriverTransitions, fit_driver_transitions
 from cadence.models._regime_hmm import (
     Counts,
@@ -228,7 +228,7 @@ class RegimeNB(ParamsMixin):
             name=self.name,
         )
         if self.fallback_ is not None:
-            self.drivers_ = []
+            self.drivers_: list[str] = []
             self._record_columns(panel, target)
             return self
         counts = Counts.of(y)

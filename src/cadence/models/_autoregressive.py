@@ -26,6 +26,7 @@ from cadence.models._design import (
     exogenous_matrix,
     ignored_columns,
     named_columns,
+    nb2_logpmf,
     read_series,
     reject_intervals,
     relabel,
@@ -197,15 +198,7 @@ def count_loglik(y: np.ndarray, mu: np.ndarray, log_size: float | None) -> np.nd
     ``log_size`` is None, else NB2 with size ``exp(log_size)``)."""
     if log_size is None:
         return special.xlogy(y, mu) - mu - special.gammaln(y + 1)
-    r = np.exp(log_size)
-    return (
-        special.gammaln(y + r)
-        - special.gammaln(r)
-        - special.gammaln(y + 1)
-        + r * (log_size - np.log(r + mu))
-        + special.xlogy(y, mu)
-        - special.xlogy(y, r + mu)
-    )
+    return nb2_logpmf(y, mu, np.exp(log_size))
 
 
 def count_score(y: np.ndarray, mu: np.ndarray, log_size: float | None) -> tuple[np.ndarray, float]:

@@ -322,14 +322,29 @@ def warn_short_history(name: str, reason: str) -> None:
 # --- negative binomial -------------------------------------------------------------------
 
 
+def nb2_logpmf(y: np.ndarray, mu: np.ndarray, size: np.ndarray | float) -> np.ndarray:
+    """The package's one NB2 log-pmf: counts ``y`` with mean ``mu`` (> 0) and size
+    ``size = 1 / alpha`` (variance ``mu + alpha * mu**2``), elementwise with
+    broadcasting. Every family's likelihood calls it (Cameron & Trivedi, *Regression
+    Analysis of Count Data*, 2nd ed. 2013, eq. 3.26; statsmodels' ``NegativeBinomial``
+    with ``loglike_method="nb2"``)."""
+    rm = size + mu
+    return np.asarray(
+        gammaln(y + size)
+        - gammaln(size)
+        - gammaln(y + 1.0)
+        + size * np.log(size / rm)
+        + y * np.log(mu / rm)
+    )
+
+
 def nb2_loglik(
     y: np.ndarray, mu: np.ndarray, size: np.ndarray | float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NB2 log-pmf of counts ``y`` with mean ``mu`` and size ``size`` (``1/alpha``),
-    elementwise, with its partial derivatives ``d/dmu`` and ``d/dsize``."""
+    """``nb2_logpmf`` with its partial derivatives ``d/dmu`` and ``d/dsize``."""
     r = np.asarray(size, dtype=float)
     rm = r + mu
-    ll = gammaln(y + r) - gammaln(r) - gammaln(y + 1.0) + r * np.log(r / rm) + y * np.log(mu / rm)
+    ll = nb2_logpmf(y, mu, r)
     d_mu = y / mu - (y + r) / rm
     d_size = digamma(y + r) - digamma(r) + np.log(r / rm) + (mu - y) / rm
     return ll, d_mu, d_size

@@ -10,6 +10,25 @@ Models build autoregressive terms from ``count`` themselves and use the exogenou
 
 *Intervals* are counts known only as totals over ``[start, end)`` (columns ``start``,
 ``end``, ``count``), e.g. official tallies between two briefings.
+
+Estimator rules (scikit-learn's): hyperparameters are the ``__init__`` arguments, stored
+unchanged under their own names; ``get_params``/``set_params`` read and write them and
+``clone`` rebuilds an unfitted copy from them. ``fit`` returns ``self`` and sets the
+fitted state, whose names end in ``_``; ``check_fitted`` refuses a forecast before it.
+
+Covariates are named, not discovered: a family that reads exogenous columns takes
+``covariates`` (None: its default selection; a list: only those names, each of which
+must be in the panel, else ``CovariateError``) and records what it fitted in
+``covariates_``; ``ignored_columns_`` lists the panel's other columns.
+
+Fallback: a family that cannot be fitted on the data at hand (too short or too empty a
+history, a failed maximization) forecasts with a fitted ``Climatology`` and warns
+(``ShortHistoryWarning``). It stays visible: the fitted attribute ``fallback_`` holds
+that ``Climatology`` (None otherwise; every family has it), ``fallback_reason_`` says why,
+and the forecast carries ``meta["fallback"] = "climatology"`` and
+``meta["fallback_reason"]``. ``CountForecast.model`` keeps the family's name: stored
+forecasts, MLflow runs, backtest seeds and the API key rows by it, so a renamed model
+would split one configuration's history in two.
 """
 
 from __future__ import annotations

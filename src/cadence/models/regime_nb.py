@@ -31,6 +31,7 @@ from cadence.models._design import (
     future_matrix,
     horizon_index,
     ignored_columns,
+    named_columns,
     read_series,
     reject_intervals,
     relabel,
@@ -211,6 +212,8 @@ class RegimeNB(ParamsMixin):
         """Fit by EM to ``panel[target]`` (counts per period, oldest first; NaN periods
         are missing observations). Returns ``self``."""
         reject_intervals(self.name, intervals)
+        if self.covariates is not None:  # refused even when transition_drivers is off
+            named_columns(self.name, panel, self.covariates)
         candidates = self._candidate_sizes()
         series = read_series(panel, target)
         start = series_start(series.y)

@@ -21,10 +21,10 @@ from cadence.models import CountModel, available_models, make_model
 from cadence.models.base import ParamsMixin, check_fitted, clone
 from cadence.models.baselines import Climatology
 from cadence.models.errors import (
-    CovariateError,
     IntervalsUnsupportedError,
     ModelUnavailableError,
     NotFittedError,
+    PanelError,
     ShortHistoryWarning,
 )
 from cadence.models.registry import model_class
@@ -370,7 +370,7 @@ def test_named_covariates_restrict_and_a_wrong_name_is_refused(
         assert not hasattr(model, "covariates")
         return
     wrong = clone(model).set_params(covariates=["ret_strike_decay", WRONG_COLUMN])
-    with pytest.raises(CovariateError, match=WRONG_COLUMN), allow_short_history():
+    with pytest.raises(PanelError, match=WRONG_COLUMN), allow_short_history():
         wrong.fit(daily_case.panel)
     only = clone(model).set_params(covariates=["stm_escalation_decay"])
     with allow_short_history():

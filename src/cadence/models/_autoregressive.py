@@ -120,7 +120,7 @@ def selected_columns(
     columns exactly collinear with earlier ones (``ret_sev_decay_3d`` equals
     ``ret_decay_3d`` when no strike has a severity; a full set of dummies), whose
     coefficients the data cannot tell apart. A requested name not in the panel raises
-    ``CovariateError`` (``model`` names the family in the message)."""
+    ``PanelError`` (``model`` names the family in the message)."""
     if requested is not None:
         candidates = named_columns(model, panel, requested)
     else:

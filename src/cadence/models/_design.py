@@ -19,7 +19,6 @@ from scipy.special import digamma, gammaln
 
 from cadence.columns import COUNT, END, EXOGENOUS_PREFIXES, PANDAS_FREQ, PREFIX_CALENDAR, START
 from cadence.models.errors import (
-    CovariateError,
     FutureFrameError,
     IntervalsError,
     IntervalsUnsupportedError,
@@ -126,12 +125,12 @@ def exogenous_columns(panel: pd.DataFrame, rows: np.ndarray | None = None) -> li
 
 def named_columns(model: str, panel: pd.DataFrame, names: Sequence[str]) -> list[str]:
     """``names`` as a list after checking each is a column of ``panel``; raises
-    ``CovariateError`` naming the missing ones and the exogenous columns there are."""
+    ``PanelError`` naming the missing ones and the exogenous columns there are."""
     missing = [c for c in names if c not in panel.columns]
     if missing:
         have = [c for c in panel.columns if isinstance(c, str) and c.startswith(EXOGENOUS_PREFIXES)]
         who = f"{model}: " if model else ""
-        raise CovariateError(
+        raise PanelError(
             f"{who}covariates {missing} are not in the panel; its exogenous columns: {have}"
         )
     return list(names)

@@ -18,7 +18,7 @@ fitted state, whose names end in ``_``; ``check_fitted`` refuses a forecast befo
 
 Covariates are named, not discovered: a family that reads exogenous columns takes
 ``covariates`` (None: its default selection; a list: only those names, each of which
-must be in the panel, else ``CovariateError``) and records what it fitted in
+must be in the panel, else ``PanelError``) and records what it fitted in
 ``covariates_``; ``ignored_columns_`` lists the panel's other columns.
 
 Fallback: a family that cannot be fitted on the data at hand (too short or too empty a

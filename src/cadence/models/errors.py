@@ -5,8 +5,8 @@ Tree::
     ModelError                      base of everything a model raises on purpose
     ├── NotFittedError              forecast() before fit()
     ├── InsufficientDataError       too little history to fit this family
-    ├── PanelError                  the panel is malformed (index, frequency, target)
-    │   └── CovariateError          a named covariate is not in the panel (also a ValueError)
+    ├── PanelError                  the panel is malformed (index, frequency, target) or
+    │                               lacks a covariate the model names
     ├── IntervalsError              interval observations are malformed or inconsistent
     ├── IntervalsUnsupportedError   the family cannot fit interval (aggregated) observations
     ├── FutureFrameError            ``future`` misses rows or columns the model needs
@@ -37,10 +37,6 @@ class InsufficientDataError(ModelError):
 
 class PanelError(ModelError):
     """The panel lacks the target, a regular ``DatetimeIndex`` or a known frequency."""
-
-
-class CovariateError(PanelError, ValueError):
-    """A covariate named in the model's ``covariates`` is not a column of the panel."""
 
 
 class IntervalsError(ModelError):

@@ -22,14 +22,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scoringrules as sr
 from sqlalchemy import Engine
 
 from cadence.experiments.accuracy import DriftBand, Rolling, accuracy_status
 from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig, fit_and_forecast
 from cadence.experiments.data import SeriesData, horizon_index, load_series_data
 from cadence.experiments.errors import SeriesDataError
-from cadence.experiments.scoring import score_paths
+from cadence.experiments.scoring import crps_paths, score_paths
 from cadence.experiments.serving import window_periods
 from cadence.store.forecasts_repo import KIND_CHAMPION, StoredForecast, list_forecasts
 from cadence.store.scores_repo import (
@@ -103,7 +102,7 @@ def score_forecast(
     per = score_paths(samples, truth, rng=np.random.default_rng(forecast.id), daily=False)
     base = np.full(horizon, np.nan)
     if baseline is not None:
-        base[known] = sr.crps_ensemble(truth[known], baseline[:, known].T.astype(float))
+        base[known] = crps_paths(truth[known], baseline[:, known])
     means = samples.mean(axis=0)
     out: list[NewScore] = []
     for h in np.flatnonzero(known):
@@ -137,7 +136,7 @@ def score_forecast(
         ws = score_paths(total[:, None], np.array([y]), rng=rng, daily=False).iloc[0]
         b = None
         if baseline is not None:
-            b = float(sr.crps_ensemble(y, baseline[:, :n].sum(axis=1).astype(float)))
+            b = float(crps_paths(y, baseline[:, :n].sum(axis=1)))
         out.append(
             NewScore(
                 target=TARGET_WINDOW,

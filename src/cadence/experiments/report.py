@@ -645,7 +645,7 @@ def build_report(
     except ModelError as exc:
         raise ReportError(f"{choice.config.key} could not be fitted: {exc}") from exc
     fit_notes = [str(w) for w in cast(list[object], forecast.meta.get("warnings", []))]
-    if "fallback" in forecast.meta:
+    if forecast.meta.get("fallback"):  # None when the family fitted without falling back
         fit_notes.insert(0, f"{choice.config.key} forecast with {forecast.meta['fallback']}")
     if forecast.meta.get("origin_gap"):
         fit_notes.append(

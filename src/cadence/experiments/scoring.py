@@ -42,6 +42,8 @@ __all__ = [
     "METRICS",
     "RPS_THRESHOLDS",
     "WINDOW_DAYS",
+    "crps_paths",
+    "members_last",
     "score_paths",
     "smoothed_log_pmf",
     "smoothed_pmf",
@@ -99,6 +101,21 @@ def _rps(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(sr.rps_score(onehot, probs, onehot=True)) / RPS_THRESHOLDS.size
 
 
+def members_last(samples: np.ndarray) -> np.ndarray:
+    """Paths ``(n_samples, ...)`` as scoringrules takes an ensemble: float, members on
+    the last axis (its default ``m_axis=-1``), e.g. ``(horizon, n_samples)``.
+
+    The one place where the orientation changes: ``CountForecast.samples`` keeps members
+    first (see its docstring); every call into scoringrules goes through here."""
+    return np.moveaxis(np.asarray(samples), 0, -1).astype(float)
+
+
+def crps_paths(truth: np.ndarray | float, samples: np.ndarray) -> np.ndarray:
+    """``scoringrules.crps_ensemble`` of outcomes ``truth`` (shape ``samples.shape[1:]``)
+    under the paths ``samples`` ``(n_samples, ...)``; shape of ``truth``."""
+    return np.asarray(sr.crps_ensemble(truth, members_last(samples)))
+
+
 def score_paths(
     samples: np.ndarray,
     truth: np.ndarray,
@@ -131,7 +148,7 @@ def score_paths(
         ks = s[:, known]
         y = t[known]
         yi = y.astype(np.int64)
-        out["crps"][known] = sr.crps_ensemble(y, ks.T.astype(float))
+        out["crps"][known] = crps_paths(y, ks)
         out["log_score"][known] = -smoothed_log_pmf(ks, yi)
         out["rps"][known] = _rps(ks, y)
         levels = [0.5] + [x for c in COVERAGE_LEVELS for x in ((1 - c) / 2, (1 + c) / 2)]

@@ -10,6 +10,7 @@ or only known inside an interval total. NB2 means mean ``mu`` and variance
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,26 @@ def exogenous_columns(panel: pd.DataFrame, rows: np.ndarray | None = None) -> li
         lo = np.where(finite, x, np.inf).min(axis=0, initial=np.inf)
     varies = finite.any(axis=0) & (hi > lo)
     return [c for c, v in zip(candidates, varies, strict=True) if v]
+
+
+def named_columns(model: str, panel: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """``names`` as a list after checking each is a column of ``panel``; raises
+    ``PanelError`` naming the missing ones and the exogenous columns there are."""
+    missing = [c for c in names if c not in panel.columns]
+    if missing:
+        have = [c for c in panel.columns if isinstance(c, str) and c.startswith(EXOGENOUS_PREFIXES)]
+        who = f"{model}: " if model else ""
+        raise PanelError(
+            f"{who}covariates {missing} are not in the panel; its exogenous columns: {have}"
+        )
+    return list(names)
+
+
+def ignored_columns(panel: pd.DataFrame, target: str, used: Iterable[str]) -> list[str]:
+    """Columns of ``panel`` other than ``target`` that a fit did not use, in panel order
+    (what ``ignored_columns_`` reports, so that nothing is left out silently)."""
+    taken = {*used, target}
+    return [c for c in panel.columns if isinstance(c, str) and c not in taken]
 
 
 def repeating_calendar(
@@ -300,14 +321,29 @@ def warn_short_history(name: str, reason: str) -> None:
 # --- negative binomial -------------------------------------------------------------------
 
 
+def nb2_logpmf(y: np.ndarray, mu: np.ndarray, size: np.ndarray | float) -> np.ndarray:
+    """The package's one NB2 log-pmf: counts ``y`` with mean ``mu`` (> 0) and size
+    ``size = 1 / alpha`` (variance ``mu + alpha * mu**2``), elementwise with
+    broadcasting. Every family's likelihood calls it (Cameron & Trivedi, *Regression
+    Analysis of Count Data*, 2nd ed. 2013, eq. 3.26; statsmodels' ``NegativeBinomial``
+    with ``loglike_method="nb2"``)."""
+    rm = size + mu
+    return np.asarray(
+        gammaln(y + size)
+        - gammaln(size)
+        - gammaln(y + 1.0)
+        + size * np.log(size / rm)
+        + y * np.log(mu / rm)
+    )
+
+
 def nb2_loglik(
     y: np.ndarray, mu: np.ndarray, size: np.ndarray | float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NB2 log-pmf of counts ``y`` with mean ``mu`` and size ``size`` (``1/alpha``),
-    elementwise, with its partial derivatives ``d/dmu`` and ``d/dsize``."""
+    """``nb2_logpmf`` with its partial derivatives ``d/dmu`` and ``d/dsize``."""
     r = np.asarray(size, dtype=float)
     rm = r + mu
-    ll = gammaln(y + r) - gammaln(r) - gammaln(y + 1.0) + r * np.log(r / rm) + y * np.log(mu / rm)
+    ll = nb2_logpmf(y, mu, r)
     d_mu = y / mu - (y + r) / rm
     d_size = digamma(y + r) - digamma(r) + np.log(r / rm) + (mu - y) / rm
     return ll, d_mu, d_size

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from cadence.models._ingarch_common import LOG_SIZE_BOUNDS, count_loglik, count_score
+from cadence.models._autoregressive import LOG_SIZE_BOUNDS, count_loglik, count_score
 
 BRANCHING_LIMIT = 0.99
 DECAY_LIMIT = 0.99

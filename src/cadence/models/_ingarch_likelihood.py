@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from cadence.models._ingarch_common import LOG_SIZE_BOUNDS, count_loglik, count_score
+from cadence.models._autoregressive import LOG_SIZE_BOUNDS, count_loglik, count_score
 
 # |sum(beta) + sum(alpha)| must stay below this (tscount's stationarity condition for the
 # log-linear model, with a margin so the Hessian is evaluated inside the region).

@@ -78,12 +78,6 @@ class FilterResult:
     predicted: np.ndarray | None = None
 
 
-def nb_logpmf(y: np.ndarray, mu: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """NB2 log-pmf with mean ``mu`` and size ``r`` (elementwise, broadcast)."""
-    rm = r + mu
-    return gammaln(y + r) - gammaln(r) - gammaln(y + 1.0) + r * np.log(r / rm) + y * np.log(mu / rm)
-
-
 def _offset_at(obs: LevelObservations, t: int) -> np.ndarray:
     off = obs.offset[t]
     return off if off.ndim == 2 else off[:, None]

@@ -19,7 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln, polygamma
+from scipy.special import polygamma
+
+from cadence.models._design import nb2_logpmf
 
 # Bounds of log(alpha): 6e-6 is Poisson in practice, 150 is extreme overdispersion.
 LOG_ALPHA_BOUNDS = (-12.0, 5.0)
@@ -67,16 +69,7 @@ class Counts:
 def nb_logpmf(y: np.ndarray, mu: np.ndarray, log_alpha: np.ndarray) -> np.ndarray:
     """NB2 log-pmf of counts ``y`` (U,) under means ``mu`` (B, K) and dispersions
     ``exp(log_alpha)`` (B,): shape (B, U, K)."""
-    r = np.exp(-log_alpha)[:, None, None]
-    yy = y[None, :, None]
-    m = mu[:, None, :]
-    return (
-        gammaln(yy + r)
-        - gammaln(r)
-        - gammaln(yy + 1.0)
-        + r * np.log(r / (r + m))
-        + yy * np.log(m / (r + m))
-    )
+    return nb2_logpmf(y[None, :, None], mu[:, None, :], np.exp(-log_alpha)[:, None, None])
 
 
 def emissions(counts: Counts, mu: np.ndarray, log_alpha: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -20,13 +20,14 @@ from cadence.models._design import (
     Series,
     by_frequency,
     horizon_index,
+    ignored_columns,
     interval_coverage,
     nb2_loglik,
     read_series,
     sample_nb,
 )
-from cadence.models.base import ParamsMixin
-from cadence.models.errors import InsufficientDataError, NotFittedError
+from cadence.models.base import ParamsMixin, check_fitted
+from cadence.models.errors import InsufficientDataError
 from cadence.models.forecast import CountForecast
 
 Dispersion = Literal["auto", "poisson", "nb"]
@@ -152,6 +153,10 @@ class _ConstantRate(ParamsMixin):
         (an interval counts if it reaches into the window). Returns ``self``."""
         series = read_series(panel, target)
         self._fit_series(series, intervals)
+        # The baselines use no covariate: every other column is ignored, visibly.
+        self.covariates_: list[str] = []
+        self.ignored_columns_ = ignored_columns(panel, target, ())
+        self.fallback_ = None
         return self
 
     def _fit_series(self, series: Series, intervals: pd.DataFrame | None) -> None:
@@ -187,8 +192,7 @@ class _ConstantRate(ParamsMixin):
     ) -> CountForecast:
         """``n_samples`` paths of ``horizon`` independent NB2/Poisson counts at the fitted
         rate. ``future`` is accepted and ignored (the baselines use no covariates)."""
-        if not hasattr(self, "mu_"):
-            raise NotFittedError(f"{self.name}: call fit() before forecast()")
+        check_fitted(self, "mu_")
         index = horizon_index(self.origin_, horizon, self.freq_)
         samples = sample_nb(rng, np.full((n_samples, horizon), self.mu_), self.alpha_)
         return CountForecast(
@@ -205,7 +209,8 @@ class Climatology(_ConstantRate):
     the last ``window`` periods (all history when ``None``).
 
     Fitted state: ``mu_`` (mean count per period), ``alpha_`` (NB2 dispersion, 0 for
-    Poisson), ``n_obs_``, ``n_intervals_``, ``origin_``, ``freq_``.
+    Poisson), ``n_obs_``, ``n_intervals_``, ``origin_``, ``freq_``; ``covariates_`` (always
+    empty), ``ignored_columns_`` (the panel's other columns), ``fallback_`` (always None).
     """
 
     name = "climatology"

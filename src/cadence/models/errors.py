@@ -5,7 +5,8 @@ Tree::
     ModelError                      base of everything a model raises on purpose
     ├── NotFittedError              forecast() before fit()
     ├── InsufficientDataError       too little history to fit this family
-    ├── PanelError                  the panel is malformed (index, frequency, target)
+    ├── PanelError                  the panel is malformed (index, frequency, target) or
+    │                               lacks a covariate the model names
     ├── IntervalsError              interval observations are malformed or inconsistent
     ├── IntervalsUnsupportedError   the family cannot fit interval (aggregated) observations
     ├── FutureFrameError            ``future`` misses rows or columns the model needs

@@ -20,6 +20,17 @@ class CountForecast:
     ``samples`` has shape ``(n_samples, horizon)``, dtype int64, values >= 0; column ``h``
     is the count in period ``origin + h + 1`` (the origin itself is the last observed
     period). ``index`` holds the period labels of the horizon (first day of each period).
+
+    Orientation: members (paths) first, as statsforecast, darts and ViEWS store samples
+    and as ``numpy.quantile(..., axis=0)`` reads them: a path is a row, so slicing the
+    first ``k`` periods (``window_total``) or mixing paths of several models
+    (``Ensemble``) stays a row operation, and stored and served bodies keep this shape.
+    scoringrules wants ensemble members on the last axis; the one conversion lives in
+    ``cadence.experiments.scoring.members_last``.
+
+    ``model`` is the family's registered name even when it forecast with its fallback:
+    ``meta["fallback"]`` then names the model that drew the paths (see
+    ``cadence.models.base``).
     """
 
     origin: pd.Timestamp

@@ -33,12 +33,11 @@ path's counts feeding its own excitation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from cadence.columns import (
     COUNT,
@@ -46,42 +45,28 @@ from cadence.columns import (
     PREFIX_RETALIATION,
     PREFIX_STATEMENT,
 )
+from cadence.models._autoregressive import (
+    AutoregressiveCountModel,
+    draw_counts,
+    selected_columns,
+    single_threaded_blas,
+)
 from cadence.models._design import (
     exogenous_matrix,
     future_matrix,
     horizon_index,
-    read_series,
-    reject_intervals,
-    relabel,
-    warn_short_history,
+    ignored_columns,
 )
 from cadence.models._hawkes_drivers import DEFAULT_FAMILIES, auto_drivers, driver_events
 from cadence.models._hawkes_likelihood import HawkesData, kernel_sum
-from cadence.models._ingarch_common import (
-    LikelihoodReport,
-    covariance_from_information,
-    draw_counts,
-    fit_fallback,
-    moment_log_size,
-    observed_information,
-    rate_cap,
-    selected_columns,
-    series_start,
-    settled,
-    single_threaded_blas,
-    transform_covariance,
-    unstandardize,
-)
-from cadence.models.base import ParamsMixin
-from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError, PanelError
+from cadence.models.errors import PanelError
 from cadence.models.forecast import CountForecast
 
 Distribution = Literal["nbinom", "poisson"]
 _DRIVER_PREFIXES = (PREFIX_RETALIATION, PREFIX_STATEMENT)
 
 
-class Hawkes(ParamsMixin, LikelihoodReport):
+class Hawkes(AutoregressiveCountModel):
     """Discrete-time Hawkes count process with retaliation/statement drivers.
 
     Hyperparameters:
@@ -111,20 +96,17 @@ class Hawkes(ParamsMixin, LikelihoodReport):
     ``<column>:decay`` (phi), ``log_size``), ``cov_``, ``branching_ratio_``,
     ``branching_ratio_se_``, ``triggered_share_`` (in-sample share of the expected count
     due to self-excitation), ``drivers_``, ``dropped_drivers_``, ``covariates_``,
-    ``size_``, ``loglik_``, ``aic_``, ``n_obs_``, ``fitted_``, ``converged_``,
+    ``ignored_columns_`` (the panel's other columns), ``alpha_`` (NB2 dispersion, 0 for
+    Poisson; ``size_`` is ``1 / alpha_``, read-only), ``loglik_``, ``aic_``, ``n_obs_``,
+    ``fitted_``, ``converged_``,
     ``fallback_reason_``, ``fallback_``, ``origin_``, ``freq_``, ``fit_start_`` (first
     period fitted: later than the panel's first row when a long leading all-zero stretch
-    was left out, see ``_ingarch_common.series_start``).
+    was left out, see ``_autoregressive.series_start``).
     """
 
     name = "hawkes"
     supports_intervals = False
 
-    fallback_: Climatology | None
-    fallback_reason_: str | None
-    size_: float | None
-    covariates_: list[str]
-    dropped_covariates_: list[str]
     drivers_: dict[str, float]
     dropped_drivers_: list[str]
 
@@ -158,38 +140,16 @@ class Hawkes(ParamsMixin, LikelihoodReport):
     ) -> Self:
         """Fit by maximum likelihood to ``panel[target]`` (counts per period; NaN
         periods are skipped in the likelihood and excite as the observed mean)."""
-        reject_intervals(self.name, intervals)
-        if self.distribution not in ("nbinom", "poisson"):
-            raise ModelError(
-                f"distribution must be 'nbinom' or 'poisson', got {self.distribution!r}"
-            )
-        series = read_series(panel, target)
-        start = series_start(series.y)
-        if start:
-            panel = panel.iloc[start:]
-            series = read_series(panel, target)
-        self.fit_start_ = series.index[0]
+        panel, series = self._start_fit(panel, target, intervals)
         y = series.y
         observed = np.isfinite(y)
-        self.freq_, self.origin_ = series.freq, series.origin
-        self._reset_fit()
-
         self._select_drivers(panel, observed)
         driver_cols = list(self.drivers_)
         half_lives = np.array([self.drivers_[c] for c in driver_cols])
         sums = exogenous_matrix(panel, driver_cols)
         events = driver_events(sums, half_lives, np.zeros(len(driver_cols)))
         n_params = 3 + len(self.covariates_) + 2 * len(driver_cols) + int(self._negbin)
-        self.fallback_, self.fallback_reason_ = fit_fallback(
-            panel,
-            target,
-            y,
-            min_history=max(self.min_history, 3 * n_params),
-            min_events=self.min_events,
-            name=self.name,
-        )
-        if self.fallback_ is not None:
-            self._use_fallback(y)
+        if self._fall_back_if_short(panel, target, y, n_params):
             return self
 
         x = exogenous_matrix(panel, self.covariates_)
@@ -198,21 +158,14 @@ class Hawkes(ParamsMixin, LikelihoodReport):
         with single_threaded_blas():
             theta, converged = self._maximize(data)
             if theta is not None:
-                info = data.n_obs * observed_information(
-                    lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
-                )
+                info = self._information(data, theta)
         if theta is None:
-            self.fallback_reason_ = "likelihood maximization failed"
-            warn_short_history(self.name, self.fallback_reason_)
-            self.fallback_ = Climatology().fit(panel, target)
-            self._use_fallback(y)
+            self._fall_back(panel, target, y, "likelihood maximization failed")
             return self
 
-        cov_std = covariance_from_information(info)
-        est, jac = unstandardize(theta, slice(1, 1 + data.k), x_mean, x_sd)
-        names = pd.Index(self._param_names(), name="parameter")
-        self.coef_ = pd.Series(est, index=names, name="estimate")
-        self.cov_ = pd.DataFrame(transform_covariance(jac, cov_std), index=names, columns=names)
+        self._store_estimates(
+            data, (theta, converged, info), slice(1, 1 + data.k), (x_mean, x_sd), y
+        )
         self.branching_ratio_ = float(self.coef_["branching_ratio"])
         self.branching_ratio_se_ = float(
             np.sqrt(self.cov_.loc["branching_ratio", "branching_ratio"])
@@ -221,12 +174,6 @@ class Hawkes(ParamsMixin, LikelihoodReport):
         lam = mu + excitation
         self.fitted_ = pd.Series(lam, index=series.index, name="fitted_mean")
         self.triggered_share_ = float(excitation[observed].sum() / lam[observed].sum())
-        self.loglik_ = data.loglik(theta)
-        self.aic_ = 2 * data.n_params - 2 * self.loglik_
-        self.n_obs_ = data.n_obs
-        self.converged_ = converged
-        self.size_ = float(np.exp(theta[-1])) if self._negbin else None
-        self.rate_cap_ = rate_cap(y)
         # State carried past the origin: the excitation sum and driver kernels of the
         # first horizon period, and the last decayed sums (to read future driver events).
         _, _, _, delta, _, phi, _ = data.split(theta)
@@ -235,20 +182,18 @@ class Hawkes(ParamsMixin, LikelihoodReport):
             [phi[i] * kernel_sum(events[:, i], phi[i])[-1] + events[-1, i] for i in range(data.j)]
         )
         self.driver_last_sum_ = sums[-1].copy() if len(sums) else np.zeros(0)
+        self.ignored_columns_ = ignored_columns(panel, target, self._used_columns())
         return self
 
     def _reset_fit(self) -> None:
-        self.fallback_ = None
-        self.fallback_reason_ = None
-        self.coef_ = pd.Series(dtype=float)
-        self.cov_ = pd.DataFrame()
-        self.size_ = None
-        self.converged_ = False
-        self.covariates_, self.dropped_covariates_ = [], []
+        super()._reset_fit()
         self.drivers_, self.dropped_drivers_ = {}, []
         self.branching_ratio_ = float("nan")
         self.branching_ratio_se_ = float("nan")
         self.triggered_share_ = float("nan")
+
+    def _used_columns(self) -> list[str]:
+        return [*self.covariates_, *self.drivers_]
 
     def _select_drivers(self, panel: pd.DataFrame, observed: np.ndarray) -> None:
         """Set ``drivers_``/``dropped_drivers_`` and ``covariates_``/``dropped_covariates_``."""
@@ -278,18 +223,15 @@ class Hawkes(ParamsMixin, LikelihoodReport):
             prefixes = [p for p in EXOGENOUS_PREFIXES if p not in taken]
             used, dropped = selected_columns(panel, observed, None, prefixes)
         else:
-            used, dropped = selected_columns(panel, observed, self.covariates, ())
+            used, dropped = selected_columns(panel, observed, self.covariates, (), self.name)
         self.covariates_ = [c for c in used if c not in requested]
         self.dropped_covariates_ = dropped
 
-    def _use_fallback(self, y: np.ndarray) -> None:
-        self.covariates_, self.drivers_ = [], {}
-        self.n_obs_ = int(np.isfinite(y).sum())
-        self.loglik_ = float("nan")
-        self.aic_ = float("nan")
-        self.fitted_ = pd.Series(dtype=float)
+    def _use_fallback(self, panel: pd.DataFrame, target: str, y: np.ndarray) -> None:
+        self.drivers_ = {}
+        super()._use_fallback(panel, target, y)
 
-    def _param_names(self) -> list[str]:
+    def _coef_names(self) -> list[str]:
         names = ["intercept", *self.covariates_, "branching_ratio", "decay"]
         names += list(self.drivers_)
         names += [f"{c}:decay" for c in self.drivers_]
@@ -297,37 +239,15 @@ class Hawkes(ParamsMixin, LikelihoodReport):
             names.append("log_size")
         return names
 
-    def _maximize(self, data: HawkesData) -> tuple[np.ndarray | None, bool]:
-        """L-BFGS-B optimum from a moderate starting point, and from a slow-decay one if
-        the first did not settle (see ``settled``); None if none is finite."""
-        obs_y = data.y[data.observed]
-        ybar = max(float(obs_y.mean()), 1e-3)
-        best: tuple[float, np.ndarray, bool] | None = None
+    def _starts(self, data: HawkesData) -> Iterator[list[float]]:
+        """A moderate starting point, then a slow-decay one."""
+        ybar = max(float(data.y[data.observed].mean()), 1e-3)
         for alpha0, delta0 in ((0.5, 0.5), (0.3, 0.9)):
             start = [np.log(ybar * (1 - alpha0)), *np.zeros(data.k), alpha0, delta0]
-            start += [0.0] * data.j + [0.5] * data.j
-            if data.negbin:
-                start.append(moment_log_size(obs_y))
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                res = optimize.minimize(
-                    data.negloglik_and_grad,
-                    np.asarray(start, dtype=float),
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=data.bounds(),
-                    options={"maxiter": 1000},
-                )
-            if (
-                np.isfinite(res.fun)
-                and np.isfinite(res.x).all()
-                and (best is None or res.fun < best[0])
-            ):
-                best = (float(res.fun), res.x, bool(res.success))
-            if settled(bool(res.success), res.x, data.bounds(), (1 + data.k, 2 + data.k)):
-                break
-        if best is None:
-            return None, False
-        return best[1], best[2]
+            yield start + [0.0] * data.j + [0.5] * data.j
+
+    def _watch(self, data: HawkesData) -> Sequence[int]:
+        return (1 + data.k, 2 + data.k)
 
     # --- reporting ----------------------------------------------------------------------
 
@@ -351,12 +271,9 @@ class Hawkes(ParamsMixin, LikelihoodReport):
             f"fitted {self.fit_start_.date()} .. {self.origin_.date()}  freq {self.freq_}  "
             f"observed periods {self.n_obs_}"
         )
-        if self.fallback_ is not None:
-            fb = self.fallback_
-            head.append(
-                f"FALLBACK to climatology: {self.fallback_reason_}; mean {fb.mu_:.4g} per period, "
-                f"NB2 alpha {fb.alpha_:.4g}"
-            )
+        fallback = self._fallback_line()
+        if fallback is not None:
+            head.append(fallback)
             return "\n".join(head)
         br, se = self.branching_ratio_, self.branching_ratio_se_
         decay = float(self.coef_["decay"])
@@ -367,8 +284,8 @@ class Hawkes(ParamsMixin, LikelihoodReport):
         head.append(
             f"log-likelihood {self.loglik_:.3f}  AIC {self.aic_:.3f}  converged {self.converged_}"
         )
-        if self.size_ is not None:
-            head.append(f"NB size {self.size_:.4g}")
+        if self.alpha_ > 0:
+            head.append(f"NB2 alpha {self.alpha_:.4g} (NB size 1/alpha = {1 / self.alpha_:.4g})")
         if self.dropped_drivers_:
             head.append(f"drivers dropped (too few events): {self.dropped_drivers_}")
         with pd.option_context("display.width", 120, "display.max_rows", 200):
@@ -388,12 +305,9 @@ class Hawkes(ParamsMixin, LikelihoodReport):
         path's simulated counts feed its own excitation. ``future`` must hold the fitted
         covariates and driver columns for the horizon periods (rows matched by date); a
         scenario's strike appears there as a jump of the decayed sum."""
-        self._check_fitted()
-        if self.fallback_ is not None:
-            fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return relabel(
-                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
-            )
+        fallback = self._fallback_forecast(horizon, n_samples, rng)
+        if fallback is not None:
+            return fallback
         index = horizon_index(self.origin_, horizon, self.freq_)
         driver_cols = list(self.drivers_)
         x_future = future_matrix(future, [*self.covariates_, *driver_cols], index)
@@ -418,8 +332,12 @@ class Hawkes(ParamsMixin, LikelihoodReport):
         paths = np.empty((n_samples, horizon), dtype=np.int64)
         for h in range(horizon):
             lam = mu[h] + alpha * (1 - delta) * excitation
-            counts = draw_counts(rng, lam, self.size_, self.rate_cap_)
+            counts = draw_counts(rng, lam, self.alpha_, self.rate_cap_)
             paths[:, h] = counts
             excitation = delta * excitation + counts
-        meta: dict[str, object] = {"fallback": None, "branching_ratio": alpha, "size": self.size_}
+        meta: dict[str, object] = {
+            "fallback": None,
+            "branching_ratio": alpha,
+            "alpha": self.alpha_,
+        }
         return CountForecast(self.origin_, paths, index, model=self.name, meta=meta)

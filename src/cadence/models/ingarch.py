@@ -25,53 +25,38 @@ effect).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from cadence.columns import COUNT, EXOGENOUS_PREFIXES, PREFIX_RETALIATION, PREFIX_STATEMENT
+from cadence.models._autoregressive import (
+    AutoregressiveCountModel,
+    count_loglik,
+    draw_counts,
+    lag_list,
+    selected_columns,
+    single_threaded_blas,
+)
 from cadence.models._design import (
     exogenous_matrix,
     exogenous_range,
     future_matrix,
     horizon_index,
-    read_series,
-    reject_intervals,
-    relabel,
+    ignored_columns,
     repeating_calendar,
-    warn_short_history,
-)
-from cadence.models._ingarch_common import (
-    LikelihoodReport,
-    count_loglik,
-    covariance_from_information,
-    draw_counts,
-    fit_fallback,
-    lag_list,
-    moment_log_size,
-    observed_information,
-    rate_cap,
-    selected_columns,
-    series_start,
-    settled,
-    single_threaded_blas,
-    transform_covariance,
-    unstandardize,
 )
 from cadence.models._ingarch_likelihood import NU_CLIP, IngarchData
 from cadence.models._penalty import DEFAULT_RIDGE, RIDGE_GRID, choose_ridge, holdout_split
-from cadence.models.base import ParamsMixin
-from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError, ReducedModelWarning
+from cadence.models.errors import ReducedModelWarning
 from cadence.models.forecast import CountForecast
 
 Distribution = Literal["nbinom", "poisson"]
 
 
-class Ingarch(ParamsMixin, LikelihoodReport):
+class Ingarch(AutoregressiveCountModel):
     """Log-linear NB autoregression (INGARCH) with covariates, tscount-style.
 
     Hyperparameters:
@@ -96,24 +81,20 @@ class Ingarch(ParamsMixin, LikelihoodReport):
             likelihood has no interior maximum) also falls back, with the same warning.
 
     Fitted attributes (after ``fit``): ``coef_`` (Series, covariates in panel units),
-    ``cov_`` (DataFrame), ``size_`` (NB size or None), ``loglik_``, ``aic_``, ``n_obs_``,
-    ``covariates_``, ``dropped_covariates_``, ``ridge_`` (the covariate ridge used),
+    ``cov_`` (DataFrame), ``alpha_`` (NB2 dispersion, 0 for Poisson; ``size_`` is
+    ``1 / alpha_``, read-only), ``loglik_``, ``aic_``, ``n_obs_``,
+    ``covariates_``, ``dropped_covariates_``, ``ignored_columns_`` (the panel's other
+    columns), ``ridge_`` (the covariate ridge used),
     ``exog_low_``/``exog_high_`` (the covariates' range over the history; horizon values
     are clipped to it), ``fitted_`` (in-sample conditional means,
     Series), ``converged_``, ``fallback_reason_`` (None, or why ``Climatology`` is used),
     ``fallback_`` (that fitted ``Climatology`` or None), ``origin_``, ``freq_``,
     ``fit_start_`` (first period fitted: later than the panel's first row when a long
-    leading all-zero stretch was left out, see ``_ingarch_common.series_start``).
+    leading all-zero stretch was left out, see ``_autoregressive.series_start``).
     """
 
     name = "ingarch"
     supports_intervals = False
-
-    fallback_: Climatology | None
-    fallback_reason_: str | None
-    size_: float | None
-    covariates_: list[str]
-    dropped_covariates_: list[str]
 
     def __init__(
         self,
@@ -145,52 +126,15 @@ class Ingarch(ParamsMixin, LikelihoodReport):
     ) -> Self:
         """Fit by maximum likelihood to ``panel[target]`` (counts per period, oldest
         first; NaN periods are skipped in the likelihood and fed back as the mean)."""
-        reject_intervals(self.name, intervals)
-        if self.distribution not in ("nbinom", "poisson"):
-            raise ModelError(
-                f"distribution must be 'nbinom' or 'poisson', got {self.distribution!r}"
-            )
         p_lags = lag_list(self.past_obs, "past_obs") if self.past_obs else ()
         q_lags = lag_list(self.past_mean, "past_mean") if self.past_mean else ()
-        series = read_series(panel, target)
-        start = series_start(series.y)
-        if start:
-            panel = panel.iloc[start:]
-            series = read_series(panel, target)
-        self.fit_start_ = series.index[0]
+        panel, series = self._start_fit(panel, target, intervals)
         y = series.y
-        self.freq_, self.origin_ = series.freq, series.origin
         self.p_lags_, self.q_lags_ = p_lags, q_lags
-        self._reset_fit()
-
         observed = np.isfinite(y)
-        used, dropped = selected_columns(panel, observed, self.covariates, self.exog_prefixes)
-        if self.covariates is None:
-            repeating = repeating_calendar(panel, used, observed)
-            dropped += [c for c in used if c not in repeating]
-            used = repeating
-        n_core = 1 + len(p_lags) + len(q_lags) + int(self._negbin)
-        n_obs = int(observed.sum())
-        if used and 3 * (n_core + len(used)) > n_obs >= max(self.min_history, 3 * n_core):
-            warnings.warn(
-                f"{self.name}: {n_obs} observed periods for {n_core + len(used)} parameters "
-                f"(needs {3 * (n_core + len(used))}); fitting without covariates",
-                ReducedModelWarning,
-                stacklevel=2,
-            )
-            dropped, used = dropped + used, []
-        self.covariates_, self.dropped_covariates_ = used, dropped
-        n_params = n_core + len(self.covariates_)
-        self.fallback_, self.fallback_reason_ = fit_fallback(
-            panel,
-            target,
-            y,
-            min_history=max(self.min_history, 3 * n_params),
-            min_events=self.min_events,
-            name=self.name,
-        )
-        if self.fallback_ is not None:
-            self._use_fallback(y)
+        self._select_covariates(panel, observed)
+        n_params = 1 + len(p_lags) + len(q_lags) + int(self._negbin) + len(self.covariates_)
+        if self._fall_back_if_short(panel, target, y, n_params):
             return self
 
         x = exogenous_matrix(panel, self.covariates_)
@@ -200,11 +144,7 @@ class Ingarch(ParamsMixin, LikelihoodReport):
         with single_threaded_blas():
             self.ridge_ = self._choose_ridge(y, xs, p_lags, q_lags)
             if not np.isfinite(self.ridge_):  # the covariates did not help on later data
-                self.dropped_covariates_ += self.covariates_
-                self.covariates_ = []
-                xs, x_mean, x_sd = xs[:, :0], x_mean[:0], x_sd[:0]
-                self.exog_low_, self.exog_high_ = self.exog_low_[:0], self.exog_high_[:0]
-                self.ridge_ = 0.0
+                xs, x_mean, x_sd = self._drop_covariates(xs, x_mean, x_sd)
             data = IngarchData.build(y, xs, p_lags, q_lags, self._negbin, self.ridge_)
             theta, converged = self._maximize(data)
             if theta is not None and xs.shape[1] and data.at_bound(theta):
@@ -214,63 +154,60 @@ class Ingarch(ParamsMixin, LikelihoodReport):
                     ReducedModelWarning,
                     stacklevel=2,
                 )
-                self.dropped_covariates_ += self.covariates_
-                self.covariates_ = []
-                xs, x_mean, x_sd = xs[:, :0], x_mean[:0], x_sd[:0]
-                self.exog_low_, self.exog_high_ = self.exog_low_[:0], self.exog_high_[:0]
-                self.ridge_ = 0.0
+                xs, x_mean, x_sd = self._drop_covariates(xs, x_mean, x_sd)
                 data = IngarchData.build(y, xs, p_lags, q_lags, self._negbin)
                 theta, converged = self._maximize(data)
             if theta is not None:
-                info = data.n_obs * observed_information(
-                    lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
-                )
+                info = self._information(data, theta)
         if theta is None:
-            self.fallback_reason_ = "likelihood maximization failed"
-            warn_short_history(self.name, self.fallback_reason_)
-            self.fallback_ = Climatology().fit(panel, target)
-            self._use_fallback(y)
+            self._fall_back(panel, target, y, "likelihood maximization failed")
             return self
 
-        cov_std = covariance_from_information(info)
         p, q = len(data.past_obs), len(data.past_mean)
         covs = slice(1 + p + q, 1 + p + q + data.x.shape[1])
-        est, jac = unstandardize(theta, covs, x_mean, x_sd)
-        names = pd.Index(self._param_names(), name="parameter")
-        self.coef_ = pd.Series(est, index=names, name="estimate")
-        self.cov_ = pd.DataFrame(transform_covariance(jac, cov_std), index=names, columns=names)
+        self._store_estimates(data, (theta, converged, info), covs, (x_mean, x_sd), y)
         nu = data.nu(theta)
         self.fitted_ = pd.Series(np.exp(nu), index=series.index, name="fitted_mean")
-        self.loglik_ = data.loglik(theta)
-        self.aic_ = 2 * data.n_params - 2 * self.loglik_
-        self.n_obs_ = data.n_obs
-        self.converged_ = converged
-        self.size_ = float(np.exp(theta[-1])) if self._negbin else None
-        self.rate_cap_ = rate_cap(y)
         # State that continues the recursion past the origin (oldest first).
         z = np.log1p(data.y)
         self.z_tail_ = _tail(z, max(p_lags, default=0), float(z.mean()))
         self.nu_tail_ = _tail(nu, max(q_lags, default=0), data.nu0)
+        self.ignored_columns_ = ignored_columns(panel, target, self.covariates_)
         return self
 
-    def _reset_fit(self) -> None:
-        self.fallback_ = None
-        self.fallback_reason_ = None
-        self.coef_ = pd.Series(dtype=float)
-        self.cov_ = pd.DataFrame()
-        self.size_ = None
-        self.converged_ = False
-        self.covariates_ = []
-        self.dropped_covariates_ = []
+    def _select_covariates(self, panel: pd.DataFrame, observed: np.ndarray) -> None:
+        """Set ``covariates_``/``dropped_covariates_``: the named or scanned columns,
+        without those a short history cannot carry (``ReducedModelWarning``)."""
+        used, dropped = selected_columns(
+            panel, observed, self.covariates, self.exog_prefixes, self.name
+        )
+        if self.covariates is None:
+            repeating = repeating_calendar(panel, used, observed)
+            dropped += [c for c in used if c not in repeating]
+            used = repeating
+        n_core = 1 + len(self.p_lags_) + len(self.q_lags_) + int(self._negbin)
+        n_obs = int(observed.sum())
+        if used and 3 * (n_core + len(used)) > n_obs >= max(self.min_history, 3 * n_core):
+            warnings.warn(
+                f"{self.name}: {n_obs} observed periods for {n_core + len(used)} parameters "
+                f"(needs {3 * (n_core + len(used))}); fitting without covariates",
+                ReducedModelWarning,
+                stacklevel=3,
+            )
+            dropped, used = dropped + used, []
+        self.covariates_, self.dropped_covariates_ = used, dropped
 
-    def _use_fallback(self, y: np.ndarray) -> None:
+    def _drop_covariates(
+        self, xs: np.ndarray, x_mean: np.ndarray, x_sd: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fit without the covariates from here on: their columns emptied."""
+        self.dropped_covariates_ += self.covariates_
         self.covariates_ = []
-        self.n_obs_ = int(np.isfinite(y).sum())
-        self.loglik_ = float("nan")
-        self.aic_ = float("nan")
-        self.fitted_ = pd.Series(dtype=float)
+        self.exog_low_, self.exog_high_ = self.exog_low_[:0], self.exog_high_[:0]
+        self.ridge_ = 0.0
+        return xs[:, :0], x_mean[:0], x_sd[:0]
 
-    def _param_names(self) -> list[str]:
+    def _coef_names(self) -> list[str]:
         names = ["intercept"]
         names += [f"beta_{k}" for k in self.p_lags_]
         names += [f"alpha_{k}" for k in self.q_lags_]
@@ -311,13 +248,10 @@ class Ingarch(ParamsMixin, LikelihoodReport):
 
         return choose_ridge(score, (*RIDGE_GRID, np.inf))
 
-    def _maximize(self, data: IngarchData) -> tuple[np.ndarray | None, bool]:
-        """L-BFGS-B optimum from a persistent starting point, and from a less persistent
-        one if the first did not settle (see ``settled``); None if none is finite."""
-        obs_y = data.y[data.observed]
-        nubar = float(np.log(max(obs_y.mean(), 1e-2)))
+    def _starts(self, data: IngarchData) -> Iterator[list[float]]:
+        """A persistent starting point, then a less persistent one."""
+        nubar = float(np.log(max(data.y[data.observed].mean(), 1e-2)))
         p, q, k = len(data.past_obs), len(data.past_mean), data.x.shape[1]
-        best: tuple[float, np.ndarray, bool] | None = None
         for persistence in (0.6, 0.2):
             b = (
                 np.full(p, persistence / 2 / max(p, 1))
@@ -325,29 +259,10 @@ class Ingarch(ParamsMixin, LikelihoodReport):
                 else np.full(p, persistence / max(p, 1))
             )
             a = np.full(q, persistence / 2 / max(q, 1))
-            start = [nubar * (1 - b.sum() - a.sum()), *b, *a, *np.zeros(k)]
-            if data.negbin:
-                start.append(moment_log_size(obs_y))
-            with np.errstate(over="ignore", invalid="ignore"):
-                res = optimize.minimize(
-                    data.negloglik_and_grad,
-                    np.asarray(start, dtype=float),
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=data.bounds(),
-                    options={"maxiter": 1000},
-                )
-            if (
-                np.isfinite(res.fun)
-                and np.isfinite(res.x).all()
-                and (best is None or res.fun < best[0])
-            ):
-                best = (float(res.fun), res.x, bool(res.success))
-            if settled(bool(res.success), res.x, data.bounds(), range(1, 1 + p + q)):
-                break
-        if best is None:
-            return None, False
-        return best[1], best[2]
+            yield [nubar * (1 - b.sum() - a.sum()), *b, *a, *np.zeros(k)]
+
+    def _watch(self, data: IngarchData) -> Sequence[int]:
+        return range(1, 1 + len(data.past_obs) + len(data.past_mean))
 
     # --- reporting ----------------------------------------------------------------------
 
@@ -372,18 +287,15 @@ class Ingarch(ParamsMixin, LikelihoodReport):
             f"fitted {self.fit_start_.date()} .. {self.origin_.date()}  freq {self.freq_}  "
             f"observed periods {self.n_obs_}"
         )
-        if self.fallback_ is not None:
-            fb = self.fallback_
-            head.append(
-                f"FALLBACK to climatology: {self.fallback_reason_}; mean {fb.mu_:.4g} per period, "
-                f"NB2 alpha {fb.alpha_:.4g}"
-            )
+        fallback = self._fallback_line()
+        if fallback is not None:
+            head.append(fallback)
             return "\n".join(head)
         head.append(
             f"log-likelihood {self.loglik_:.3f}  AIC {self.aic_:.3f}  converged {self.converged_}"
         )
-        if self.size_ is not None:
-            head.append(f"NB size {self.size_:.4g} (sigma^2 = 1/size = {1 / self.size_:.4g})")
+        if self.alpha_ > 0:
+            head.append(f"NB2 alpha {self.alpha_:.4g} (NB size 1/alpha = {1 / self.alpha_:.4g})")
         if self.dropped_covariates_:
             head.append(f"dropped covariates: {self.dropped_covariates_}")
         with pd.option_context("display.width", 120, "display.max_rows", 200):
@@ -402,12 +314,9 @@ class Ingarch(ParamsMixin, LikelihoodReport):
         """Sample paths ``(n_samples, horizon)`` of the counts after the origin, simulated
         forward with each path's simulated counts fed back. ``future`` must hold the
         fitted covariates for the horizon periods (rows matched by date)."""
-        self._check_fitted()
-        if self.fallback_ is not None:
-            fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return relabel(
-                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
-            )
+        fallback = self._fallback_forecast(horizon, n_samples, rng)
+        if fallback is not None:
+            return fallback
         index = horizon_index(self.origin_, horizon, self.freq_)
         x_future = np.clip(
             future_matrix(future, self.covariates_, index), self.exog_low_, self.exog_high_
@@ -433,10 +342,11 @@ class Ingarch(ParamsMixin, LikelihoodReport):
             for a, lag in zip(alpha, self.q_lags_, strict=True):
                 step += a * nu[:, max_q + h - lag]
             nu[:, max_q + h] = step
-            counts = draw_counts(rng, np.exp(np.minimum(step, log_cap)), self.size_, self.rate_cap_)
+            mean = np.exp(np.minimum(step, log_cap))
+            counts = draw_counts(rng, mean, self.alpha_, self.rate_cap_)
             paths[:, h] = counts
             z[:, max_p + h] = np.log1p(counts)
-        meta: dict[str, object] = {"fallback": None, "size": self.size_}
+        meta: dict[str, object] = {"fallback": None, "alpha": self.alpha_}
         return CountForecast(self.origin_, paths, index, model=self.name, meta=meta)
 
 

@@ -55,13 +55,15 @@ from cadence.models._design import (
     frequency_key,
     future_matrix,
     horizon_index,
+    ignored_columns,
     interval_coverage,
+    named_columns,
     read_series,
 )
 from cadence.models._level_filter import simulate_levels
 from cadence.models._level_fit import BatchLevelFit, LevelFit, fit_level, fit_level_batch
-from cadence.models.base import ParamsMixin
-from cadence.models.errors import InsufficientDataError, NotFittedError
+from cadence.models.base import ParamsMixin, check_fitted
+from cadence.models.errors import InsufficientDataError
 from cadence.models.forecast import CountForecast
 
 # Driver columns correlated beyond this with one already kept are left out: the panel
@@ -107,7 +109,8 @@ class LocalLevel(ParamsMixin):
         default: on ``israel-alerts`` every driver set tried raised CRPS (see the
         ablation in ``benchmarks/backtest.py --ablation``).
     covariates : sequence of str, optional
-        The driver columns to use, by name; every name must be in the panel.
+        The driver columns to use, by name; every name must be in the panel (checked
+        also when ``drivers`` is off).
     ridge : float
         Penalty ``ridge * b**2 / 2`` on each standardised driver effect.
     window : int, optional
@@ -119,6 +122,10 @@ class LocalLevel(ParamsMixin):
         Fitted level variance per period and NB2 dispersion.
     covariates_ : list of str
         The driver columns the fit used, in order; ``coef_`` their effects per unit.
+    ignored_columns_ : list of str
+        The panel's other columns (everything but the target and ``covariates_``).
+    fallback_ : None
+        Always None: this family does not fall back (see ``cadence.models.base``).
     level_, level_sd_ : float
         Filtered log-level at the origin: mean and standard deviation.
     """
@@ -188,6 +195,8 @@ class LocalLevel(ParamsMixin):
             ridge=self.ridge,
         )
         self._store(series, result, dow, covariates)
+        self.ignored_columns_ = ignored_columns(panel, target, covariates)
+        self.fallback_ = None
         return self
 
     def _store(self, series: Series, fit: LevelFit, dow: np.ndarray, cols: list[str]) -> None:
@@ -224,13 +233,13 @@ class LocalLevel(ParamsMixin):
         return np.asarray(means - means.mean())
 
     def _covariates(self, panel: pd.DataFrame, rows: np.ndarray | None) -> list[str]:
+        named = (
+            None if self.covariates is None else named_columns(self.name, panel, self.covariates)
+        )
         if not self.drivers:
             return []
-        if self.covariates is not None:
-            missing = [c for c in self.covariates if c not in panel.columns]
-            if missing:
-                raise ValueError(f"{self.name}: covariates {missing} are not in the panel")
-            return list(self.covariates)
+        if named is not None:
+            return named
         mask = np.ones(len(panel), dtype=bool) if rows is None else rows
         return driver_columns(panel, mask)
 
@@ -245,8 +254,7 @@ class LocalLevel(ParamsMixin):
         """``n_samples`` paths: the level drawn at the origin and carried forward, NB2
         counts around it. ``future`` must hold the fitted covariates for the horizon
         (clipped to their fitted range)."""
-        if not hasattr(self, "level_var_"):
-            raise NotFittedError(f"{self.name}: call fit() before forecast()")
+        check_fitted(self, "level_var_")
         index = horizon_index(self.origin_, horizon, self.freq_)
         offset = self.dow_[self._weekday(index)]
         if self.covariates_:

@@ -66,7 +66,9 @@ from cadence.models._design import (
     exogenous_matrix,
     future_matrix,
     horizon_index,
+    ignored_columns,
     interval_coverage,
+    named_columns,
     read_series,
     relabel,
     repeating_calendar,
@@ -81,9 +83,9 @@ from cadence.models._nb_design import (
     solve_design,
 )
 from cadence.models._penalty import DEFAULT_RIDGE
-from cadence.models.base import ParamsMixin
+from cadence.models.base import ParamsMixin, check_fitted
 from cadence.models.baselines import Climatology
-from cadence.models.errors import NotFittedError, PanelError, ReducedModelWarning
+from cadence.models.errors import ModelError, ReducedModelWarning
 from cadence.models.forecast import CountForecast
 
 EFFECT_COLUMNS = ("feature", "irr", "lower", "upper", "p_value")
@@ -118,8 +120,10 @@ class NegBinGLM(ParamsMixin):
     Hyperparameters: ``lags`` (number of ``log1p`` count lags; None: 7 days, 4 weeks or
     3 months), ``rolling`` (periods in the lagged rolling-mean term, 0 disables; None: 28
     days, 8 weeks or 6 months), ``exogenous`` (use ``ret_``/``stm_``/``cal_`` columns),
-    ``include`` (only these exogenous columns; None: all but calendar columns that do not
-    repeat on the fitted rows), ``ridge`` (L2 weight on the standardized exogenous
+    ``covariates`` (only these exogenous columns, by name, each of which must be in the
+    panel; None: all but calendar columns that do not repeat on the fitted rows),
+    ``include`` (the former name of ``covariates``, still read from stored
+    configurations; give one or the other), ``ridge`` (L2 weight on the standardized exogenous
     slopes; ``"auto"``: chosen from ``_penalty.RIDGE_GRID`` by forward validation, or
     ``DEFAULT_RIDGE`` with interval totals or too few periods to split), ``ar_ridge`` (L2
     weight on the standardized autoregressive slopes), ``max_persistence`` (bound on the
@@ -137,14 +141,17 @@ class NegBinGLM(ParamsMixin):
     counts the autoregression without exogenous columns (with one lag, then); finally the
     retaliation and statement effects alone. If even that is too much, it forecasts with
     ``Climatology`` (``ShortHistoryWarning``). A handful of interval totals (official
-    tallies) supports only a few columns: pass ``include`` to choose them.
+    tallies) supports only a few columns: pass ``covariates`` to choose them.
 
     Fitted state: ``coef_`` (Series of coefficients in original units, index
     ``feature_names_``), ``intercept_``, ``alpha_``, ``ridge_`` (the exogenous ridge
-    used), ``exog_columns_``, ``exog_low_``/``exog_high_`` (their range on the fitted
+    used), ``covariates_`` (the exogenous columns fitted; ``exog_columns_`` is its old,
+    read-only name), ``ignored_columns_`` (the panel's other columns),
+    ``exog_low_``/``exog_high_`` (their range on the fitted
     rows; horizon values are clipped to it), ``lags_``, ``rolling_``, ``n_obs_``
     (likelihood terms), ``reduced_`` (a smaller design than the full one was fitted),
-    ``origin_``, ``freq_``, ``fallback_`` (the Climatology used instead, or None).
+    ``origin_``, ``freq_``, ``fallback_`` (the Climatology used instead, or None) and
+    ``fallback_reason_``.
     """
 
     name = "negbin_glm"
@@ -161,6 +168,7 @@ class NegBinGLM(ParamsMixin):
         max_persistence: float | None = 0.9,
         trim_leading_zeros: bool = True,
         min_periods: int = 30,
+        covariates: Sequence[str] | None = None,
     ) -> None:
         self.lags = lags
         self.rolling = rolling
@@ -171,6 +179,19 @@ class NegBinGLM(ParamsMixin):
         self.max_persistence = max_persistence
         self.trim_leading_zeros = trim_leading_zeros
         self.min_periods = min_periods
+        self.covariates = covariates
+
+    @property
+    def exog_columns_(self) -> list[str]:
+        """The former name of ``covariates_`` (read-only)."""
+        return self.covariates_
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # Models stored before ``covariates`` replaced ``include`` and ``exog_columns_``.
+        state.setdefault("covariates", None)
+        if "exog_columns_" in state:
+            state["covariates_"] = state.pop("exog_columns_")
+        self.__dict__.update(state)
 
     # --- fit ---------------------------------------------------------------------------
 
@@ -200,6 +221,7 @@ class NegBinGLM(ParamsMixin):
         candidates = self._candidate_columns(panel, observed | covered)
         self.origin_, self.freq_ = series.origin, series.freq
         self.fallback_: Climatology | None = None
+        self.fallback_reason_: str | None = None
         self.reduced_ = False
         drivers = [c for c in candidates if c.startswith((PREFIX_RETALIATION, PREFIX_STATEMENT))]
         designs = self._designs(series.freq, candidates, drivers, intervals=cov is not None)
@@ -212,14 +234,16 @@ class NegBinGLM(ParamsMixin):
             reasons.append(reason)
         else:
             hint = (
-                f" (even without lags: {reasons[-1]}; pass include=[...] with a few ret_/stm_"
-                " columns to estimate their effects)"
+                f" (even without lags: {reasons[-1]}; pass covariates=[...] (include=) with a"
+                " few ret_/stm_ columns to estimate their effects)"
                 if drivers
                 else ""
             )
-            warn_short_history(self.name, reasons[0] + hint)
+            self.fallback_reason_ = reasons[0] + hint
+            warn_short_history(self.name, self.fallback_reason_)
             self.fallback_ = Climatology().fit(panel, target, intervals)
             self._set_empty_state(designs[0])
+            self.ignored_columns_ = ignored_columns(panel, target, self.covariates_)
             return self
         if design is not designs[0]:
             self.reduced_ = True
@@ -234,6 +258,7 @@ class NegBinGLM(ParamsMixin):
                 stacklevel=2,
             )
         self._fit_design(panel, series, filled, daily, cov, design)
+        self.ignored_columns_ = ignored_columns(panel, target, self.covariates_)
         return self
 
     def _designs(
@@ -261,17 +286,28 @@ class NegBinGLM(ParamsMixin):
                 out.append(d)
         return out
 
+    def _named(self) -> Sequence[str] | None:
+        """The columns named by ``covariates`` or its former name ``include``."""
+        if self.covariates is None:
+            return self.include
+        if self.include is not None and list(self.include) != list(self.covariates):
+            raise ModelError(
+                f"{self.name}: covariates={list(self.covariates)} and include="
+                f"{list(self.include)} disagree; give only covariates"
+            )
+        return self.covariates
+
     def _candidate_columns(self, panel: pd.DataFrame, rows: np.ndarray) -> list[str]:
+        named = self._named()
+        if named is not None:
+            named = named_columns(self.name, panel, named)
         if not self.exogenous:
             return []
         cols = exogenous_columns(panel, rows)
-        if self.include is None:
+        if named is None:
             cols = repeating_calendar(panel, cols, rows)
         else:
-            missing = [c for c in self.include if c not in panel.columns]
-            if missing:
-                raise PanelError(f"{self.name}: include names columns not in the panel: {missing}")
-            cols = [c for c in cols if c in set(self.include)]
+            cols = [c for c in cols if c in set(named)]
         return cols
 
     def _shortage(
@@ -337,7 +373,7 @@ class NegBinGLM(ParamsMixin):
         self.lags_, self.rolling_ = design.lags, design.rolling
         self.ridge_ = float(ridge)
         self.feature_names_ = names
-        self.exog_columns_ = list(design.exog)
+        self.covariates_ = list(design.exog)
         self.exog_low_, self.exog_high_ = sol.low, sol.high
         self.coef_ = pd.Series(sol.coef(), index=names, name="coef")
         self.intercept_ = sol.intercept
@@ -365,7 +401,7 @@ class NegBinGLM(ParamsMixin):
         names = [*design.ar_names, *design.exog]
         self.lags_, self.rolling_ = design.lags, design.rolling
         self.feature_names_ = names
-        self.exog_columns_ = []
+        self.covariates_ = []
         self.coef_ = pd.Series(np.zeros(len(names)), index=names, name="coef")
         self.intercept_ = float("nan")
         self.alpha_ = float("nan")
@@ -398,8 +434,7 @@ class NegBinGLM(ParamsMixin):
     # --- forecast ----------------------------------------------------------------------
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "fallback_"):
-            raise NotFittedError(f"{self.name}: call fit() before forecast()")
+        check_fitted(self, "fallback_")
 
     def forecast(
         self,
@@ -415,10 +450,12 @@ class NegBinGLM(ParamsMixin):
         self._check_fitted()
         if self.fallback_ is not None:
             fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return relabel(fc, self.name, fallback=Climatology.name)
+            return relabel(
+                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
+            )
         index = horizon_index(self.origin_, horizon, self.freq_)
         x_future = np.clip(
-            future_matrix(future, self.exog_columns_, index), self.exog_low_, self.exog_high_
+            future_matrix(future, self.covariates_, index), self.exog_low_, self.exog_high_
         )
         coef = self.coef_.to_numpy()
         n_ar = self.lags_ + (self.rolling_ > 0)

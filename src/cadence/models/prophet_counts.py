@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -34,14 +34,15 @@ from cadence.models._design import (
     exogenous_matrix,
     future_matrix,
     horizon_index,
+    ignored_columns,
+    named_columns,
     read_series,
     reject_intervals,
     relabel,
     warn_short_history,
 )
-from cadence.models.base import ParamsMixin
+from cadence.models.base import ParamsMixin, check_fitted
 from cadence.models.baselines import Climatology
-from cadence.models.errors import NotFittedError
 from cadence.models.forecast import CountForecast
 
 if TYPE_CHECKING:
@@ -119,14 +120,17 @@ class ProphetCounts(ParamsMixin):
     """Prophet on ``log1p(count)`` with exogenous regressors, mapped to integer paths.
 
     Hyperparameters: ``exogenous`` (add ``ret_``/``stm_``/``cal_`` columns as
-    regressors), ``changepoint_prior_scale``, ``seasonality_mode``,
+    regressors), ``covariates`` (only these of them, by name, each of which must be in
+    the panel; None: every one that varies), ``changepoint_prior_scale``, ``seasonality_mode``,
     ``yearly_seasonality``/``weekly_seasonality`` (Prophet's ``"auto"``, True or False),
     ``rounding`` (see ``gaussian_to_counts``), ``min_periods`` (fewer observed periods
     fall back to ``Climatology`` with a ``ShortHistoryWarning``), ``seed`` (for Stan's
     optimizer, so refits are identical).
 
-    Fitted state: ``model_`` (the Prophet object), ``cap_``, ``exog_columns_``, ``origin_``,
-    ``freq_``, ``fallback_``.
+    Fitted state: ``model_`` (the Prophet object), ``cap_``, ``covariates_`` (the
+    regressors; ``exog_columns_`` is its old, read-only name), ``ignored_columns_`` (the
+    panel's other columns), ``origin_``, ``freq_``, ``fallback_`` and
+    ``fallback_reason_``.
     """
 
     name = "prophet"
@@ -142,6 +146,7 @@ class ProphetCounts(ParamsMixin):
         rounding: Rounding = "stochastic",
         min_periods: int = 30,
         seed: int = 0,
+        covariates: Sequence[str] | None = None,
     ) -> None:
         self.exogenous = exogenous
         self.changepoint_prior_scale = changepoint_prior_scale
@@ -151,6 +156,19 @@ class ProphetCounts(ParamsMixin):
         self.rounding = rounding
         self.min_periods = min_periods
         self.seed = seed
+        self.covariates = covariates
+
+    @property
+    def exog_columns_(self) -> list[str]:
+        """The former name of ``covariates_`` (read-only)."""
+        return self.covariates_
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # Models stored before ``covariates_`` replaced ``exog_columns_``.
+        state.setdefault("covariates", None)
+        if "exog_columns_" in state:
+            state["covariates_"] = state.pop("exog_columns_")
+        self.__dict__.update(state)
 
     def fit(
         self,
@@ -164,14 +182,21 @@ class ProphetCounts(ParamsMixin):
         series = read_series(panel, target)
         observed = np.isfinite(series.y)
         self.origin_, self.freq_ = series.origin, series.freq
-        self.exog_columns_: list[str] = []
+        self.covariates_: list[str] = []
+        named = (
+            None if self.covariates is None else named_columns(self.name, panel, self.covariates)
+        )
         if observed.sum() < self.min_periods:
-            warn_short_history(
-                self.name, f"{int(observed.sum())} observed periods (needs {self.min_periods})"
+            self.fallback_reason_: str | None = (
+                f"{int(observed.sum())} observed periods (needs {self.min_periods})"
             )
+            warn_short_history(self.name, self.fallback_reason_)
+            self.ignored_columns_ = ignored_columns(panel, target, ())
             self.fallback_: Climatology | None = Climatology().fit(panel, target)
             return self
         exog = exogenous_columns(panel, observed) if self.exogenous else []
+        if named is not None:
+            exog = [c for c in exog if c in set(named)]
         ds = series.index.tz_localize(None) if series.index.tz is not None else series.index
         frame = pd.DataFrame({"ds": ds[observed], "y": np.log1p(series.y[observed])})
         x = exogenous_matrix(panel, exog)[observed]
@@ -191,7 +216,9 @@ class ProphetCounts(ParamsMixin):
             model.fit(frame, seed=self.seed)
         self.model_: Any = model
         self.cap_ = 10.0 * max(float(np.max(series.y[observed])), 1.0) + 10.0
-        self.exog_columns_ = exog
+        self.covariates_ = exog
+        self.ignored_columns_ = ignored_columns(panel, target, exog)
+        self.fallback_reason_ = None
         self.fallback_ = None  # set last: a failed fit leaves the model unfitted
         return self
 
@@ -205,16 +232,17 @@ class ProphetCounts(ParamsMixin):
     ) -> CountForecast:
         """``n_samples`` paths from Prophet's predictive samples mapped to counts;
         ``future`` must hold the regressors for the horizon (``FutureFrameError``)."""
-        if not hasattr(self, "fallback_"):
-            raise NotFittedError(f"{self.name}: call fit() before forecast()")
+        check_fitted(self, "fallback_")
         if self.fallback_ is not None:
             fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return relabel(fc, self.name, fallback=Climatology.name)
+            return relabel(
+                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
+            )
         index = horizon_index(self.origin_, horizon, self.freq_)
-        x = future_matrix(future, self.exog_columns_, index)
+        x = future_matrix(future, self.covariates_, index)
         ds = index.tz_localize(None) if index.tz is not None else index
         frame = pd.DataFrame({"ds": ds})
-        for j, col in enumerate(self.exog_columns_):
+        for j, col in enumerate(self.covariates_):
             frame[col] = x[:, j]
         self.model_.uncertainty_samples = n_samples
         with _quiet_prophet(), _seeded_global_numpy(int(rng.integers(2**32))):

@@ -17,6 +17,7 @@ carry the chance of a switch. Zucchini, MacDonald & Langrock (2016).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Literal, Self
 
@@ -24,16 +25,18 @@ import numpy as np
 import pandas as pd
 
 from cadence.columns import COUNT, PREFIX_RETALIATION, PREFIX_STATEMENT
+from cadence.models._autoregressive import fit_fallback, selected_columns, series_start
 from cadence.models._design import (
     exogenous_matrix,
     future_matrix,
     horizon_index,
+    ignored_columns,
+    named_columns,
     read_series,
     reject_intervals,
     relabel,
     sample_nb,
 )
-from cadence.models._ingarch_common import fit_fallback, selected_columns, series_start
 from cadence.models._regime_drivers import DriverTransitions, fit_driver_transitions
 from cadence.models._regime_hmm import (
     Counts,
@@ -45,9 +48,9 @@ from cadence.models._regime_hmm import (
     update_transitions,
     viterbi,
 )
-from cadence.models.base import ParamsMixin
+from cadence.models.base import ParamsMixin, check_fitted
 from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError, NotFittedError
+from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
 
 RegimeCount = int | Literal["auto"]
@@ -134,6 +137,9 @@ class RegimeNB(ParamsMixin):
         ``ShortHistoryWarning``).
     min_events : int
         Fewer non-zero periods than this also fall back.
+    covariates : sequence of str, optional
+        The transition driver columns, by name (each must be in the panel); None: the
+        panel's ``ret_``/``stm_`` columns. Used only with ``transition_drivers``.
 
     Attributes
     ----------
@@ -151,7 +157,9 @@ class RegimeNB(ParamsMixin):
     loglik_, bic_ : float
         Log-likelihood of the fitted history and its BIC (driver slopes not counted).
     drivers_ : list of str
-        Driver columns used (empty without transition drivers).
+        Driver columns used (empty without transition drivers); ``covariates_`` is the
+        same list under the name every family uses, ``ignored_columns_`` the panel's
+        other columns.
     driver_coef_ : DataFrame
         Slopes of the transition logit (regimes x drivers) per standard deviation of each
         driver, the top regime's row zero: a positive value in the quiet row means the
@@ -182,6 +190,7 @@ class RegimeNB(ParamsMixin):
         max_iter: int = 200,
         min_history: int = 30,
         min_events: int = 5,
+        covariates: Sequence[str] | None = None,
     ) -> None:
         self.n_regimes = n_regimes
         self.transition_drivers = transition_drivers
@@ -190,6 +199,7 @@ class RegimeNB(ParamsMixin):
         self.max_iter = max_iter
         self.min_history = min_history
         self.min_events = min_events
+        self.covariates = covariates
 
     # --- fitting ------------------------------------------------------------------------
 
@@ -202,6 +212,8 @@ class RegimeNB(ParamsMixin):
         """Fit by EM to ``panel[target]`` (counts per period, oldest first; NaN periods
         are missing observations). Returns ``self``."""
         reject_intervals(self.name, intervals)
+        if self.covariates is not None:  # refused even when transition_drivers is off
+            named_columns(self.name, panel, self.covariates)
         candidates = self._candidate_sizes()
         series = read_series(panel, target)
         start = series_start(series.y)
@@ -219,6 +231,8 @@ class RegimeNB(ParamsMixin):
             name=self.name,
         )
         if self.fallback_ is not None:
+            self.drivers_: list[str] = []
+            self._record_columns(panel, target)
             return self
         counts = Counts.of(y)
         n_obs = int(counts.observed.sum())
@@ -230,7 +244,12 @@ class RegimeNB(ParamsMixin):
         if self.drivers_:
             best = self._fit_drivers(counts, x, best).sorted()
         self._store(best, n_obs)
+        self._record_columns(panel, target)
         return self
+
+    def _record_columns(self, panel: pd.DataFrame, target: str) -> None:
+        self.covariates_ = list(self.drivers_)
+        self.ignored_columns_ = ignored_columns(panel, target, self.covariates_)
 
     def _candidate_sizes(self) -> tuple[int, ...]:
         if self.n_regimes == "auto":
@@ -288,7 +307,9 @@ class RegimeNB(ParamsMixin):
         ``transition_drivers``."""
         if not self.transition_drivers:
             return [], np.zeros((len(panel), 0))
-        used, _ = selected_columns(panel, observed, None, (PREFIX_RETALIATION, PREFIX_STATEMENT))
+        used, _ = selected_columns(
+            panel, observed, self.covariates, (PREFIX_RETALIATION, PREFIX_STATEMENT), self.name
+        )
         x = exogenous_matrix(panel, used)
         self._x_mean, self._x_sd = x.mean(axis=0), x.std(axis=0)
         xs = (x - self._x_mean) / np.where(self._x_sd > 0, self._x_sd, 1.0)
@@ -380,8 +401,7 @@ class RegimeNB(ParamsMixin):
             raise ModelError(f"{self.name}: fell back to climatology ({self.fallback_reason_})")
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "fallback_"):
-            raise NotFittedError(f"{self.name}: call fit() first")
+        check_fitted(self, "fallback_")
 
     # --- forecasting --------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""Pieces shared by the autoregressive count families (``Ingarch`` and ``Hawkes``).
+"""The shared base of the autoregressive count families (``Ingarch`` and ``Hawkes``).
 
-The ``Climatology`` fallback, column selection, capped count sampling, the NB2/Poisson
+``AutoregressiveCountModel``, the fit and forecast steps both share; the
+``Climatology`` fallback, column selection, capped count sampling, the NB2/Poisson
 log-likelihood in ``log(mean)`` and ``log(size)`` with its score, and the maximum
 likelihood inference helpers (observed information, coefficient and effect tables).
 
@@ -14,15 +15,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import optimize, special, stats
 
-from cadence.models._design import exogenous_matrix, sample_nb, warn_short_history
+from cadence.models._design import (
+    Series,
+    exogenous_matrix,
+    ignored_columns,
+    named_columns,
+    nb2_logpmf,
+    read_series,
+    reject_intervals,
+    relabel,
+    sample_nb,
+    warn_short_history,
+)
+from cadence.models.base import ParamsMixin, check_fitted
 from cadence.models.baselines import Climatology
-from cadence.models.errors import ModelError, NotFittedError, PanelError
+from cadence.models.errors import ModelError
+from cadence.models.forecast import CountForecast
 
 Z_95 = float(stats.norm.ppf(0.975))
 
@@ -86,12 +100,12 @@ def rate_cap(y: np.ndarray) -> float:
 
 
 def draw_counts(
-    rng: np.random.Generator, mean: np.ndarray, size: float | None, cap: float = MAX_RATE
+    rng: np.random.Generator, mean: np.ndarray, alpha: float, cap: float = MAX_RATE
 ) -> np.ndarray:
-    """Counts with means ``mean`` (any shape), int64: Poisson when ``size`` is None, else
-    NB2 with variance ``mean + mean**2 / size``. Means are clipped to ``[0, cap]``."""
+    """Counts with means ``mean`` (any shape), int64: Poisson when ``alpha`` is 0, else
+    NB2 with variance ``mean + alpha * mean**2``. Means are clipped to ``[0, cap]``."""
     lam = np.clip(np.nan_to_num(mean, nan=0.0, posinf=cap), 0.0, cap)
-    return sample_nb(rng, lam, 0.0 if size is None else 1.0 / size)
+    return sample_nb(rng, lam, alpha)
 
 
 def selected_columns(
@@ -99,17 +113,16 @@ def selected_columns(
     observed: np.ndarray,
     requested: Sequence[str] | None,
     prefixes: Sequence[str],
+    model: str = "",
 ) -> tuple[list[str], list[str]]:
     """(used, dropped) exogenous columns: ``requested`` or the panel's exogenous columns
     with one of ``prefixes``. Dropped: columns constant over the ``observed`` rows, and
     columns exactly collinear with earlier ones (``ret_sev_decay_3d`` equals
     ``ret_decay_3d`` when no strike has a severity; a full set of dummies), whose
-    coefficients the data cannot tell apart."""
+    coefficients the data cannot tell apart. A requested name not in the panel raises
+    ``PanelError`` (``model`` names the family in the message)."""
     if requested is not None:
-        missing = [c for c in requested if c not in panel.columns]
-        if missing:
-            raise PanelError(f"panel lacks the requested covariates {missing}")
-        candidates = list(requested)
+        candidates = named_columns(model, panel, requested)
     else:
         candidates = [
             c for c in panel.columns if isinstance(c, str) and c.startswith(tuple(prefixes))
@@ -185,15 +198,7 @@ def count_loglik(y: np.ndarray, mu: np.ndarray, log_size: float | None) -> np.nd
     ``log_size`` is None, else NB2 with size ``exp(log_size)``)."""
     if log_size is None:
         return special.xlogy(y, mu) - mu - special.gammaln(y + 1)
-    r = np.exp(log_size)
-    return (
-        special.gammaln(y + r)
-        - special.gammaln(r)
-        - special.gammaln(y + 1)
-        + r * (log_size - np.log(r + mu))
-        + special.xlogy(y, mu)
-        - special.xlogy(y, r + mu)
-    )
+    return nb2_logpmf(y, mu, np.exp(log_size))
 
 
 def count_score(y: np.ndarray, mu: np.ndarray, log_size: float | None) -> tuple[np.ndarray, float]:
@@ -359,8 +364,7 @@ class LikelihoodReport:
         return self.distribution == "nbinom"
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "origin_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(panel) first")
+        check_fitted(self, "origin_")
 
     def coef_table(self) -> pd.DataFrame:
         """One row per parameter (see the class docstring): estimate, std_error, z,
@@ -377,3 +381,237 @@ class LikelihoodReport:
             return pd.DataFrame(columns=list(EFFECT_COLUMNS))
         sub = table.loc[rows]
         return effects_frame(rows, sub["estimate"].to_numpy(), sub["std_error"].to_numpy(), level)
+
+
+class LikelihoodData(Protocol):
+    """The fixed inputs of one family's likelihood (``IngarchData``, ``HawkesData``):
+    counts ``y`` (T,), the ``observed`` mask, whether the last parameter is
+    ``log(size)`` (``negbin``), and the objective L-BFGS-B minimizes."""
+
+    @property
+    def y(self) -> np.ndarray: ...
+
+    @property
+    def observed(self) -> np.ndarray: ...
+
+    @property
+    def negbin(self) -> bool: ...
+
+    @property
+    def n_obs(self) -> int: ...
+
+    @property
+    def n_params(self) -> int: ...
+
+    def loglik(self, theta: np.ndarray) -> float: ...
+
+    def negloglik_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
+
+    def bounds(self) -> list[tuple[float, float]]: ...
+
+
+class AutoregressiveCountModel(ParamsMixin, LikelihoodReport):
+    """The steps ``Ingarch`` and ``Hawkes`` share: both are count autoregressions fitted
+    by maximum likelihood on the analytic score, falling back to ``Climatology`` when the
+    history cannot support them, simulated forward path by path.
+
+    A family supplies ``_coef_names`` (the rows of ``coef_``), ``_starts`` (starting
+    points of L-BFGS-B, most promising first) and ``_watch`` (the parameters whose
+    landing on a bound calls for the next start), and calls the steps from its ``fit``:
+    ``_start_fit``, ``_fall_back_if_short``, ``_maximize``, ``_information``,
+    ``_store_estimates`` (or ``_fall_back``); ``forecast`` starts with
+    ``_fallback_forecast``.
+
+    Fitted state common to both: ``coef_``, ``cov_``, ``alpha_`` (NB2 dispersion, 0 for
+    Poisson; ``size_`` is ``1 / alpha_``, read-only, None for Poisson), ``loglik_``,
+    ``aic_``, ``n_obs_``, ``converged_``, ``covariates_``, ``dropped_covariates_``,
+    ``ignored_columns_``, ``fallback_``, ``fallback_reason_``, ``origin_``, ``freq_``,
+    ``fit_start_``, ``rate_cap_``.
+    """
+
+    name = ""
+    supports_intervals = False
+    min_history: int
+    min_events: int
+
+    fallback_: Climatology | None
+    fallback_reason_: str | None
+    alpha_: float
+    covariates_: list[str]
+    dropped_covariates_: list[str]
+
+    @property
+    def size_(self) -> float | None:
+        """NB size ``1 / alpha_`` (the former fitted attribute); None for Poisson."""
+        return None if self.alpha_ == 0 else 1.0 / self.alpha_
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # Models stored before the dispersion was named ``alpha_`` (as statsmodels).
+        if "size_" in state:
+            size = state.pop("size_")
+            state["alpha_"] = 0.0 if size is None else 1.0 / cast(float, size)
+        self.__dict__.update(state)
+
+    # --- steps of fit -------------------------------------------------------------------
+
+    def _start_fit(
+        self, panel: pd.DataFrame, target: str, intervals: pd.DataFrame | None
+    ) -> tuple[pd.DataFrame, Series]:
+        """Check the arguments, leave out an implausible leading all-zero stretch (see
+        ``series_start``) and reset the fitted state; the panel and series to fit."""
+        reject_intervals(self.name, intervals)
+        if self.distribution not in ("nbinom", "poisson"):
+            raise ModelError(
+                f"distribution must be 'nbinom' or 'poisson', got {self.distribution!r}"
+            )
+        series = read_series(panel, target)
+        start = series_start(series.y)
+        if start:
+            panel = panel.iloc[start:]
+            series = read_series(panel, target)
+        self.fit_start_ = series.index[0]
+        self.freq_, self.origin_ = series.freq, series.origin
+        self._reset_fit()
+        return panel, series
+
+    def _reset_fit(self) -> None:
+        self.fallback_ = None
+        self.fallback_reason_ = None
+        self.coef_ = pd.Series(dtype=float)
+        self.cov_ = pd.DataFrame()
+        self.alpha_ = 0.0
+        self.converged_ = False
+        self.covariates_ = []
+        self.dropped_covariates_ = []
+
+    def _used_columns(self) -> list[str]:
+        """Panel columns the fit reads (``ignored_columns_`` lists the others)."""
+        return list(self.covariates_)
+
+    def _fall_back_if_short(
+        self, panel: pd.DataFrame, target: str, y: np.ndarray, n_params: int
+    ) -> bool:
+        """Fit the ``Climatology`` fallback (warning) when ``y`` is too short or too
+        empty for ``n_params`` parameters (see ``fit_fallback``); whether it did."""
+        self.fallback_, self.fallback_reason_ = fit_fallback(
+            panel,
+            target,
+            y,
+            min_history=max(self.min_history, 3 * n_params),
+            min_events=self.min_events,
+            name=self.name,
+        )
+        if self.fallback_ is None:
+            return False
+        self._use_fallback(panel, target, y)
+        return True
+
+    def _fall_back(self, panel: pd.DataFrame, target: str, y: np.ndarray, reason: str) -> None:
+        """Forecast with a fitted ``Climatology`` from now on, for ``reason`` (warning)."""
+        self.fallback_reason_ = reason
+        warn_short_history(self.name, reason)
+        self.fallback_ = Climatology().fit(panel, target)
+        self._use_fallback(panel, target, y)
+
+    def _use_fallback(self, panel: pd.DataFrame, target: str, y: np.ndarray) -> None:
+        self.covariates_ = []
+        self.n_obs_ = int(np.isfinite(y).sum())
+        self.loglik_ = float("nan")
+        self.aic_ = float("nan")
+        self.fitted_ = pd.Series(dtype=float)
+        self.ignored_columns_ = ignored_columns(panel, target, self._used_columns())
+
+    def _starts(self, data: Any) -> Iterator[list[float]]:
+        raise NotImplementedError
+
+    def _watch(self, data: Any) -> Sequence[int]:
+        raise NotImplementedError
+
+    def _coef_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def _maximize(self, data: Any) -> tuple[np.ndarray | None, bool]:
+        """L-BFGS-B optimum from each of ``_starts`` in turn until one settles (see
+        ``settled``); the best finite one and whether it converged, None if none is."""
+        obs_y = data.y[data.observed]
+        best: tuple[float, np.ndarray, bool] | None = None
+        for start in self._starts(data):
+            if data.negbin:
+                start = [*start, moment_log_size(obs_y)]
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                res = optimize.minimize(
+                    data.negloglik_and_grad,
+                    np.asarray(start, dtype=float),
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=data.bounds(),
+                    options={"maxiter": 1000},
+                )
+            if (
+                np.isfinite(res.fun)
+                and np.isfinite(res.x).all()
+                and (best is None or res.fun < best[0])
+            ):
+                best = (float(res.fun), res.x, bool(res.success))
+            if settled(bool(res.success), res.x, data.bounds(), self._watch(data)):
+                break
+        if best is None:
+            return None, False
+        return best[1], best[2]
+
+    @staticmethod
+    def _information(data: LikelihoodData, theta: np.ndarray) -> np.ndarray:
+        """Observed information of the whole sample at ``theta``."""
+        return data.n_obs * observed_information(
+            lambda t: data.negloglik_and_grad(t)[1], theta, data.bounds()
+        )
+
+    def _store_estimates(
+        self,
+        data: LikelihoodData,
+        fit: tuple[np.ndarray, bool, np.ndarray],
+        covariates: slice,
+        scale: tuple[np.ndarray, np.ndarray],
+        y: np.ndarray,
+    ) -> None:
+        """Set ``coef_``/``cov_`` (covariates at ``covariates`` put back in panel units
+        from their standardization ``scale = (mean, sd)``), the likelihood facts,
+        ``alpha_`` and ``rate_cap_`` (from the counts ``y``) from ``fit = (theta, converged,
+        information)``."""
+        theta, converged, info = fit
+        cov_std = covariance_from_information(info)
+        est, jac = unstandardize(theta, covariates, *scale)
+        names = pd.Index(self._coef_names(), name="parameter")
+        self.coef_ = pd.Series(est, index=names, name="estimate")
+        self.cov_ = pd.DataFrame(transform_covariance(jac, cov_std), index=names, columns=names)
+        self.loglik_ = data.loglik(theta)
+        self.aic_ = 2 * data.n_params - 2 * self.loglik_
+        self.n_obs_ = data.n_obs
+        self.converged_ = converged
+        self.alpha_ = 1.0 / float(np.exp(theta[-1])) if self._negbin else 0.0
+        self.rate_cap_ = rate_cap(y)
+
+    # --- forecasting and reporting ------------------------------------------------------
+
+    def _fallback_forecast(
+        self, horizon: int, n_samples: int, rng: np.random.Generator
+    ) -> CountForecast | None:
+        """The fallback's forecast under this family's name (``meta["fallback"]``
+        names ``Climatology``), or None when the family itself was fitted."""
+        check_fitted(self, "origin_")
+        if self.fallback_ is None:
+            return None
+        fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
+        return relabel(
+            fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
+        )
+
+    def _fallback_line(self) -> str | None:
+        """The summary line of a fallback, None when there is none."""
+        fb = self.fallback_
+        if fb is None:
+            return None
+        return (
+            f"FALLBACK to climatology: {self.fallback_reason_}; mean {fb.mu_:.4g} per period, "
+            f"NB2 alpha {fb.alpha_:.4g}"
+        )

@@ -110,7 +110,7 @@ def test_interval_capability_follows_members(daily_case: SyntheticCase) -> None:
 
 
 def test_params_are_flat_for_logging() -> None:
-    params = Ensemble([Climatology(window=90), RecentRate()], weights=[3, 1]).get_params()
+    params = Ensemble([Climatology(window=90), RecentRate()], weights=[3, 1]).log_params()
     assert params["members"] == "climatology,recent_rate"
     assert params["weights"] == "0.75,0.25"
     assert params["m0.climatology.window"] == 90

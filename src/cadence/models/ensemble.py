@@ -28,9 +28,9 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from cadence.columns import COUNT
-from cadence.models.base import CountModel
+from cadence.models.base import CountModel, ParamsMixin, check_fitted
 from cadence.models.baselines import Climatology, RecentRate
-from cadence.models.errors import IntervalsUnsupportedError, NotFittedError
+from cadence.models.errors import IntervalsUnsupportedError
 from cadence.models.forecast import CountForecast
 from cadence.models.negbin_glm import NegBinGLM
 
@@ -173,13 +173,19 @@ def _normalize(weights: Sequence[float] | None, n: int) -> np.ndarray:
     return np.asarray(w / w.sum())
 
 
-class Ensemble:
-    """Mixture of ``members`` (``CountModel`` instances) with ``weights`` (normalized to
-    sum to 1; None: equal). ``members=None`` uses climatology, recent rate and the NB GLM
-    with default hyperparameters.
+class Ensemble(ParamsMixin):
+    """Linear pool of ``members`` (``CountModel`` instances) with ``weights`` (normalized
+    to sum to 1 in ``member_weights``; None: equal). ``members=None`` uses climatology,
+    recent rate and the NB GLM with default hyperparameters.
 
-    It fits interval observations only if every member does (``supports_intervals`` is
-    set per instance). Fitted state: ``fitted_`` (True after ``fit``), ``origin_``.
+    Hyperparameters are ``members`` and ``weights`` (``get_params``/``set_params``, and
+    ``clone`` rebuilds the members unfitted); ``log_params`` is the flat form logged to
+    experiments. It fits interval observations only if every member does
+    (``supports_intervals`` is set per instance). Fitted state: ``fitted_`` (True after
+    ``fit``), ``origin_``, ``covariates_`` (the columns any member used),
+    ``ignored_columns_``, ``fallback_`` (None: the pool never falls back as a whole) and
+    ``member_fallbacks_`` (member name -> the model it fell back to, also in the
+    forecast's ``meta``).
     """
 
     name = "ensemble"
@@ -196,8 +202,13 @@ class Ensemble:
         if not self.members:
             raise ValueError("an ensemble needs at least one member")
         self.weights = weights
-        self.member_weights = _normalize(weights, len(self.members))
+        _normalize(weights, len(self.members))  # refuse bad weights at construction
         self.supports_intervals = all(m.supports_intervals for m in self.members)
+
+    @property
+    def member_weights(self) -> np.ndarray:
+        """The weights normalized to sum to 1, shape ``(len(members),)``."""
+        return _normalize(self.weights, len(self.members))
 
     @classmethod
     def from_scores(
@@ -207,7 +218,7 @@ class Ensemble:
         ``weights_from_scores``."""
         return cls(members, weights_from_scores(scores, power).tolist())
 
-    def get_params(self) -> dict[str, object]:
+    def log_params(self) -> dict[str, object]:
         """Flat hyperparameters for experiment logging: member names, weights, and each
         member's own hyperparameters as ``m<i>.<name>.<param>``."""
         out: dict[str, object] = {
@@ -235,6 +246,17 @@ class Ensemble:
             )
         for m in self.members:
             m.fit(panel, target, intervals)
+        used = [c for m in self.members for c in getattr(m, "covariates_", [])]
+        self.covariates_ = list(dict.fromkeys(used))
+        self.ignored_columns_ = [
+            c for c in panel.columns if c != target and c not in set(self.covariates_)
+        ]
+        self.fallback_ = None
+        self.member_fallbacks_ = {
+            m.name: str(getattr(m.fallback_, "name", m.fallback_))
+            for m in self.members
+            if getattr(m, "fallback_", None) is not None
+        }
         self.fitted_ = True
         self.origin_ = pd.Timestamp(panel.index[-1])
         return self
@@ -248,8 +270,7 @@ class Ensemble:
         rng: np.random.Generator,
     ) -> CountForecast:
         """``n_samples`` paths, each from one member drawn by weight; shuffled."""
-        if not getattr(self, "fitted_", False):
-            raise NotFittedError(f"{self.name}: call fit() before forecast()")
+        check_fitted(self, "fitted_")
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
         seeds = rng.integers(0, 2**63 - 1, size=len(self.members))
@@ -273,5 +294,6 @@ class Ensemble:
                 "members": [m.name for m in self.members],
                 "weights": self.member_weights.tolist(),
                 "paths": counts.tolist(),
+                "member_fallbacks": dict(self.member_fallbacks_),
             },
         )

@@ -252,10 +252,9 @@ class Ensemble(ParamsMixin):
             c for c in panel.columns if c != target and c not in set(self.covariates_)
         ]
         self.fallback_ = None
+        fallbacks = {m.name: getattr(m, "fallback_", None) for m in self.members}
         self.member_fallbacks_ = {
-            m.name: str(getattr(m.fallback_, "name", m.fallback_))
-            for m in self.members
-            if getattr(m, "fallback_", None) is not None
+            name: str(getattr(fb, "name", fb)) for name, fb in fallbacks.items() if fb is not None
         }
         self.fitted_ = True
         self.origin_ = pd.Timestamp(panel.index[-1])

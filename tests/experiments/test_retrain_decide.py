@@ -149,3 +149,15 @@ def test_candidates_rank_by_daily_and_weekly_crps_together() -> None:
     assert d.eligible == ("b", "a") and d.chosen == "b"
     # without totals, daily CRPS alone ranks them
     assert decide(_result(daily), ["a", "b"], None).eligible == ("a", "b")
+
+
+def test_an_origin_where_every_model_failed_is_not_compared() -> None:
+    """Before a series' first observation every model fails: that origin is left out of
+    the comparison instead of making every candidate ineligible."""
+    crps = {"climatology": 2.0, "a": 1.5 + NOISE * 0.1}
+    r = _result(crps, failures={"climatology": 0, "a": 0})
+    d = decide(r, ["a"], None)
+    assert d.chosen == "a" and d.eligible == ("a",)
+    # once another model is scored at that origin, failing there counts again
+    r = _result({**crps, "b": 1.2}, failures={"climatology": 0, "a": 0})
+    assert decide(r, ["a", "b"], None).eligible == ("b",)

@@ -270,14 +270,16 @@ def decide(
     crps = _all_crps(result)
     skill = result.skill_vs_climatology()
     weekly = _weekly_skill(result)
-    failed = {m for m, _, _ in result.failures} | set(result.skipped)
     # the origins where anything was scored: a tally series has origins whose horizon
-    # holds no whole interval, and nothing can be scored there for any model
+    # holds no whole interval, and origins before its first observation where every
+    # model fails; nothing can be compared there
     scored_all = result.per_origin
     if not scored_all.empty and "crps" in scored_all:
         scored_all = scored_all[np.isfinite(scored_all["crps"].to_numpy(dtype=float))]
     n_scored = not scored_all.empty
     n_origins = scored_all["origin"].nunique() if n_scored else len(result.origins)
+    compared = set(scored_all["origin"]) if n_scored else set(result.origins)
+    failed = {m for m, o, _ in result.failures if o in compared} | set(result.skipped)
 
     def clean(key: str) -> bool:
         seen = scored_all[scored_all["model"] == key]["origin"].nunique() if n_scored else 0

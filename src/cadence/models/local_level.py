@@ -48,6 +48,7 @@ import pandas as pd
 
 from cadence.columns import COUNT, PREFIX_RETALIATION, PREFIX_STATEMENT
 from cadence.models._design import (
+    Coverage,
     Series,
     by_frequency,
     exogenous_columns,
@@ -59,11 +60,13 @@ from cadence.models._design import (
     interval_coverage,
     named_columns,
     read_series,
+    relabel,
+    warn_short_history,
 )
 from cadence.models._level_filter import simulate_levels
 from cadence.models._level_fit import BatchLevelFit, LevelFit, fit_level, fit_level_batch
 from cadence.models.base import ParamsMixin, check_fitted
-from cadence.models.errors import InsufficientDataError
+from cadence.models.baselines import Climatology
 from cadence.models.forecast import CountForecast
 
 # Driver columns correlated beyond this with one already kept are left out: the panel
@@ -124,14 +127,20 @@ class LocalLevel(ParamsMixin):
         The driver columns the fit used, in order; ``coef_`` their effects per unit.
     ignored_columns_ : list of str
         The panel's other columns (everything but the target and ``covariates_``).
-    fallback_ : None
-        Always None: this family does not fall back (see ``cadence.models.base``).
+    fallback_ : Climatology or None
+        The Climatology that forecasts instead when the history has fewer than two
+        observations, or fewer than 8 observed periods and no interval total
+        (``fallback_reason_`` says which; a ``ShortHistoryWarning`` is raised); None
+        otherwise (see ``cadence.models.base``).
     level_, level_sd_ : float
         Filtered log-level at the origin: mean and standard deviation.
     """
 
     name = "local_level"
     supports_intervals = True
+    fallback_: Climatology | None
+    fallback_reason_: str | None
+    covariates_: list[str]
 
     def __init__(
         self,
@@ -166,11 +175,15 @@ class LocalLevel(ParamsMixin):
         if intervals is not None and len(intervals):
             coverage = interval_coverage(intervals, series)
         observed = np.isfinite(series.y)
-        if observed.sum() + (0 if coverage is None else len(coverage)) < 2:
-            raise InsufficientDataError(
-                f"{self.name}: fewer than 2 observed periods or intervals up to "
-                f"{series.origin.date()}"
-            )
+        reason = self._too_little(series, observed, coverage)
+        if reason is not None:
+            warn_short_history(self.name, reason)
+            self.fallback_ = Climatology().fit(panel, target, intervals)
+            self.fallback_reason_ = reason
+            self.covariates_ = []
+            self.ignored_columns_ = ignored_columns(panel, target, [])
+            self.origin_, self.freq_ = series.origin, series.freq
+            return self
         dow = self._dow_effects(series)
         covariates = self._covariates(panel, observed if coverage is None else None)
         z_raw = exogenous_matrix(panel, covariates)
@@ -181,11 +194,6 @@ class LocalLevel(ParamsMixin):
         sd = z_raw.std(axis=0) if covariates else np.zeros(0)
         self.z_scale_ = np.where(sd > 0, sd, 1.0)
         z = (z_raw - self.z_mean_) / self.z_scale_
-        if coverage is None and observed.sum() < _MIN_OBSERVED:
-            raise InsufficientDataError(
-                f"{self.name}: {int(observed.sum())} observed periods up to "
-                f"{series.origin.date()}; at least {_MIN_OBSERVED} are needed"
-            )
         result = fit_level(
             series,
             coverage,
@@ -197,7 +205,21 @@ class LocalLevel(ParamsMixin):
         self._store(series, result, dow, covariates)
         self.ignored_columns_ = ignored_columns(panel, target, covariates)
         self.fallback_ = None
+        self.fallback_reason_ = None
         return self
+
+    def _too_little(
+        self, series: Series, observed: np.ndarray, coverage: Coverage | None
+    ) -> str | None:
+        """Why the history cannot support a level (then Climatology forecasts), or None:
+        fewer than two observations in all, or fewer than 8 periods without totals."""
+        n_obs = int(observed.sum())
+        n_totals = 0 if coverage is None else len(coverage)
+        if n_obs + n_totals < 2:
+            return f"{n_obs} observed periods and {n_totals} interval totals (needs 2)"
+        if n_totals == 0 and n_obs < _MIN_OBSERVED:
+            return f"{n_obs} observed periods (needs {_MIN_OBSERVED})"
+        return None
 
     def _store(self, series: Series, fit: LevelFit, dow: np.ndarray, cols: list[str]) -> None:
         self.level_var_ = fit.q
@@ -254,7 +276,12 @@ class LocalLevel(ParamsMixin):
         """``n_samples`` paths: the level drawn at the origin and carried forward, NB2
         counts around it. ``future`` must hold the fitted covariates for the horizon
         (clipped to their fitted range)."""
-        check_fitted(self, "level_var_")
+        check_fitted(self, "fallback_")
+        if self.fallback_ is not None:
+            fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
+            return relabel(
+                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
+            )
         index = horizon_index(self.origin_, horizon, self.freq_)
         offset = self.dow_[self._weekday(index)]
         if self.covariates_:

@@ -15,13 +15,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, delete, select
+from sqlalchemy.exc import IntegrityError
 
 from cadence import columns as C
-from cadence.store.errors import ConflictError, RowError, ValidationFailedError
+from cadence.store.bounds import DateWindow
+from cadence.store.errors import (
+    ConflictError,
+    RemovalRefusedError,
+    RowError,
+    ValidationFailedError,
+)
 from cadence.store.fields import (
     AS_OF_DATE,
     COUNT_FIELDS,
@@ -42,7 +50,7 @@ from cadence.store.readers import (
     read_chunks,
     require_columns,
 )
-from cadence.store.series_repo import apply_series
+from cadence.store.series_repo import ensure_observed_series
 from cadence.store.tables import (
     events_table,
     observations_table,
@@ -60,6 +68,7 @@ from cadence.store.upsert import (
 )
 
 MAX_LISTED_ERRORS = 50
+RETRIES = 3
 Enricher = Callable[[pd.DataFrame], pd.DataFrame]
 Progress = Callable[[int], None]
 
@@ -121,9 +130,12 @@ class _Rejects:
         for e in errors:
             reasons.setdefault(e.row, []).append(str(e))
         rows = chunk.index.to_numpy()[bad]
-        out = chunk.loc[bad].copy()
+        shown = [c for c in chunk.columns if not str(c).startswith("_")]
+        out = chunk.loc[bad, shown].apply(spreadsheet_safe)
         out.insert(0, "row", rows)
-        out["errors"] = ["; ".join(reasons.get(int(r), [])) for r in rows]
+        out["errors"] = spreadsheet_safe(
+            pd.Series(["; ".join(reasons.get(int(r), [])) for r in rows], index=out.index)
+        )
         first = self._header is None
         if first:
             self._header = list(out.columns)
@@ -136,6 +148,18 @@ class _Rejects:
             index=False,
             quoting=csv.QUOTE_MINIMAL,
         )
+
+
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(col: pd.Series) -> pd.Series:
+    """Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) get a leading apostrophe (OWASP's rule
+    against CSV injection); other cells are unchanged."""
+    text = col.astype(object)
+    risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+    return text.where(~risky.astype(bool), "'" + text.astype(str))
 
 
 OBSERVATION_KEY = ("series_id", "period_start", "period_end", "source")
@@ -175,8 +199,58 @@ def _run(
     rejects_path: Path | None,
     progress: Progress | None,
 ) -> IngestSummary:
-    """The shared loop: validate each chunk, write the valid rows, commit once at the end
-    (or roll back everything when errors were found and ``skip_invalid`` is off)."""
+    """The shared loop (``_run_once``), run again when a concurrent ingest committed the
+    same new keys first (a unique violation): chunks given as a list or tuple are replayed
+    (up to ``RETRIES`` times) and find those rows stored; a stream cannot be replayed, so
+    there the collision is a ``ConflictError``."""
+    replayable = isinstance(chunks, list | tuple)
+    for attempt in range(RETRIES + 1):
+        try:
+            return _run_once(
+                engine,
+                kind,
+                source_label,
+                chunks,
+                prepare,
+                write,
+                skip_invalid=skip_invalid,
+                rejects_path=rejects_path,
+                progress=progress,
+            )
+        except IntegrityError as exc:
+            if not _unique_violation(exc):
+                raise
+            if not replayable or attempt == RETRIES:
+                raise ConflictError(
+                    f"{kind} from {source_label or 'the input'}: a concurrent ingest stored "
+                    "some of the same rows first; nothing was stored, run it again"
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
+def _run_once(
+    engine: Engine,
+    kind: str,
+    source_label: str,
+    chunks: Iterable[pd.DataFrame],
+    prepare: Callable[
+        [Connection, pd.DataFrame, _Errors], tuple[pd.DataFrame, np.ndarray, list[RowError]]
+    ],
+    write: Callable[
+        [Connection, pd.DataFrame, np.ndarray, dt.datetime], tuple[WriteCounts, list[RowError]]
+    ],
+    *,
+    skip_invalid: bool,
+    rejects_path: Path | None,
+    progress: Progress | None,
+) -> IngestSummary:
+    """Validate each chunk, write the valid rows, commit once at the end (or roll back
+    everything when errors were found and ``skip_invalid`` is off)."""
     started = time.perf_counter()
     summary = IngestSummary(kind=kind, source=source_label)
     errs = _Errors()
@@ -255,15 +329,17 @@ def ingest_events(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    window: DateWindow | None = None,
 ) -> IngestSummary:
-    """Ingest event rows (native layout, text cells) keyed by ``(source, source_id)``."""
+    """Ingest event rows (native layout, text cells) keyed by ``(source, source_id)``;
+    dates must fall in ``window`` (default ``DateWindow.default()``)."""
     known = _names(EVENT_FIELDS)
     table = events_table
 
     def prepare(
         _c: Connection, chunk: pd.DataFrame, _e: _Errors
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
-        typed, errors, bad = validate(chunk, EVENT_FIELDS, chunk.index.to_numpy())
+        typed, errors, bad = validate(chunk, EVENT_FIELDS, chunk.index.to_numpy(), window)
         typed[C.KIND] = typed[C.KIND].str.lower()
         return _keyed(typed, chunk, known), bad, errors
 
@@ -292,10 +368,12 @@ def ingest_statements(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    window: DateWindow | None = None,
 ) -> IngestSummary:
     """Ingest statements keyed by ``(source, source_id)``. A stance given in the file is
     the analyst's; ``enrich`` (e.g. the statement-signal extractor) may fill the others and
-    add ``stance_source``, ``confidence``, ``extractor_version`` and extra columns."""
+    add ``stance_source``, ``confidence``, ``extractor_version`` and extra columns. Dates
+    must fall in ``window``."""
     known = _names(STATEMENT_FIELDS)
     table = statements_table
     stored_cols = {c.name for c in table.columns}
@@ -303,7 +381,7 @@ def ingest_statements(
     def prepare(
         _c: Connection, chunk: pd.DataFrame, _e: _Errors
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
-        typed, errors, bad = validate(chunk, STATEMENT_FIELDS, chunk.index.to_numpy())
+        typed, errors, bad = validate(chunk, STATEMENT_FIELDS, chunk.index.to_numpy(), window)
         analyst = typed[C.STANCE].notna()
         typed[C.STANCE_SOURCE] = analyst.map({True: C.STANCE_SOURCE_ANALYST, False: None})
         typed[C.CONFIDENCE] = np.where(analyst, 1.0, np.nan)
@@ -335,6 +413,17 @@ def ingest_statements(
 # --- counts --------------------------------------------------------------------------------
 
 
+def _filled(chunk: pd.DataFrame, column: str, value: str | None) -> pd.DataFrame:
+    """``chunk`` with blank (or absent) cells of ``column`` set to ``value``."""
+    if value is None:
+        return chunk
+    if column not in chunk.columns:
+        return chunk.assign(**{column: value})
+    cells = chunk[column].astype(object)
+    blank = cells.isna() | (cells.astype(str).str.strip() == "")
+    return chunk.assign(**{column: cells.where(~blank, value)})
+
+
 def _period_end(start: pd.Series, freq: pd.Series) -> pd.Series:
     out = start + pd.Timedelta(days=1)
     for f, off in (("W", pd.DateOffset(weeks=1)), ("M", pd.DateOffset(months=1))):
@@ -354,11 +443,13 @@ def ingest_counts(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    window: DateWindow | None = None,
 ) -> IngestSummary:
     """Ingest aggregated counts (``series,date,count[,end]``) as observations over
     ``[date, end)``; ``end`` defaults to one period of the series' frequency. ``series``
-    fills a missing series column. An unknown series is created as an observed series
-    when ``frequency`` is given, otherwise it is a row error."""
+    fills a missing series column and ``source`` a missing source (both validated as
+    row values). An unknown series is created as an observed series when ``frequency``
+    is given, otherwise it is a row error. Dates must fall in ``window``."""
     table = observations_table
     s_table = series_table
     cache: dict[str, tuple[int, str] | None] = {}
@@ -367,34 +458,21 @@ def ingest_counts(
         for name in names:
             if name in cache:
                 continue
+            if frequency is not None:
+                cache[name] = ensure_observed_series(conn, name, frequency)
+                continue
             row = conn.execute(
                 select(s_table.c.id, s_table.c.frequency).where(s_table.c.name == name)
             ).first()
-            if row is None and frequency is not None:
-                apply_series(
-                    conn,
-                    name,
-                    frequency,
-                    observed=True,
-                    definition={
-                        "name": name,
-                        "frequency": frequency,
-                        "target": {"observations": True},
-                    },
-                )
-                row = conn.execute(
-                    select(s_table.c.id, s_table.c.frequency).where(s_table.c.name == name)
-                ).first()
             cache[name] = None if row is None else (int(row[0]), str(row[1]))
 
     def prepare(
         conn: Connection, chunk: pd.DataFrame, _e: _Errors
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
-        if series is not None:
-            chunk = chunk.assign(**{C.SERIES: chunk.get(C.SERIES, series)})
-            chunk[C.SERIES] = chunk[C.SERIES].replace("", series)
+        chunk = _filled(chunk, C.SERIES, series)
+        chunk = _filled(chunk, C.SOURCE, source)
         rows = chunk.index.to_numpy()
-        typed, errors, bad = validate(chunk, COUNT_FIELDS, rows)
+        typed, errors, bad = validate(chunk, COUNT_FIELDS, rows, window)
         names = typed[C.SERIES].fillna("")
         lookup(conn, [n for n in names.unique() if n])
         declared = names.map(lambda n: cache.get(n) is not None).to_numpy(dtype=bool)
@@ -425,7 +503,7 @@ def ingest_counts(
                 )
             )
         bad |= not_after
-        src = typed[C.SOURCE].fillna(source)
+        src = typed[C.SOURCE]
         obs = pd.DataFrame(
             {
                 "series_id": ids.astype("int64"),
@@ -505,6 +583,13 @@ def tally_intervals(typed: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame
     return out.dropna(subset=["period_start"]), errors
 
 
+TALLY_LABELS: Final = (
+    FieldSpec(C.SERIES, required=True, max_len=256),
+    FieldSpec(C.SOURCE, required=True, max_len=256),
+)
+MAX_LISTED_REMOVALS = 20
+
+
 def ingest_tallies(
     engine: Engine,
     path: str | Path,
@@ -514,19 +599,23 @@ def ingest_tallies(
     source: str | None = None,
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
+    replace: bool = False,
+    window: DateWindow | None = None,
 ) -> IngestSummary:
     """Ingest cumulative tallies (``as_of_date,total[,period_start]``) as interval
-    observations of ``series``. The tallies of one ``source`` are a snapshot: intervals
-    of that source no longer implied by the file are removed (reported as ``removed``),
-    so inserting a tally between two others splits their interval instead of double
-    counting."""
+    observations of ``series``. The tallies of one ``source`` are a snapshot: inserting a
+    tally between two others splits their interval (the parts replace it, same total)
+    instead of double counting. Any other stored interval of that source the file no
+    longer implies is removed only when ``replace`` is set (reported as ``removed``);
+    otherwise the ingest is refused (``RemovalRefusedError``, naming them) and nothing
+    changes. An empty file is refused. Dates must fall in ``window``."""
     started = time.perf_counter()
     src = source or Path(path).stem
-    chunks = list(read_chunks(path))
-    frame = pd.concat(chunks) if chunks else pd.DataFrame(columns=[AS_OF_DATE, TOTAL])
+    frame = pd.concat(list(read_chunks(path)))
     rows = frame.index.to_numpy()
     require_columns(frame, (AS_OF_DATE, TOTAL), path)
-    typed, errors, bad = validate(frame, TALLY_FIELDS, rows)
+    labelled = frame.assign(**{C.SERIES: series, C.SOURCE: src})
+    typed, errors, bad = validate(labelled, TALLY_FIELDS + TALLY_LABELS, rows, window)
     summary = IngestSummary(kind="tallies", source=src, rows=len(frame))
     if errors and not skip_invalid:
         raise ValidationFailedError(errors[:MAX_LISTED_ERRORS], len(errors), len(frame))
@@ -539,53 +628,74 @@ def ingest_tallies(
         summary.rejected = rej.n
         summary.rejects_path = str(rejects_path) if rej.n and rejects_path else None
     run_started = utcnow()
-    table = observations_table
-    with engine.begin() as conn:
-        row = conn.execute(select(series_table.c.id).where(series_table.c.name == series)).first()
-        if row is None:
-            if frequency is None:
-                raise ConflictError(f"no series named {series!r}; declare it or pass --frequency")
-            apply_series(
+    try:
+        with engine.begin() as conn:
+            sid = _tally_series(conn, series, frequency)
+            obs = intervals.drop(columns="_row").assign(series_id=sid, source=src, extra=None)
+            obs[HASH_COLUMN] = content_hash(obs[["count"]])
+            counts, werrs = write_chunk(
                 conn,
-                series,
-                frequency,
-                observed=True,
-                definition={
-                    "name": series,
-                    "frequency": frequency,
-                    "target": {"observations": True},
-                },
+                observations_table,
+                obs,
+                OBSERVATION_KEY,
+                intervals["_row"].to_numpy(),
+                run_started,
             )
-            row = conn.execute(
-                select(series_table.c.id).where(series_table.c.name == series)
-            ).first()
-        assert row is not None
-        sid = int(row[0])
-        obs = intervals.drop(columns="_row").assign(series_id=sid, source=src, extra=None)
-        obs[HASH_COLUMN] = content_hash(obs[["count"]])
-        counts, werrs = write_chunk(
-            conn,
-            table,
-            obs,
-            OBSERVATION_KEY,
-            intervals["_row"].to_numpy(),
-            run_started,
-        )
-        if werrs:
-            raise ValidationFailedError(werrs, len(werrs), len(frame))
-        summary.add(counts)
-        keep = {
-            (s.date(), e.date())
-            for s, e in zip(obs["period_start"], obs["period_end"], strict=True)
-        }
-        stored = conn.execute(
-            select(table.c.id, table.c.period_start, table.c.period_end).where(
-                table.c.series_id == sid, table.c.source == src
-            )
-        ).all()
-        stale = [r.id for r in stored if (r.period_start, r.period_end) not in keep]
-        if stale:
-            conn.execute(delete(table).where(table.c.id.in_(stale)))
-        summary.removed = len(stale)
+            if werrs:
+                raise ValidationFailedError(werrs, len(werrs), len(frame))
+            summary.add(counts)
+            summary.removed = _remove_stale(conn, series, sid, src, obs, replace=replace)
+    except IntegrityError as exc:
+        if not _unique_violation(exc):
+            raise
+        raise ConflictError(
+            f"tallies of {series!r}: a concurrent ingest stored some of the same intervals "
+            "first; nothing was stored, run it again"
+        ) from exc
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _tally_series(conn: Connection, series: str, frequency: str | None) -> int:
+    row = conn.execute(select(series_table.c.id).where(series_table.c.name == series)).first()
+    if row is not None:
+        return int(row[0])
+    if frequency is None:
+        raise ConflictError(f"no series named {series!r}; declare it or pass --frequency")
+    return ensure_observed_series(conn, series, frequency)[0]
+
+
+def _refined(start: dt.date, end: dt.date, count: int, obs: pd.DataFrame) -> bool:
+    """True when the new intervals inside ``[start, end)`` tile it exactly with the same
+    total: a tally inserted between two others, not a loss."""
+    starts = obs["period_start"].dt.date
+    ends = obs["period_end"].dt.date
+    inner = ((starts >= start) & (ends <= end)).to_numpy(dtype=bool)
+    if not inner.any():
+        return False
+    days = int((obs["period_end"] - obs["period_start"])[inner].dt.days.sum())
+    return days == (end - start).days and int(obs["count"][inner].sum()) == count
+
+
+def _remove_stale(
+    conn: Connection, series: str, sid: int, src: str, obs: pd.DataFrame, *, replace: bool
+) -> int:
+    """Delete the stored intervals of ``(sid, src)`` that ``obs`` no longer holds; without
+    ``replace`` only those split by new tallies, others refuse the ingest."""
+    table = observations_table
+    keep = {
+        (a.date(), b.date()) for a, b in zip(obs["period_start"], obs["period_end"], strict=True)
+    }
+    stored = conn.execute(
+        select(table.c.id, table.c.period_start, table.c.period_end, table.c.count.label("n"))
+        .where(table.c.series_id == sid, table.c.source == src)
+        .order_by(table.c.period_start)
+    ).all()
+    stale = [r for r in stored if (r.period_start, r.period_end) not in keep]
+    lost = [r for r in stale if not _refined(r.period_start, r.period_end, r.n, obs)]
+    if lost and not replace:
+        shown = [f"[{r.period_start}, {r.period_end}) count {r.n}" for r in lost]
+        raise RemovalRefusedError(series, src, shown[:MAX_LISTED_REMOVALS], len(lost))
+    if stale:
+        conn.execute(delete(table).where(table.c.id.in_([r.id for r in stale])))
+    return len(stale)

@@ -123,6 +123,7 @@ def events(
             skip_invalid=skip_invalid,
             rejects_path=_rejects_path(path, rejects),
             progress=tick,
+            window=settings().ingest_window(),
         )
     show_summary(s, as_json)
     score_after(engine, s, observed=False)
@@ -146,6 +147,7 @@ def statements(
             skip_invalid=skip_invalid,
             rejects_path=_rejects_path(path, rejects),
             progress=tick,
+            window=settings().ingest_window(),
         )
     show_summary(s, as_json)
 
@@ -174,6 +176,7 @@ def counts(
             skip_invalid=skip_invalid,
             rejects_path=_rejects_path(path, rejects),
             progress=tick,
+            window=settings().ingest_window(),
         )
     show_summary(s, as_json)
     score_after(engine, s, observed=True)
@@ -187,6 +190,12 @@ def tallies(
     source: str | None = typer.Option(None, help="source label (default: the file name)"),
     skip_invalid: bool = SkipInvalid,
     rejects: Path | None = RejectsOpt,
+    replace: bool = typer.Option(
+        False,
+        "--replace",
+        help="remove stored intervals of this source the file no longer implies "
+        "(without it such an ingest is refused)",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Ingest cumulative tallies (as_of_date,total[,period_start]) as interval counts."""
@@ -199,6 +208,8 @@ def tallies(
         source=source,
         skip_invalid=skip_invalid,
         rejects_path=_rejects_path(path, rejects),
+        replace=replace,
+        window=settings().ingest_window(),
     )
     show_summary(s, as_json)
     score_after(engine, s, observed=True)

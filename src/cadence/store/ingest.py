@@ -147,6 +147,7 @@ class _Rejects:
             header=first,
             index=False,
             quoting=csv.QUOTE_MINIMAL,
+            errors="backslashreplace",
         )
 
 
@@ -157,9 +158,11 @@ def spreadsheet_safe(col: pd.Series) -> pd.Series:
     """Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``,
     ``-``, ``@``, a tab or a carriage return) get a leading apostrophe (OWASP's rule
     against CSV injection); other cells are unchanged."""
-    text = col.astype(object)
-    risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
-    return text.where(~risky.astype(bool), "'" + text.astype(str))
+    cells = [
+        "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+        for v in col.to_numpy(dtype=object)
+    ]
+    return pd.Series(cells, index=col.index, dtype=object)
 
 
 OBSERVATION_KEY = ("series_id", "period_start", "period_end", "source")
@@ -288,6 +291,16 @@ def _run_once(
     return summary
 
 
+def _blank_bad(chunk: pd.DataFrame, bad: np.ndarray) -> pd.DataFrame:
+    """``chunk`` with every cell of the rejected rows blanked (their text may not even be
+    encodable), so extra columns are encoded for the valid rows only."""
+    if not bad.any():
+        return chunk
+    out = chunk.astype(object)
+    out.loc[bad] = ""
+    return out
+
+
 def _keyed(typed: pd.DataFrame, chunk: pd.DataFrame, known: list[str]) -> pd.DataFrame:
     """Add ``extra`` and ``content_hash``; fill a missing ``source_id`` from the content."""
     extra = extra_json(chunk, known)
@@ -341,7 +354,7 @@ def ingest_events(
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
         typed, errors, bad = validate(chunk, EVENT_FIELDS, chunk.index.to_numpy(), window)
         typed[C.KIND] = typed[C.KIND].str.lower()
-        return _keyed(typed, chunk, known), bad, errors
+        return _keyed(typed, _blank_bad(chunk, bad), known), bad, errors
 
     return _run(
         engine,
@@ -382,6 +395,7 @@ def ingest_statements(
         _c: Connection, chunk: pd.DataFrame, _e: _Errors
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
         typed, errors, bad = validate(chunk, STATEMENT_FIELDS, chunk.index.to_numpy(), window)
+        chunk = _blank_bad(chunk, bad)
         analyst = typed[C.STANCE].notna()
         typed[C.STANCE_SOURCE] = analyst.map({True: C.STANCE_SOURCE_ANALYST, False: None})
         typed[C.CONFIDENCE] = np.where(analyst, 1.0, np.nan)
@@ -473,6 +487,7 @@ def ingest_counts(
         chunk = _filled(chunk, C.SOURCE, source)
         rows = chunk.index.to_numpy()
         typed, errors, bad = validate(chunk, COUNT_FIELDS, rows, window)
+        chunk = _blank_bad(chunk, bad)
         names = typed[C.SERIES].fillna("")
         lookup(conn, [n for n in names.unique() if n])
         declared = names.map(lambda n: cache.get(n) is not None).to_numpy(dtype=bool)

@@ -167,12 +167,13 @@ def _json_frame(records: list[dict[str, object]]) -> pd.DataFrame:
     blank, nested values stay JSON. The keys holding an object, array or boolean are
     listed per row in the hidden ``NESTED_COLUMN`` (validation refuses them in known
     fields). A key that is not valid text (a NUL or an unpaired surrogate) is refused."""
-    df = pd.DataFrame.from_records([{k: _text(v) for k, v in r.items()} for r in records])
-    names = pd.Series([str(c) for c in df.columns], dtype=object)
+    names = pd.Series(list(dict.fromkeys(k for r in records for k in r)), dtype=object)
     unsafe = unsafe_text(names)
     if unsafe.any():
         raise InputFileError(f"field name {names[unsafe].iloc[0]!r} is not valid text")
-    df = df.astype(object).where(df.notna(), "")
+    # object columns: a lone surrogate cannot be Arrow text (validation reports it)
+    df = pd.DataFrame([{k: _text(v) for k, v in r.items()} for r in records], dtype=object)
+    df = df.where(df.notna(), "")
     nested = [_nested_keys(r) for r in records]
     if any(nested):
         df[NESTED_COLUMN] = nested

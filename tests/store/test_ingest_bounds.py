@@ -246,8 +246,7 @@ def test_impossible_times_are_refused(engine: Engine, time: str) -> None:
     frame = json_rows_frame([event(time=time)])
     errors = errors_of(lambda: ingest_events(engine, [frame], window=WINDOW))
     assert errors == [
-        f"row 1, field `time`: expected a time as HH:MM or HH:MM:SS (00:00 to 23:59), "
-        f"got '{time}'"
+        f"row 1, field `time`: expected a time as HH:MM or HH:MM:SS (00:00 to 23:59), got '{time}'"
     ]
 
 

@@ -22,9 +22,7 @@ HISTORY = [
 
 
 def tallies_file(path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    return write_csv(
-        path, [{"as_of_date": a, "total": t, "period_start": p} for a, t, p in rows]
-    )
+    return write_csv(path, [{"as_of_date": a, "total": t, "period_start": p} for a, t, p in rows])
 
 
 def stored(engine: Engine, series: str = "t") -> list[list[object]]:

@@ -162,3 +162,14 @@ def test_parallel_batches_creating_one_series_all_succeed(api: Any) -> None:
             statuses = list(pool.map(post, clients))
     assert statuses == [200] * workers
     assert count(url, series_table) == 1 and count(url, observations_table) == 7
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"rows": [{"0": []}]},
+        {"series": "c", "frequency": "D", "rows": [{"series": {"x": 1}, "date": "2024-01-02"}]},
+    ],
+)
+def test_json_values_in_counts_are_422_not_500(client: TestClient, body: dict[str, Any]) -> None:
+    assert client.post("/v1/counts", json=body).status_code == 422

@@ -71,7 +71,7 @@ def unsafe_text(values: pd.Series) -> np.ndarray:
     so only NULs are looked for there; other columns are checked in one pass over the
     joined text, cell by cell only when it finds something."""
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        return values.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        return np.array(values.str.contains("\x00", regex=False).fillna(False), dtype=bool)
     cells = values.to_numpy(dtype=object)
     text = [v for v in cells if isinstance(v, str)]
     joined = "".join(text)

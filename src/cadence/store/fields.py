@@ -150,7 +150,7 @@ def validate(
             obj = nested.str.contains(f",{f.name},", regex=False).to_numpy(dtype=bool)
             errors += _errors(obj, raw, rows, f.name, NOT_SCALAR)
             raw = raw.where(~obj, "")
-            refused |= obj
+            refused = refused | obj
         bad |= refused
         blank = (raw == "").to_numpy() & ~refused
         if f.required:

@@ -99,6 +99,8 @@ def _errors(
     mask: np.ndarray, raw: pd.Series, rows: np.ndarray, field: str, expected: str
 ) -> list[RowError]:
     idx = np.flatnonzero(mask)
+    if not len(idx):
+        return []
     values = raw.to_numpy()
     return [RowError(int(rows[i]), field, expected, _show(values[i])) for i in idx]
 

@@ -19,7 +19,6 @@ from cadence.store.errors import (
     DatabaseUnavailableError,
     InputFileError,
     NotFoundError,
-    RemovalRefusedError,
     ValidationFailedError,
 )
 
@@ -65,11 +64,6 @@ def install(app: FastAPI) -> None:
             f"{exc.n_errors} invalid value(s) in {exc.n_rows} row(s); nothing was stored",
             {"errors": rows, "n_errors": exc.n_errors},
         )
-
-    @app.exception_handler(RemovalRefusedError)
-    async def removal_refused(_r: Request, exc: RemovalRefusedError) -> JSONResponse:
-        details = {"removals": list(exc.removals), "n_removals": exc.n_removals}
-        return _json(409, "removal_refused", str(exc), details)
 
     @app.exception_handler(InputFileError)
     async def bad_input(_r: Request, exc: InputFileError) -> JSONResponse:

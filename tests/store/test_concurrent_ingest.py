@@ -6,18 +6,28 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from cadence.store.engine import make_engine
 from cadence.store.ingest import IngestSummary, ingest_counts
 from cadence.store.readers import json_rows_frame
+from cadence.store.series_repo import ensure_observed_series
 from cadence.store.tables import observations_table, series_table
 
 WORKERS = 8
 
 
-def test_parallel_batches_creating_one_series_all_succeed(engine: Engine, db_url: str) -> None:
+@pytest.mark.parametrize("declared", [False, True], ids=["new-series", "declared-series"])
+def test_parallel_batches_of_the_same_rows_all_succeed(
+    engine: Engine, db_url: str, declared: bool
+) -> None:
+    """Undeclared, all create the series at once; declared, all insert the same new rows at
+    once (the losers of the unique-key race replay their batch and find them stored)."""
     rows = [{"date": f"2024-01-{d:02d}", "count": d} for d in range(1, 11)]
+    if declared:
+        with engine.begin() as conn:
+            ensure_observed_series(conn, "new-x", "D")
     start = threading.Barrier(WORKERS)
 
     def post(_i: int) -> IngestSummary:

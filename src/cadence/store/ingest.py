@@ -220,7 +220,7 @@ def _run(
                 rejects_path=rejects_path,
                 progress=progress,
             )
-        except IntegrityError as exc:
+        except Exception as exc:
             if not _unique_violation(exc):
                 raise
             if not replayable or attempt == RETRIES:
@@ -231,9 +231,13 @@ def _run(
     raise AssertionError("unreachable")
 
 
-def _unique_violation(exc: IntegrityError) -> bool:
-    orig = exc.orig
-    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+def _unique_violation(exc: BaseException) -> bool:
+    """A unique-key violation, raised through SQLAlchemy or by the driver itself (bulk
+    inserts use the driver's cursor): SQLSTATE 23505 on PostgreSQL, SQLite's message."""
+    orig = exc.orig if isinstance(exc, IntegrityError) else exc
+    if getattr(orig, "sqlstate", None) == "23505":
+        return True
+    return type(orig).__name__ == "IntegrityError" and "UNIQUE constraint failed" in str(orig)
 
 
 def _run_once(
@@ -660,7 +664,7 @@ def ingest_tallies(
                 raise ValidationFailedError(werrs, len(werrs), len(frame))
             summary.add(counts)
             summary.removed = _remove_stale(conn, series, sid, src, obs, replace=replace)
-    except IntegrityError as exc:
+    except Exception as exc:
         if not _unique_violation(exc):
             raise
         raise ConflictError(

@@ -522,7 +522,7 @@ def ingest_counts(
                 )
             )
         bad |= not_after
-        src = typed[C.SOURCE]
+        src = typed[C.SOURCE].fillna(source)
         obs = pd.DataFrame(
             {
                 "series_id": ids.astype("int64"),
@@ -646,24 +646,11 @@ def ingest_tallies(
         rej.write(frame, bad, errors)
         summary.rejected = rej.n
         summary.rejects_path = str(rejects_path) if rej.n and rejects_path else None
-    run_started = utcnow()
     try:
         with engine.begin() as conn:
-            sid = _tally_series(conn, series, frequency)
-            obs = intervals.drop(columns="_row").assign(series_id=sid, source=src, extra=None)
-            obs[HASH_COLUMN] = content_hash(obs[["count"]])
-            counts, werrs = write_chunk(
-                conn,
-                observations_table,
-                obs,
-                OBSERVATION_KEY,
-                intervals["_row"].to_numpy(),
-                run_started,
+            counts, summary.removed = _store_intervals(
+                conn, series, frequency, src, intervals, len(frame), replace=replace
             )
-            if werrs:
-                raise ValidationFailedError(werrs, len(werrs), len(frame))
-            summary.add(counts)
-            summary.removed = _remove_stale(conn, series, sid, src, obs, replace=replace)
     except Exception as exc:
         if not _unique_violation(exc):
             raise
@@ -671,8 +658,31 @@ def ingest_tallies(
             f"tallies of {series!r}: a concurrent ingest stored some of the same intervals "
             "first; nothing was stored, run it again"
         ) from exc
+    summary.add(counts)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _store_intervals(
+    conn: Connection,
+    series: str,
+    frequency: str | None,
+    src: str,
+    intervals: pd.DataFrame,
+    n_rows: int,
+    *,
+    replace: bool,
+) -> tuple[WriteCounts, int]:
+    """Write the tally intervals of ``(series, src)`` and remove the stale ones (see
+    ``_remove_stale``); the write counts and the number removed."""
+    sid = _tally_series(conn, series, frequency)
+    obs = intervals.drop(columns="_row").assign(series_id=sid, source=src, extra=None)
+    obs[HASH_COLUMN] = content_hash(obs[["count"]])
+    rows = intervals["_row"].to_numpy()
+    counts, werrs = write_chunk(conn, observations_table, obs, OBSERVATION_KEY, rows, utcnow())
+    if werrs:
+        raise ValidationFailedError(werrs, len(werrs), n_rows)
+    return counts, _remove_stale(conn, series, sid, src, obs, replace=replace)
 
 
 def _tally_series(conn: Connection, series: str, frequency: str | None) -> int:

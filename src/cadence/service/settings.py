@@ -13,6 +13,8 @@ from typing import Self, TypedDict
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cadence.store.bounds import FIRST_DATE, FUTURE_MARGIN_DAYS, DateWindow
+
 # the repository's data/ folder when running from a checkout or an editable install
 _REPO_DATA = Path(__file__).resolve().parents[3] / "data"
 
@@ -63,6 +65,14 @@ class Settings(BaseSettings):
         description="candidates of a retrain started by the service (schedule or POST "
         "/v1/retrain): 'default', 'all' or comma-separated model names",
     )
+    ingest_first_date: dt.date = Field(
+        default=FIRST_DATE, description="earliest date an ingested row may carry"
+    )
+    ingest_future_days: int = Field(
+        default=FUTURE_MARGIN_DAYS,
+        ge=0,
+        description="how many days after today (UTC) an ingested date may fall",
+    )
     max_body_bytes: int = Field(default=10_000_000, description="largest request body accepted")
     scenario_max_samples: int = Field(
         default=2000, ge=1, description="most sample paths one scenario request may ask for"
@@ -110,6 +120,14 @@ class Settings(BaseSettings):
         return JobLease(
             heartbeat_every=dt.timedelta(seconds=self.job_heartbeat_seconds),
             stale_after=dt.timedelta(seconds=self.job_lease_seconds),
+        )
+
+    def ingest_window(self) -> DateWindow:
+        """The dates ingest accepts today: ``ingest_first_date`` to today plus
+        ``ingest_future_days``."""
+        today = dt.datetime.now(dt.UTC).date()
+        return DateWindow.until(
+            today, first=self.ingest_first_date, margin_days=self.ingest_future_days
         )
 
     @property

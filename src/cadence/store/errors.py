@@ -8,7 +8,9 @@ Tree::
     │                               missing required columns)
     ├── ValidationFailedError       rows failed validation; nothing was written
     ├── NotFoundError               a named series / forecast / job does not exist
-    └── ConflictError               the write conflicts with stored state (e.g. a job lock)
+    ├── ConflictError               the write conflicts with stored state (e.g. a job lock)
+    └── RemovalRefusedError         an ingest would remove stored rows and was not told to
+                                    replace them; nothing was written
 
 Exceptions are plain data: no logging or I/O in ``__init__``.
 """
@@ -73,4 +75,21 @@ class ValidationFailedError(StoreError):
         super().__init__(
             f"{n_errors} invalid value(s) in {n_rows} row(s); nothing was stored:\n"
             + "\n".join(lines)
+        )
+
+
+class RemovalRefusedError(StoreError):
+    """An ingest would remove stored rows and was not asked to replace them; nothing was
+    written. ``removals`` describes at most the first few, ``n_removals`` counts all."""
+
+    def __init__(self, series: str, source: str, removals: Sequence[str], n_removals: int) -> None:
+        self.series, self.source = series, source
+        self.removals = tuple(removals)
+        self.n_removals = n_removals
+        more = n_removals - len(self.removals)
+        listed = "; ".join(self.removals) + (f"; ... and {more} more" if more > 0 else "")
+        super().__init__(
+            f"tallies of source {source!r} for series {series!r} would remove {n_removals} "
+            f"stored interval(s) the file no longer implies: {listed}. Nothing was changed; "
+            "ingest with --replace to replace the stored tallies of this source"
         )

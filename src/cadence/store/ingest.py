@@ -15,13 +15,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, delete, select
+from sqlalchemy.exc import IntegrityError
 
 from cadence import columns as C
-from cadence.store.errors import ConflictError, RowError, ValidationFailedError
+from cadence.store.bounds import DateWindow
+from cadence.store.errors import (
+    ConflictError,
+    RemovalRefusedError,
+    RowError,
+    ValidationFailedError,
+)
 from cadence.store.fields import (
     AS_OF_DATE,
     COUNT_FIELDS,
@@ -43,7 +51,7 @@ from cadence.store.readers import (
     read_chunks,
     require_columns,
 )
-from cadence.store.series_repo import apply_series
+from cadence.store.series_repo import ensure_observed_series
 from cadence.store.tables import (
     events_table,
     observations_table,
@@ -61,6 +69,7 @@ from cadence.store.upsert import (
 )
 
 MAX_LISTED_ERRORS = 50
+RETRIES = 3
 Enricher = Callable[[pd.DataFrame], pd.DataFrame]
 Progress = Callable[[int], None]
 
@@ -122,9 +131,12 @@ class _Rejects:
         for e in errors:
             reasons.setdefault(e.row, []).append(str(e))
         rows = chunk.index.to_numpy()[bad]
-        out = chunk.loc[bad].copy()
+        shown = [c for c in chunk.columns if not str(c).startswith("_")]
+        out = chunk.loc[bad, shown].apply(spreadsheet_safe)
         out.insert(0, "row", rows)
-        out["errors"] = ["; ".join(reasons.get(int(r), [])) for r in rows]
+        out["errors"] = spreadsheet_safe(
+            pd.Series(["; ".join(reasons.get(int(r), [])) for r in rows], index=out.index)
+        )
         first = self._header is None
         if first:
             self._header = list(out.columns)
@@ -136,7 +148,22 @@ class _Rejects:
             header=first,
             index=False,
             quoting=csv.QUOTE_MINIMAL,
+            errors="backslashreplace",
         )
+
+
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(col: pd.Series) -> pd.Series:
+    """Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) get a leading apostrophe (OWASP's rule
+    against CSV injection); other cells are unchanged."""
+    cells = [
+        "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+        for v in col.to_numpy(dtype=object)
+    ]
+    return pd.Series(cells, index=col.index, dtype=object)
 
 
 OBSERVATION_KEY = ("series_id", "period_start", "period_end", "source")
@@ -176,8 +203,62 @@ def _run(
     rejects_path: Path | None,
     progress: Progress | None,
 ) -> IngestSummary:
-    """The shared loop: validate each chunk, write the valid rows, commit once at the end
-    (or roll back everything when errors were found and ``skip_invalid`` is off)."""
+    """The shared loop (``_run_once``), run again when a concurrent ingest committed the
+    same new keys first (a unique violation): chunks given as a list or tuple are replayed
+    (up to ``RETRIES`` times) and find those rows stored; a stream cannot be replayed, so
+    there the collision is a ``ConflictError``."""
+    replayable = isinstance(chunks, list | tuple)
+    for attempt in range(RETRIES + 1):
+        try:
+            return _run_once(
+                engine,
+                kind,
+                source_label,
+                chunks,
+                prepare,
+                write,
+                skip_invalid=skip_invalid,
+                rejects_path=rejects_path,
+                progress=progress,
+            )
+        except Exception as exc:
+            if not _unique_violation(exc):
+                raise
+            if not replayable or attempt == RETRIES:
+                raise ConflictError(
+                    f"{kind} from {source_label or 'the input'}: a concurrent ingest stored "
+                    "some of the same rows first; nothing was stored, run it again"
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+def _unique_violation(exc: BaseException) -> bool:
+    """A unique-key violation, raised through SQLAlchemy or by the driver itself (bulk
+    inserts use the driver's cursor): SQLSTATE 23505 on PostgreSQL, SQLite's message."""
+    orig = exc.orig if isinstance(exc, IntegrityError) else exc
+    if getattr(orig, "sqlstate", None) == "23505":
+        return True
+    return type(orig).__name__ == "IntegrityError" and "UNIQUE constraint failed" in str(orig)
+
+
+def _run_once(
+    engine: Engine,
+    kind: str,
+    source_label: str,
+    chunks: Iterable[pd.DataFrame],
+    prepare: Callable[
+        [Connection, pd.DataFrame, _Errors], tuple[pd.DataFrame, np.ndarray, list[RowError]]
+    ],
+    write: Callable[
+        [Connection, pd.DataFrame, np.ndarray, dt.datetime], tuple[WriteCounts, list[RowError]]
+    ],
+    *,
+    skip_invalid: bool,
+    rejects_path: Path | None,
+    progress: Progress | None,
+) -> IngestSummary:
+    """Validate each chunk, write the valid rows, commit once at the end (or roll back
+    everything when errors were found and ``skip_invalid`` is off)."""
     started = time.perf_counter()
     summary = IngestSummary(kind=kind, source=source_label)
     errs = _Errors()
@@ -213,6 +294,16 @@ def _run(
     summary.errors = [str(e) for e in errs.listed]
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _blank_bad(chunk: pd.DataFrame, bad: np.ndarray) -> pd.DataFrame:
+    """``chunk`` with every cell of the rejected rows blanked (their text may not even be
+    encodable), so extra columns are encoded for the valid rows only."""
+    if not bad.any():
+        return chunk
+    out = chunk.astype(object)
+    out.loc[bad] = ""
+    return out
 
 
 def _keyed(typed: pd.DataFrame, chunk: pd.DataFrame, known: list[str]) -> pd.DataFrame:
@@ -256,17 +347,19 @@ def ingest_events(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    window: DateWindow | None = None,
 ) -> IngestSummary:
-    """Ingest event rows (native layout, text cells) keyed by ``(source, source_id)``."""
+    """Ingest event rows (native layout, text cells) keyed by ``(source, source_id)``;
+    dates must fall in ``window`` (default ``DateWindow.default()``)."""
     known = _names(EVENT_FIELDS)
     table = events_table
 
     def prepare(
         _c: Connection, chunk: pd.DataFrame, _e: _Errors
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
-        typed, errors, bad = validate(chunk, EVENT_FIELDS, chunk.index.to_numpy())
+        typed, errors, bad = validate(chunk, EVENT_FIELDS, chunk.index.to_numpy(), window)
         typed[C.KIND] = typed[C.KIND].str.lower()
-        return _keyed(typed, chunk, known), bad, errors
+        return _keyed(typed, _blank_bad(chunk, bad), known), bad, errors
 
     return _run(
         engine,
@@ -293,10 +386,12 @@ def ingest_statements(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    window: DateWindow | None = None,
 ) -> IngestSummary:
     """Ingest statements keyed by ``(source, source_id)``. A stance given in the file is
     the analyst's; ``enrich`` (e.g. the statement-signal extractor) may fill the others and
-    add ``stance_source``, ``confidence``, ``extractor_version`` and extra columns."""
+    add ``stance_source``, ``confidence``, ``extractor_version`` and extra columns. Dates
+    must fall in ``window``."""
     known = _names(STATEMENT_FIELDS)
     table = statements_table
     stored_cols = {c.name for c in table.columns}
@@ -304,7 +399,8 @@ def ingest_statements(
     def prepare(
         _c: Connection, chunk: pd.DataFrame, _e: _Errors
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
-        typed, errors, bad = validate(chunk, STATEMENT_FIELDS, chunk.index.to_numpy())
+        typed, errors, bad = validate(chunk, STATEMENT_FIELDS, chunk.index.to_numpy(), window)
+        chunk = _blank_bad(chunk, bad)
         analyst = typed[C.STANCE].notna()
         typed[C.STANCE_SOURCE] = analyst.map({True: C.STANCE_SOURCE_ANALYST, False: None})
         typed[C.CONFIDENCE] = np.where(analyst, 1.0, np.nan)
@@ -350,6 +446,17 @@ def _series_anchor(conn: Connection, name: str) -> int:
     return 0 if value is None else week_start_index(value, f"series {name!r}, week_start")
 
 
+def _filled(chunk: pd.DataFrame, column: str, value: str | None) -> pd.DataFrame:
+    """``chunk`` with blank (or absent) cells of ``column`` set to ``value``."""
+    if value is None:
+        return chunk
+    if column not in chunk.columns:
+        return chunk.assign(**{column: value})
+    cells = chunk[column].astype(object)
+    blank = cells.isna() | (cells.astype(str).str.strip() == "")
+    return chunk.assign(**{column: cells.where(~blank, value)})
+
+
 def ingest_counts(
     engine: Engine,
     chunks: Iterable[pd.DataFrame],
@@ -361,13 +468,15 @@ def ingest_counts(
     rejects_path: Path | None = None,
     progress: Progress | None = None,
     week_start: str | None = None,
+    window: DateWindow | None = None,
 ) -> IngestSummary:
     """Ingest aggregated counts (``series,date,count[,end]``) as observations over
     ``[date, end)``; a weekly or monthly count dated on any day of its period is stored
     on that period (``cadence.store.period_align``; weeks start on ``week_start``, else
     the series' catalog ``week_start``, else Monday). ``series`` fills a missing series
-    column. An unknown series is created as an observed series when ``frequency`` is
-    given, otherwise it is a row error."""
+    column and ``source`` a missing source (both validated as row values). An unknown
+    series is created as an observed series when ``frequency`` is given, otherwise it
+    is a row error. Dates must fall in ``window``."""
     table = observations_table
     s_table = series_table
     cache: dict[str, tuple[int, str] | None] = {}
@@ -378,36 +487,25 @@ def ingest_counts(
         for name in names:
             if name in cache:
                 continue
+            if frequency is not None:
+                extra = _week_start_entry(frequency, file_anchor)
+                cache[name] = ensure_observed_series(conn, name, frequency, extra)
+                anchors[name] = _series_anchor(conn, name) if file_anchor is None else file_anchor
+                continue
             row = conn.execute(
                 select(s_table.c.id, s_table.c.frequency).where(s_table.c.name == name)
             ).first()
-            if row is None and frequency is not None:
-                apply_series(
-                    conn,
-                    name,
-                    frequency,
-                    observed=True,
-                    definition={
-                        "name": name,
-                        "frequency": frequency,
-                        "target": {"observations": True},
-                        **_week_start_entry(frequency, file_anchor),
-                    },
-                )
-                row = conn.execute(
-                    select(s_table.c.id, s_table.c.frequency).where(s_table.c.name == name)
-                ).first()
             cache[name] = None if row is None else (int(row[0]), str(row[1]))
             anchors[name] = _series_anchor(conn, name) if file_anchor is None else file_anchor
 
     def prepare(
         conn: Connection, chunk: pd.DataFrame, _e: _Errors
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
-        if series is not None:
-            chunk = chunk.assign(**{C.SERIES: chunk.get(C.SERIES, series)})
-            chunk[C.SERIES] = chunk[C.SERIES].replace("", series)
+        chunk = _filled(chunk, C.SERIES, series)
+        chunk = _filled(chunk, C.SOURCE, source)
         rows = chunk.index.to_numpy()
-        typed, errors, bad = validate(chunk, COUNT_FIELDS, rows)
+        typed, errors, bad = validate(chunk, COUNT_FIELDS, rows, window)
+        chunk = _blank_bad(chunk, bad)
         names = typed[C.SERIES].fillna("")
         lookup(conn, [n for n in names.unique() if n])
         declared = names.map(lambda n: cache.get(n) is not None).to_numpy(dtype=bool)
@@ -521,6 +619,13 @@ def tally_intervals(typed: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame
     return out.dropna(subset=["period_start"]), errors
 
 
+TALLY_LABELS: Final = (
+    FieldSpec(C.SERIES, required=True, max_len=256),
+    FieldSpec(C.SOURCE, required=True, max_len=256),
+)
+MAX_LISTED_REMOVALS = 20
+
+
 def ingest_tallies(
     engine: Engine,
     path: str | Path,
@@ -530,19 +635,23 @@ def ingest_tallies(
     source: str | None = None,
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
+    replace: bool = False,
+    window: DateWindow | None = None,
 ) -> IngestSummary:
     """Ingest cumulative tallies (``as_of_date,total[,period_start]``) as interval
-    observations of ``series``. The tallies of one ``source`` are a snapshot: intervals
-    of that source no longer implied by the file are removed (reported as ``removed``),
-    so inserting a tally between two others splits their interval instead of double
-    counting."""
+    observations of ``series``. The tallies of one ``source`` are a snapshot: inserting a
+    tally between two others splits their interval (the parts replace it, same total)
+    instead of double counting. Any other stored interval of that source the file no
+    longer implies is removed only when ``replace`` is set (reported as ``removed``);
+    otherwise the ingest is refused (``RemovalRefusedError``, naming them) and nothing
+    changes. An empty file is refused. Dates must fall in ``window``."""
     started = time.perf_counter()
     src = source or Path(path).stem
-    chunks = list(read_chunks(path))
-    frame = pd.concat(chunks) if chunks else pd.DataFrame(columns=[AS_OF_DATE, TOTAL])
+    frame = pd.concat(list(read_chunks(path)))
     rows = frame.index.to_numpy()
     require_columns(frame, (AS_OF_DATE, TOTAL), path)
-    typed, errors, bad = validate(frame, TALLY_FIELDS, rows)
+    labelled = frame.assign(**{C.SERIES: series, C.SOURCE: src})
+    typed, errors, bad = validate(labelled, TALLY_FIELDS + TALLY_LABELS, rows, window)
     summary = IngestSummary(kind="tallies", source=src, rows=len(frame))
     if errors and not skip_invalid:
         raise ValidationFailedError(errors[:MAX_LISTED_ERRORS], len(errors), len(frame))
@@ -554,54 +663,85 @@ def ingest_tallies(
         rej.write(frame, bad, errors)
         summary.rejected = rej.n
         summary.rejects_path = str(rejects_path) if rej.n and rejects_path else None
-    run_started = utcnow()
-    table = observations_table
-    with engine.begin() as conn:
-        row = conn.execute(select(series_table.c.id).where(series_table.c.name == series)).first()
-        if row is None:
-            if frequency is None:
-                raise ConflictError(f"no series named {series!r}; declare it or pass --frequency")
-            apply_series(
-                conn,
-                series,
-                frequency,
-                observed=True,
-                definition={
-                    "name": series,
-                    "frequency": frequency,
-                    "target": {"observations": True},
-                },
+    try:
+        with engine.begin() as conn:
+            counts, summary.removed = _store_intervals(
+                conn, series, frequency, src, intervals, len(frame), replace=replace
             )
-            row = conn.execute(
-                select(series_table.c.id).where(series_table.c.name == series)
-            ).first()
-        assert row is not None
-        sid = int(row[0])
-        obs = intervals.drop(columns="_row").assign(series_id=sid, source=src, extra=None)
-        obs[HASH_COLUMN] = content_hash(obs[["count"]])
-        counts, werrs = write_chunk(
-            conn,
-            table,
-            obs,
-            OBSERVATION_KEY,
-            intervals["_row"].to_numpy(),
-            run_started,
-        )
-        if werrs:
-            raise ValidationFailedError(werrs, len(werrs), len(frame))
-        summary.add(counts)
-        keep = {
-            (s.date(), e.date())
-            for s, e in zip(obs["period_start"], obs["period_end"], strict=True)
-        }
-        stored = conn.execute(
-            select(table.c.id, table.c.period_start, table.c.period_end).where(
-                table.c.series_id == sid, table.c.source == src
-            )
-        ).all()
-        stale = [r.id for r in stored if (r.period_start, r.period_end) not in keep]
-        if stale:
-            conn.execute(delete(table).where(table.c.id.in_(stale)))
-        summary.removed = len(stale)
+    except Exception as exc:
+        if not _unique_violation(exc):
+            raise
+        raise ConflictError(
+            f"tallies of {series!r}: a concurrent ingest stored some of the same intervals "
+            "first; nothing was stored, run it again"
+        ) from exc
+    summary.add(counts)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _store_intervals(
+    conn: Connection,
+    series: str,
+    frequency: str | None,
+    src: str,
+    intervals: pd.DataFrame,
+    n_rows: int,
+    *,
+    replace: bool,
+) -> tuple[WriteCounts, int]:
+    """Write the tally intervals of ``(series, src)`` and remove the stale ones (see
+    ``_remove_stale``); the write counts and the number removed."""
+    sid = _tally_series(conn, series, frequency)
+    obs = intervals.drop(columns="_row").assign(series_id=sid, source=src, extra=None)
+    obs[HASH_COLUMN] = content_hash(obs[["count"]])
+    rows = intervals["_row"].to_numpy()
+    counts, werrs = write_chunk(conn, observations_table, obs, OBSERVATION_KEY, rows, utcnow())
+    if werrs:
+        raise ValidationFailedError(werrs, len(werrs), n_rows)
+    return counts, _remove_stale(conn, series, sid, src, obs, replace=replace)
+
+
+def _tally_series(conn: Connection, series: str, frequency: str | None) -> int:
+    row = conn.execute(select(series_table.c.id).where(series_table.c.name == series)).first()
+    if row is not None:
+        return int(row[0])
+    if frequency is None:
+        raise ConflictError(f"no series named {series!r}; declare it or pass --frequency")
+    return ensure_observed_series(conn, series, frequency)[0]
+
+
+def _refined(start: dt.date, end: dt.date, count: int, obs: pd.DataFrame) -> bool:
+    """True when the new intervals inside ``[start, end)`` tile it exactly with the same
+    total: a tally inserted between two others, not a loss."""
+    starts = obs["period_start"].dt.date
+    ends = obs["period_end"].dt.date
+    inner = ((starts >= start) & (ends <= end)).to_numpy(dtype=bool)
+    if not inner.any():
+        return False
+    days = int((obs["period_end"] - obs["period_start"])[inner].dt.days.sum())
+    return days == (end - start).days and int(obs["count"][inner].sum()) == count
+
+
+def _remove_stale(
+    conn: Connection, series: str, sid: int, src: str, obs: pd.DataFrame, *, replace: bool
+) -> int:
+    """Delete the stored intervals of ``(sid, src)`` that ``obs`` no longer holds; without
+    ``replace`` only those split by new tallies, others refuse the ingest."""
+    table = observations_table
+    keep = {
+        (a.date(), b.date()) for a, b in zip(obs["period_start"], obs["period_end"], strict=True)
+    }
+    stored = conn.execute(
+        select(table.c.id, table.c.period_start, table.c.period_end, table.c.count.label("n"))
+        .where(table.c.series_id == sid, table.c.source == src)
+        .order_by(table.c.period_start)
+    ).all()
+    stale = [r for r in stored if (r.period_start, r.period_end) not in keep]
+    lost = [r for r in stale if not _refined(r.period_start, r.period_end, r.n, obs)]
+    if lost and not replace:
+        shown = [f"[{r.period_start}, {r.period_end}) count {r.n}" for r in lost]
+        raise RemovalRefusedError(series, src, shown[:MAX_LISTED_REMOVALS], len(lost))
+    if stale:
+        conn.execute(delete(table).where(table.c.id.in_([r.id for r in stale])))
+    return len(stale)

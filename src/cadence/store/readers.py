@@ -18,7 +18,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from cadence import columns as C
+from cadence.store.bounds import unsafe_text
 from cadence.store.errors import InputFileError
+from cadence.store.fields import NESTED_COLUMN
 
 FileFormat = Literal["native", "acled"]
 DEFAULT_CHUNK_ROWS: Final = 50_000
@@ -60,10 +62,13 @@ def read_chunks(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Itera
     if not p.is_file():
         raise InputFileError(f"{p}: no such file")
     suffix = _suffix(p)
-    if suffix == ".csv":
-        yield from _numbered(_csv_chunks(p, chunk_rows), p)
-    else:
-        yield from _numbered(_jsonl_chunks(p, chunk_rows), p)
+    chunks = _csv_chunks(p, chunk_rows) if suffix == ".csv" else _jsonl_chunks(p, chunk_rows)
+    empty = True
+    for chunk in _numbered(chunks, p):
+        empty = empty and chunk.empty
+        yield chunk
+    if empty:
+        raise InputFileError(f"{p}: the file has no data rows; nothing was stored")
 
 
 def _csv_header(p: Path) -> list[str]:
@@ -133,6 +138,10 @@ def _jsonl_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputFileError(f"{p}: line {lineno} is not valid JSON: {exc.msg}") from exc
+            except RecursionError:
+                raise InputFileError(
+                    f"{p}: line {lineno} is nested too deeply to be read as JSON"
+                ) from None
             if not isinstance(obj, dict):
                 raise InputFileError(f"{p}: line {lineno}: expected a JSON object")
             buf.append(obj)
@@ -149,11 +158,26 @@ def _text(v: object) -> str:
     return v if isinstance(v, str) else json.dumps(v)
 
 
+def _nested_keys(record: dict[str, object]) -> str:
+    return ",".join(k.strip() for k, v in record.items() if isinstance(v, dict | list | bool))
+
+
 def _json_frame(records: list[dict[str, object]]) -> pd.DataFrame:
     """JSON values as text: numbers keep their JSON spelling, null and absent keys are
-    blank, nested values stay JSON."""
-    df = pd.DataFrame.from_records([{k: _text(v) for k, v in r.items()} for r in records])
-    return df.astype(object).where(df.notna(), "")
+    blank, nested values stay JSON. The keys holding an object, array or boolean are
+    listed per row in the hidden ``NESTED_COLUMN`` (validation refuses them in known
+    fields). A key that is not valid text (a NUL or an unpaired surrogate) is refused."""
+    names = pd.Series(list(dict.fromkeys(k for r in records for k in r)), dtype=object)
+    unsafe = unsafe_text(names)
+    if unsafe.any():
+        raise InputFileError(f"field name {names[unsafe].iloc[0]!r} is not valid text")
+    # object columns: a lone surrogate cannot be Arrow text (validation reports it)
+    df = pd.DataFrame([{k: _text(v) for k, v in r.items()} for r in records], dtype=object)
+    df = df.where(df.notna(), "")
+    nested = [_nested_keys(r) for r in records]
+    if any(nested):
+        df[NESTED_COLUMN] = nested
+    return df
 
 
 def json_rows_frame(records: list[dict[str, object]]) -> pd.DataFrame:

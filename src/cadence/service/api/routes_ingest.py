@@ -9,16 +9,17 @@ truth of (``cadence.service.accuracy``).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from cadence.features.stance import resolve_stances
 from cadence.service.accuracy import rescore_after_ingest
 from cadence.service.api.auth import WriteKey
 from cadence.service.api.deps import EngineDep, SettingsDep
+from cadence.store.bounds import UNSAFE_TEXT, unsafe_text
 from cadence.store.ingest import (
     IngestSummary,
     ingest_counts,
@@ -28,6 +29,16 @@ from cadence.store.ingest import (
 from cadence.store.readers import json_rows_frame
 
 router = APIRouter(prefix="/v1", tags=["ingest"], dependencies=[WriteKey])
+
+
+def _valid_text(value: str) -> str:
+    if unsafe_text(pd.Series([value], dtype=object)).any():
+        raise ValueError(UNSAFE_TEXT)
+    return value
+
+
+# a batch-level name: stored in a VARCHAR(256) column, refused on both backends alike
+Label = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_valid_text)]
 
 
 class Batch(BaseModel):
@@ -85,11 +96,11 @@ class CountBatch(Batch):
         }
     )
 
-    series: str | None = Field(None, description="series for rows without a `series` field")
+    series: Label | None = Field(None, description="series for rows without a `series` field")
     frequency: Literal["D", "W", "M"] | None = Field(
         None, description="create unknown series as observed series of this frequency"
     )
-    source: str = Field("api", description="source label (part of the natural key)")
+    source: Label = Field("api", description="source label (part of the natural key)")
 
 
 class IngestOut(BaseModel):
@@ -151,7 +162,7 @@ def post_events(
     batch: EventBatch, engine: EngineDep, settings: SettingsDep, tasks: BackgroundTasks
 ) -> IngestOut:
     chunk = _frame(batch, settings.max_batch_rows)
-    summary = ingest_events(engine, [chunk], source_label="api")
+    summary = ingest_events(engine, [chunk], source_label="api", window=settings.ingest_window())
     if summary.inserted + summary.updated:  # served forecasts of event-counted series
         tasks.add_task(rescore_after_ingest, engine, settings, observed=False)
     return _out(summary)
@@ -165,7 +176,14 @@ def post_events(
 )
 def post_statements(batch: StatementBatch, engine: EngineDep, settings: SettingsDep) -> IngestOut:
     chunk = _frame(batch, settings.max_batch_rows)
-    return _out(ingest_statements(engine, [chunk], source_label="api", enrich=resolve_stances))
+    summary = ingest_statements(
+        engine,
+        [chunk],
+        source_label="api",
+        enrich=resolve_stances,
+        window=settings.ingest_window(),
+    )
+    return _out(summary)
 
 
 @router.post(
@@ -179,7 +197,12 @@ def post_counts(
 ) -> IngestOut:
     chunk = _frame(batch, settings.max_batch_rows)
     summary = ingest_counts(
-        engine, [chunk], series=batch.series, frequency=batch.frequency, source=batch.source
+        engine,
+        [chunk],
+        series=batch.series,
+        frequency=batch.frequency,
+        source=batch.source,
+        window=settings.ingest_window(),
     )
     if summary.inserted + summary.updated:  # served forecasts are scored after the answer
         tasks.add_task(rescore_after_ingest, engine, settings, observed=True)

@@ -10,6 +10,7 @@ from cadence.store.errors import (
     DatabaseUnavailableError,
     InputFileError,
     NotFoundError,
+    RemovalRefusedError,
     StoreError,
     ValidationFailedError,
 )
@@ -23,7 +24,10 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def exit_code_for(exc: BaseException) -> int | None:
     """2 for bad input, 1 for other expected failures, None for bugs (re-raised)."""
-    if isinstance(exc, ValidationFailedError | InputFileError | NotFoundError | FeatureError):
+    if isinstance(
+        exc,
+        ValidationFailedError | InputFileError | NotFoundError | FeatureError | RemovalRefusedError,
+    ):
         return BAD_INPUT
     if isinstance(exc, DatabaseUnavailableError | ConflictError | StoreError):
         return FAILURE

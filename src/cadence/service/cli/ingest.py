@@ -124,6 +124,7 @@ def events(
             skip_invalid=skip_invalid,
             rejects_path=_rejects_path(path, rejects),
             progress=tick,
+            window=settings().ingest_window(),
         )
     show_summary(s, as_json)
     score_after(engine, s, observed=False)
@@ -147,6 +148,7 @@ def statements(
             skip_invalid=skip_invalid,
             rejects_path=_rejects_path(path, rejects),
             progress=tick,
+            window=settings().ingest_window(),
         )
     show_summary(s, as_json)
 
@@ -188,6 +190,7 @@ def counts(
             rejects_path=_rejects_path(path, rejects),
             progress=tick,
             week_start=week_start,
+            window=settings().ingest_window(),
         )
     show_summary(s, as_json)
     score_after(engine, s, observed=True)
@@ -201,6 +204,12 @@ def tallies(
     source: str | None = typer.Option(None, help="source label (default: the file name)"),
     skip_invalid: bool = SkipInvalid,
     rejects: Path | None = RejectsOpt,
+    replace: bool = typer.Option(
+        False,
+        "--replace",
+        help="remove stored intervals of this source the file no longer implies "
+        "(without it such an ingest is refused)",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Ingest cumulative tallies (as_of_date,total[,period_start]) as interval counts."""
@@ -213,6 +222,8 @@ def tallies(
         source=source,
         skip_invalid=skip_invalid,
         rejects_path=_rejects_path(path, rejects),
+        replace=replace,
+        window=settings().ingest_window(),
     )
     show_summary(s, as_json)
     score_after(engine, s, observed=True)

@@ -14,8 +14,8 @@ import pytest
 import cadence.features.stance as stance_pkg
 from cadence.columns import DE_ESCALATION, ESCALATION, NEUTRAL, STANCES
 from cadence.features.stance import (
-    LEXICON_VERSION,
     LEXICON_FINGERPRINT,
+    LEXICON_VERSION,
     UnsupportedLanguageError,
     detect_language,
     explain,

@@ -109,9 +109,7 @@ def code_statements(
     """Code each text (``languages``: optional codes as for ``extractor.extract``)."""
     langs = list(languages) if languages is not None else [None] * len(texts)
     if len(langs) != len(texts):
-        raise ValueError(
-            f"languages: expected one per text ({len(texts)}), got {len(langs)}"
-        )
+        raise ValueError(f"languages: expected one per text ({len(texts)}), got {len(langs)}")
     lexical = [extract(text, lang) for text, lang in zip(texts, langs, strict=True)]
     proba = blend(probabilities(list(texts)), [lex.stance for lex in lexical])
     out: list[CodedStatement] = []

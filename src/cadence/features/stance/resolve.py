@@ -21,9 +21,9 @@ from cadence.columns import (
     STANCE_SOURCE_EXTRACTOR,
     TEXT,
 )
-from cadence.features.stance.errors import StatementFrameError
 from cadence.features.stance.combined import EXTRACTOR_VERSION as VERSION
 from cadence.features.stance.combined import code_statements
+from cadence.features.stance.errors import StatementFrameError
 from cadence.features.stance.labels import normalize_stance_label
 from cadence.features.stance.text import UNDETERMINED, detect_language
 

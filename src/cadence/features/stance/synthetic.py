@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import importlib.resources
+import io
 from typing import Final
 
 import pandas as pd
@@ -39,9 +40,12 @@ def read_data_text(name: str) -> str:
 
 
 def read_data_csv(name: str) -> list[dict[str, str]]:
-    """Rows of a shipped CSV whose first line is a ``#`` comment."""
-    lines = read_data_text(name).splitlines()
-    return list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    """Rows of a shipped CSV whose leading lines may be ``#`` comments (quoted fields may
+    span lines)."""
+    lines = read_data_text(name).splitlines(keepends=True)
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    return list(csv.DictReader(io.StringIO("".join(lines))))
 
 
 def synthetic_statements() -> pd.DataFrame:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from cadence.columns import STANCE, TEXT
-from cadence.features.stance import EXTRACTOR_VERSION, extract, normalize_stance_label
+from cadence.features.stance import LEXICON_VERSION, extract, normalize_stance_label
 from cadence.features.stance.evaluation import StanceScores, stance_scores
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="also list misclassified rows")
     args = parser.parse_args()
 
-    print(f"extractor {EXTRACTOR_VERSION}\n")
+    print(f"lexicon {LEXICON_VERSION} (the cue extractor alone; see benchmarks/stance.py)\n")
     sets = {
         "synthetic labelled set": load_synthetic("stance_labelled.csv"),
         "synthetic held-out set 1": load_synthetic("stance_holdout.csv"),

@@ -26,6 +26,7 @@ from cadence.features.stance import (
     INTENSITY,
     StanceLabelError,
     StatementFrameError,
+    code_statement,
     extract,
     normalize_stance_label,
     resolve_stances,
@@ -64,10 +65,10 @@ def test_analyst_code_overrides_the_extractor(statements: pd.DataFrame) -> None:
     assert out.loc[13, STANCE_SOURCE] == STANCE_SOURCE_ANALYST
 
 
-def test_uncoded_rows_get_the_extractor_stance_with_provenance(statements: pd.DataFrame) -> None:
+def test_uncoded_rows_get_the_coder_stance_with_provenance(statements: pd.DataFrame) -> None:
     out = resolve_stances(statements)
     for row, expected in ((11, ESCALATION), (12, DE_ESCALATION), (14, NEUTRAL)):
-        result = extract(str(statements.loc[row, TEXT]))
+        result = code_statement(str(statements.loc[row, TEXT]))
         assert out.loc[row, STANCE] == expected == result.stance
         assert out.loc[row, STANCE_SOURCE] == STANCE_SOURCE_EXTRACTOR
         assert out.loc[row, EXTRACTOR_VERSION] == VERSION

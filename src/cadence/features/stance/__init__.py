@@ -1,12 +1,21 @@
 """Statement stance: English/Arabic text -> escalation / de-escalation / neutral.
 
-A versioned, deterministic cue extractor (pure Python): ``extract`` reads one text,
-``resolve_stances`` decides a frame of statements with the analyst's code taking
-precedence, ``normalize_stance_label`` maps source labels (``"pause"``) to stances.
+Two coders: a versioned, deterministic cue extractor (pure Python; ``extract`` reads one
+text, ``explain`` lists its cues) and the coder used at ingest, ``code_statements``,
+which combines those cues with a calibrated character n-gram classifier trained at
+first use on statements shipped with the package. ``resolve_stances`` decides a frame of
+statements with the analyst's code taking precedence; ``normalize_stance_label`` maps
+source labels (``"pause"``) to stances.
 """
 
 from __future__ import annotations
 
+from cadence.features.stance.combined import (
+    EXTRACTOR_VERSION,
+    CodedStatement,
+    code_statement,
+    code_statements,
+)
 from cadence.features.stance.errors import (
     StanceError,
     StanceLabelError,
@@ -14,8 +23,8 @@ from cadence.features.stance.errors import (
     UnsupportedLanguageError,
 )
 from cadence.features.stance.extractor import (
-    EXTRACTOR_VERSION,
     LEXICON_FINGERPRINT,
+    LEXICON_VERSION,
     CueMatch,
     StanceResult,
     explain,
@@ -31,12 +40,16 @@ __all__ = [
     "EXTRACTOR_VERSION",
     "INTENSITY",
     "LEXICON_FINGERPRINT",
+    "LEXICON_VERSION",
+    "CodedStatement",
     "CueMatch",
     "StanceError",
     "StanceLabelError",
     "StanceResult",
     "StatementFrameError",
     "UnsupportedLanguageError",
+    "code_statement",
+    "code_statements",
     "detect_language",
     "explain",
     "extract",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,3 +51,51 @@ def stance_scores(truth: Sequence[str], predicted: Sequence[str]) -> StanceScore
     correct = sum(t == p for t, p in zip(truth, predicted, strict=True))
     accuracy = correct / len(truth) if len(truth) else float("nan")
     return StanceScores(table=table, accuracy=accuracy, n=len(truth))
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """Predictions whose confidence lies in ``[low, high)`` (the last bin includes 1)."""
+
+    low: float
+    high: float
+    n: int
+    mean_confidence: float
+    accuracy: float
+
+
+def reliability_table(
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    confidence: Sequence[float],
+    edges: Sequence[float] = (1 / 3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+) -> list[ReliabilityBin]:
+    """Mean confidence against accuracy per confidence bin (empty bins left out).
+
+    A calibrated coder has ``accuracy`` close to ``mean_confidence`` in every bin.
+    """
+    if not len(truth) == len(predicted) == len(confidence):
+        raise ValueError(
+            f"truth, predicted and confidence: expected equal lengths, got {len(truth)}, "
+            f"{len(predicted)} and {len(confidence)}"
+        )
+    bins = []
+    for k, (low, high) in enumerate(itertools.pairwise(edges)):
+        last = k == len(edges) - 2
+        members = [
+            i
+            for i, c in enumerate(confidence)
+            if (low <= c < high) or (last and c == high) or (k == 0 and c < low)
+        ]
+        if not members:
+            continue
+        bins.append(
+            ReliabilityBin(
+                low=low,
+                high=high,
+                n=len(members),
+                mean_confidence=sum(confidence[i] for i in members) / len(members),
+                accuracy=sum(truth[i] == predicted[i] for i in members) / len(members),
+            )
+        )
+    return bins

@@ -49,7 +49,7 @@ Scores (dimensionless):
   neutral has 0.5 without cues, ``DENIAL_CONFIDENCE`` when a denial decided it, and
   ``0.5 - 0.25 * evidence`` when cues cancelled out.
 
-``EXTRACTOR_VERSION`` changes whenever the lexicons or these rules change;
+``LEXICON_VERSION`` changes whenever the lexicons or these rules change;
 ``LEXICON_FINGERPRINT`` (a hash of the lexicons and constants) lets tests catch a
 change that forgot the version.
 """
@@ -74,7 +74,7 @@ from cadence.features.stance.text import (
     tokenize,
 )
 
-EXTRACTOR_VERSION: Final = "cues-1.0.0"
+LEXICON_VERSION: Final = "cues-1.0.0"
 
 NEG_WINDOW: Final = 3  # words allowed between a negator and the cue it flips
 CONDITIONAL_FACTOR: Final = 0.75

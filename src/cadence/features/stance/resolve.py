@@ -1,4 +1,8 @@
-"""Stances for a statements frame: the analyst's code where there is one, else the extractor's."""
+"""Stances for a statements frame: the analyst's code where there is one, else the coder's.
+
+The coder is ``combined.code_statements`` (lexicon cues blended with the calibrated
+character n-gram classifier); its rows keep ``stance_source = "extractor"``.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,9 @@ from cadence.columns import (
     STANCE_SOURCE_EXTRACTOR,
     TEXT,
 )
+from cadence.features.stance.combined import EXTRACTOR_VERSION as VERSION
+from cadence.features.stance.combined import code_statements
 from cadence.features.stance.errors import StatementFrameError
-from cadence.features.stance.extractor import EXTRACTOR_VERSION as VERSION
-from cadence.features.stance.extractor import extract
 from cadence.features.stance.labels import normalize_stance_label
 from cadence.features.stance.text import UNDETERMINED, detect_language
 
@@ -48,13 +52,15 @@ def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
     Output adds or overwrites:
 
     - ``stance``: the analyst's code normalised to one of ``STANCES`` where present,
-      else the extractor's;
+      else the coder's (``combined.code_statements``, "the extractor" below);
     - ``stance_source``: ``"analyst"`` or ``"extractor"``;
-    - ``confidence``: 1.0 for analyst rows, the extractor's confidence otherwise;
+    - ``confidence``: 1.0 for analyst rows, the coder's calibrated probability of its
+      stance otherwise;
     - ``extractor_version``: ``EXTRACTOR_VERSION`` on extractor rows, None on analyst rows;
     - ``intensity`` (float >= 0): the extractor's on extractor rows; on analyst rows
       ``ANALYST_INTENSITY`` for a coded escalation or de-escalation and 0 for neutral;
-    - ``cues`` (tuple of str): the extractor's deciding cues; () on analyst rows;
+    - ``cues`` (tuple of str): the lexicon cues behind the coder's stance (may be empty
+      when the classifier decided without one); () on analyst rows;
     - ``language``: filled with the detected language where it was missing.
 
     Raises ``StatementFrameError`` without a ``text`` column and ``StanceLabelError``
@@ -74,10 +80,19 @@ def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
     intensities: list[float] = []
     cues: list[tuple[str, ...]] = []
     out_languages: list[object] = []
-    for text, code, language in zip(statements[TEXT].tolist(), coded, languages, strict=True):
-        body = _text(text)
-        given = language if isinstance(language, str) and language.strip() else None
-        analyst = normalize_stance_label(code if isinstance(code, str) else None)
+    bodies = [_text(text) for text in statements[TEXT].tolist()]
+    givens = [lang if isinstance(lang, str) and lang.strip() else None for lang in languages]
+    analysts = [normalize_stance_label(code if isinstance(code, str) else None) for code in coded]
+    pending = [i for i, analyst in enumerate(analysts) if analyst is None]
+    results = dict(
+        zip(
+            pending,
+            code_statements([bodies[i] for i in pending], [givens[i] for i in pending]),
+            strict=True,
+        )
+    )
+    for i, (body, given, analyst) in enumerate(zip(bodies, givens, analysts, strict=True)):
+        language = languages[i]
         found: str | None
         if analyst is not None:
             stances.append(analyst)
@@ -88,7 +103,7 @@ def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
             cues.append(())
             found = detect_language(body) if given is None else None
         else:
-            result = extract(body, given)
+            result = results[i]
             stances.append(result.stance)
             sources.append(STANCE_SOURCE_EXTRACTOR)
             confidences.append(result.confidence)

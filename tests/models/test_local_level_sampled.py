@@ -3,6 +3,8 @@ same events. Every series here is synthetic, drawn by the code below."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,7 +32,7 @@ def tallied_series(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         {
             START: idx[edges[:-1]],
             END: idx[edges[1:]],
-            COUNT: [float(complete[a:b].sum()) for a, b in zip(edges[:-1], edges[1:], strict=True)],
+            COUNT: [float(complete[a:b].sum()) for a, b in itertools.pairwise(edges)],
         }
     )
     panel = pd.DataFrame(

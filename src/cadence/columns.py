@@ -92,4 +92,9 @@ PREFIX_COUNT_FEATURE: Final = "cnt_"
 PREFIX_RETALIATION: Final = "ret_"
 PREFIX_STATEMENT: Final = "stm_"
 PREFIX_CALENDAR: Final = "cal_"
+# A series observed through interval totals may carry a thinned, dated view of the same
+# events (``sampled`` in the catalog): its per-period count of matching events. Not an
+# exogenous group (no model reads it by prefix scan); ``LocalLevel`` reads it by name.
+PREFIX_SAMPLED: Final = "smp_"
+SAMPLED_COUNT: Final = "smp_count"
 EXOGENOUS_PREFIXES: Final = (PREFIX_RETALIATION, PREFIX_STATEMENT, PREFIX_CALENDAR)

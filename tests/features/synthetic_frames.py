@@ -47,15 +47,17 @@ def spec(frequency: str = "D", **overrides: Any) -> SeriesSpec:
     return SeriesSpec.from_dict(entry)
 
 
-def observed_spec(frequency: str = "D") -> SeriesSpec:
-    return SeriesSpec.from_dict(
-        {
-            "name": "synthetic-tally",
-            "frequency": frequency,
-            "target": {"observations": True},
-            "drivers": {"retaliation": {KIND: "retaliation"}, "statements": {}},
-        }
-    )
+def observed_spec(frequency: str = "D", sampled: dict[str, Any] | None = None) -> SeriesSpec:
+    """A tally series; ``sampled`` adds a sampled view (an event filter)."""
+    entry: dict[str, Any] = {
+        "name": "synthetic-tally",
+        "frequency": frequency,
+        "target": {"observations": True},
+        "drivers": {"retaliation": {KIND: "retaliation"}, "statements": {}},
+    }
+    if sampled is not None:
+        entry["sampled"] = sampled
+    return SeriesSpec.from_dict(entry)
 
 
 def events_frame(rows: list[tuple[int, str, str, float | None, float | None]]) -> pd.DataFrame:

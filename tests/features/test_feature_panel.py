@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.columns import COUNT, EXOGENOUS_PREFIXES, PANDAS_FREQ
+from cadence.columns import COUNT, EXOGENOUS_PREFIXES, PANDAS_FREQ, PREFIX_SAMPLED, SAMPLED_COUNT
 from cadence.features import (
     InputError,
     SpecError,
     build_panel,
     exogenous_columns,
     feature_definitions,
+    last_data_day,
 )
 from tests.features.synthetic_frames import (
     events_frame,
@@ -262,3 +263,35 @@ def test_exogenous_columns_selects_driver_and_calendar(events: pd.DataFrame) -> 
     assert all(c.startswith(EXOGENOUS_PREFIXES) for c in cols)
     assert "cnt_lag_1" not in cols and COUNT not in cols
     assert panel.origin == pd.Timestamp("2024-01-05")
+
+
+def test_sampled_view_extends_a_tally_series_to_as_of() -> None:
+    """Tallies to day 9; sampled attacks on days 2, 2, 5 and 12 (and a protest on 13)."""
+    s = observed_spec("D", sampled={"kind": "attack"})
+    obs = observations_frame([("2024-01-01", "2024-01-05", 6.0), ("2024-01-05", "2024-01-10", 4.0)])
+    rows = [(d, "attack", "Iraq", None, None) for d in (2, 2, 5, 12)]
+    events = events_frame([*rows, (13, "protest", "Iraq", None, None)])
+    panel = build_panel(s, events, None, obs, as_of="2024-01-16")
+    f = panel.frame
+    assert f.index[-1] == pd.Timestamp("2024-01-16")
+    assert f[COUNT].isna().all()
+    assert len(panel.intervals) == 2
+    smp = f[SAMPLED_COUNT]
+    assert smp.isna().sum() == 2  # before the first sampled attack
+    assert smp.loc["2024-01-03"] == 2.0 and smp.loc["2024-01-13"] == 1.0
+    assert smp.sum() == 4.0
+    # a day after the last sampled row: the extent still reaches the feed's last row
+    assert last_data_day(s, events, obs) == pd.Timestamp("2024-01-14")
+    # without a sampled view the panel stops at the last tally and has no smp_ column
+    plain = build_panel(observed_spec("D"), events, None, obs, as_of="2024-01-16")
+    assert plain.frame.index[-1] == pd.Timestamp("2024-01-09")
+    assert not any(c.startswith(PREFIX_SAMPLED) for c in plain.frame.columns)
+    assert last_data_day(observed_spec("D"), events, obs) == pd.Timestamp("2024-01-09")
+    assert SAMPLED_COUNT not in exogenous_columns(f)
+
+
+def test_sampled_view_needs_events() -> None:
+    s = observed_spec("D", sampled={"kind": "attack"})
+    obs = observations_frame([("2024-01-01", "2024-01-05", 6.0)])
+    with pytest.raises(InputError, match="declares a sampled view: expected events"):
+        build_panel(s, None, None, obs, as_of="2024-01-16")

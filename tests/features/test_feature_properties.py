@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cadence.columns import COUNT, PREFIX_CALENDAR
+from cadence.columns import COUNT, KIND, PREFIX_CALENDAR, PREFIX_COUNT_FEATURE, SAMPLED_COUNT
 from cadence.features import InputError, build_panel
 from tests.features.synthetic_frames import (
     PROPERTY,
@@ -170,3 +170,53 @@ def test_observed_series_is_leak_free_and_order_free(
     assert (past.intervals["end"] <= end_of_panel).all()
     assert (past.intervals["start"] >= past.frame.index[0]).all()
     assert past.intervals["count"].sum() <= known["count"].sum()
+
+
+@PROPERTY
+@given(
+    frequency=frequencies,
+    rows=tallies(),
+    past_events=event_rows(0, 120),
+    cut=st.integers(10, 120),
+    new_events=event_rows(0, 80, max_size=15),
+)
+def test_sampled_view_is_leak_free(
+    frequency: str,
+    rows: list[tuple[str, str, float]],
+    past_events: list[Any],
+    cut: int,
+    new_events: list[Any],
+) -> None:
+    """A tally series with a sampled view: rows dated after t (events, tallies) change
+    nothing at t, except counts of periods no tally had reported by t."""
+    s = observed_spec(frequency, sampled={KIND: "attack"})
+    obs = observations_frame(rows)
+    as_of = day(cut)
+    known = obs[obs["end"] - pd.Timedelta(days=1) <= as_of]
+    before = [r for r in past_events if r[0] <= cut]
+    after = [(cut + 1 + r[0], *r[1:]) for r in new_events]
+    try:
+        past = build_panel(s, events_frame(before), None, known, as_of=as_of, start=START)
+    except InputError:
+        return
+    grown = build_panel(s, events_frame(before + after), None, obs, as_of=day(200), start=START)
+    assert SAMPLED_COUNT in past.frame.columns
+    t = past.frame.index[-1]
+    rest = [c for c in past.frame.columns if c != COUNT and not c.startswith(PREFIX_COUNT_FEATURE)]
+    pd.testing.assert_frame_equal(grown.frame.loc[:t, rest], past.frame[rest], check_freq=False)
+    reported = past.frame.index <= _last_reported(past)
+    pd.testing.assert_frame_equal(
+        grown.frame.loc[:t].loc[reported], past.frame.loc[reported], check_freq=False
+    )
+    matched = [r for r in before if r[1] == "attack"]
+    assert past.frame[SAMPLED_COUNT].sum() <= len(matched)
+
+
+def _last_reported(panel: Any) -> pd.Timestamp:
+    """The last period whose count or interval was known to the panel."""
+    f, iv = panel.frame, panel.intervals
+    last = f[COUNT].last_valid_index()
+    candidates = [pd.Timestamp(x) for x in (last,) if x is not None]
+    if not iv.empty:
+        candidates.append(pd.Timestamp(iv["end"].max()) - f.index.freq)
+    return max(candidates, default=f.index[0] - f.index.freq)

@@ -163,3 +163,33 @@ def test_filter_on_empty_frame_is_empty() -> None:
 def test_extra_as_json_text_is_read() -> None:
     frame = pd.DataFrame({EXTRA: ['{"claimed_by": "IRI"}', '{"claimed_by": "KH"}', "", None]})
     assert apply_filter(frame, {"claimed_by": ["iri"]}).tolist() == [True, False, False, False]
+
+
+TALLY: dict[str, Any] = {
+    "name": "tally",
+    "frequency": "D",
+    "target": {"observations": True},
+    "sampled": {"kind": "attack", "country": ["Iraq", "Syria"]},
+}
+
+
+def test_sampled_view_parses_and_round_trips() -> None:
+    spec = SeriesSpec.from_dict(TALLY)
+    assert spec.sampled == {"kind": "attack", "country": ["Iraq", "Syria"]}
+    assert spec.to_dict()["sampled"] == TALLY["sampled"]
+    assert SeriesSpec.from_dict(spec.to_dict()) == spec
+    assert "sampled" not in SeriesSpec.from_dict({**TALLY, "sampled": None}).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({**ENTRY, "sampled": {"kind": "attack"}}, "only a series with target"),
+        ({**TALLY, "sampled": {}}, "expected a non-empty event filter"),
+        ({**TALLY, "sampled": ["attack"]}, "field 'sampled': expected a mapping"),
+        ({**TALLY, "sampled": {"kind": True}}, "field sampled.kind"),
+    ],
+)
+def test_bad_sampled_view_names_the_field(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        SeriesSpec.from_dict(entry)

@@ -269,7 +269,8 @@ def default_origins(
     if min_history is None:
         min_history = {"D": 56, "W": 26, "M": 12}[freq]
     lo = shift_periods(data.first_period, min_history - 1, freq)
-    hi = shift_periods(data.last_period, -horizon, freq)
+    # a sampled view runs the panel past the last report: no later truth to score there
+    hi = shift_periods(data.last_reported_period, -horizon, freq)
     if start is not None:
         lo = max(lo, period_label(start, freq))
     if end is not None:

@@ -151,6 +151,15 @@ class SeriesData:
     def last_period(self) -> pd.Timestamp:
         return pd.Timestamp(self.full_panel.frame.index[-1])
 
+    @property
+    def last_reported_period(self) -> pd.Timestamp:
+        """The last period whose count or interval total is known: ``last_period``
+        unless a sampled view runs the panel past the last report."""
+        panel = self.full_panel
+        known = panel.frame.index[panel.frame[COUNT].notna().to_numpy()]
+        ends = [shift_periods(pd.Timestamp(e), -1, self.frequency) for e in panel.intervals[END]]
+        return max([*known, *ends], default=self.last_period)
+
     def truth(self, origin: object, horizon: int) -> np.ndarray:
         """Observed counts of the ``horizon`` periods after ``origin``, float shape
         ``(horizon,)``; NaN where unknown (after the data ends, or a day known only as

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import numpy as np
@@ -132,6 +132,17 @@ class WindowForecast:
 
 
 @dataclass(frozen=True)
+class SampledBound:
+    """What a series' sampled view reported over a window no later total pins down:
+    ``reported`` events over periods ``first..last``, a lower bound on the truth."""
+
+    label: str
+    first: pd.Timestamp
+    last: pd.Timestamp
+    reported: float
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a report shows; ``render`` functions only format it.
 
@@ -172,6 +183,7 @@ class Report:
     generated_at: dt.datetime
     seed: int
     n_samples: int
+    sampled_bounds: list[SampledBound] = field(default_factory=list)
 
     @property
     def period_word(self) -> str:
@@ -254,6 +266,15 @@ class Report:
                 for s in self.scored
             ],
             "truth_notes": list(self.truth_notes),
+            "sampled_bounds": [
+                {
+                    "label": b.label,
+                    "first": day(b.first),
+                    "last": day(period_end(b.last, cast(Any, self.frequency))),
+                    "at_least": num(b.reported),
+                }
+                for b in self.sampled_bounds
+            ],
             "seed": self.seed,
             "n_samples": self.n_samples,
         }
@@ -610,6 +631,16 @@ def _scored(
     return out, notes
 
 
+def _sampled_bounds(windows: list[WindowForecast], truth: LaterTruth) -> list[SampledBound]:
+    """Windows whose total no later data pins down but the sampled view covers."""
+    out = []
+    for w in windows:
+        reported = truth.sampled_total(0, w.periods - 1)
+        if truth.total(0, w.periods - 1) is None and reported is not None:
+            out.append(SampledBound(w.label, w.first, w.last, reported))
+    return out
+
+
 def build_report(
     data: SeriesData,
     as_of: object,
@@ -694,4 +725,5 @@ def build_report(
         generated_at=generated_at or dt.datetime.now(dt.UTC),
         seed=seed,
         n_samples=n_samples,
+        sampled_bounds=_sampled_bounds(windows, truth),
     )

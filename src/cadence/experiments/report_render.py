@@ -308,6 +308,19 @@ def _outcome_blocks(r: Report) -> list[Block]:
         )
     if r.truth_notes:
         out.append(Block("list", items=list(r.truth_notes)))
+    if r.sampled_bounds:
+        out.append(
+            Block(
+                "p",
+                "Where no later total pins the truth down, the sampled reports (a thinned "
+                "view of the same events) give a lower bound:",
+            )
+        )
+        items = [
+            f"{b.label} window ({_span(r, b.first, b.last)}): at least {b.reported:g} reported"
+            for b in r.sampled_bounds
+        ]
+        out.append(Block("list", items=items))
     return out
 
 

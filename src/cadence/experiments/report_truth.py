@@ -9,6 +9,10 @@ A total over horizon periods ``a..b`` is *known* when each of those periods is e
 known count or inside an interval lying wholly within ``a..b``; its value is then the
 sum. An interval that crosses the edge of a range leaves the range unknown (how its total
 splits across the edge is not known), so a range is never scored on a guess.
+
+A series with a sampled view (``smp_count``: dated reports of a share of the same
+events) also says what those reports saw over the horizon. They count only part of the
+events, so their total is a lower bound on the truth, never a score.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cadence.columns import COUNT, END, START, Frequency
+from cadence.columns import COUNT, END, SAMPLED_COUNT, START, Frequency
 from cadence.experiments.data import SeriesData, horizon_index, period_end, shift_periods
 from cadence.experiments.scoring import score_paths
 
@@ -39,6 +43,15 @@ class LaterTruth:
     counts: np.ndarray
     intervals: list[tuple[int, int, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sampled: np.ndarray | None = None
+
+    def sampled_total(self, a: int, b: int) -> float | None:
+        """Events the sampled view reported over periods ``a..b`` (a lower bound on the
+        truth), or None without a sampled count for every period of the range."""
+        if self.sampled is None:
+            return None
+        part = self.sampled[a : b + 1]
+        return float(part.sum()) if bool(np.isfinite(part).all()) else None
 
     @property
     def horizon(self) -> int:
@@ -111,7 +124,11 @@ def later_truth(data: SeriesData, origin: pd.Timestamp, horizon: int) -> LaterTr
         else:
             a = int(idx.get_loc(start))
             inside.append((a, a + n_in - 1, total))
-    return LaterTruth(index=idx, counts=counts, intervals=inside, notes=notes)
+    sampled = None
+    frame = data.full_panel.frame
+    if SAMPLED_COUNT in frame.columns:
+        sampled = frame[SAMPLED_COUNT].reindex(idx).to_numpy(dtype=float)
+    return LaterTruth(index=idx, counts=counts, intervals=inside, notes=notes, sampled=sampled)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from cadence.columns import DATE, END, SOURCE
 from cadence.features.errors import InputError
+from cadence.features.sampled import sampled_view
 from cadence.features.spec import SeriesSpec, apply_filter
 
 __all__ = ["last_data_day"]
@@ -16,7 +17,8 @@ def last_data_day(
 ) -> pd.Timestamp:
     """The last day ``spec``'s target has data for.
 
-    Observed series: the last day of the latest observation (``end`` is exclusive).
+    Observed series: the last day of the latest observation (``end`` is exclusive), or
+    the last day of its sampled view's sources when that is later.
     Series counted from events: the latest event of the sources its target events come
     from, so the quiet last days of its own feed count as zeros while later rows of other
     sources (another theatre's strikes, say) do not extend it. Without any target event,
@@ -26,7 +28,11 @@ def last_data_day(
     if spec.observed:
         if observations is None or observations.empty:
             raise InputError(f"series {spec.name!r}: no observations stored")
-        return pd.Timestamp(observations[END].max()) - pd.Timedelta(days=1)
+        last = pd.Timestamp(observations[END].max()) - pd.Timedelta(days=1)
+        view = None if spec.sampled is None else sampled_view(events, spec.sampled, None)
+        if view is not None:
+            last = max(last, pd.Timestamp(view.last_day, unit="D"))
+        return last
     if events.empty:
         raise InputError(f"series {spec.name!r}: no events stored")
     target = events[apply_filter(events, spec.target)]

@@ -16,6 +16,11 @@ last day (later days are not yet reported, so a partly reported period is left o
 ``intervals`` lists the interval totals lying wholly inside the panel's rows. A panel
 built later has the same rows up to t unless later observations overlap earlier ones (a
 revision). An event series has no intervals.
+
+An observed series that declares a ``sampled`` view (``cadence.features.sampled``) also
+carries ``smp_count``, and once its sampled feed has a row dated on or before ``as_of``
+its panel runs to ``as_of``'s last complete period like an event series: ``count`` stays
+NaN after the last reported period, ``smp_count`` says what the thinned view saw.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cadence.columns import COUNT, EXOGENOUS_PREFIXES, Frequency
+from cadence.columns import COUNT, EXOGENOUS_PREFIXES, SAMPLED_COUNT, Frequency
 from cadence.features.calendar import calendar_features
 from cadence.features.count_features import count_features
 from cadence.features.counts import (
@@ -44,6 +49,7 @@ from cadence.features.drivers import (
 )
 from cadence.features.errors import InputError
 from cadence.features.periods import day_of, last_complete_period, period_index, to_ordinals
+from cadence.features.sampled import SampledView, sampled_counts, sampled_view
 from cadence.features.spec import SeriesSpec
 
 __all__ = ["Panel", "build_panel", "exogenous_columns"]
@@ -55,7 +61,8 @@ class Panel:
 
     ``frame``: DataFrame indexed by a regular ``DatetimeIndex`` named ``date`` (``freq``
     ``D``, ``W-MON`` or ``MS``), oldest first, with ``count`` (float, NaN where only an
-    interval total is known) then the ``cnt_``, ``ret_``, ``stm_`` and ``cal_`` columns.
+    interval total is known) then the ``cnt_`` columns, ``smp_count`` (series with a
+    ``sampled`` view only), the ``ret_``, ``stm_`` and ``cal_`` columns.
     ``intervals``: DataFrame ``start``, ``end`` (exclusive period labels), ``count``;
     empty for event series.
     """
@@ -145,6 +152,7 @@ def build_panel(
     last = last_complete_period(as_of_day, freq)
     first_req = None if start is None else _ordinal(day_of(start, "start"), freq)
     spans = np.empty((0, 3))
+    view = _sampled(spec, events, as_of_day)
 
     if spec.observed:
         if observations is None:
@@ -153,8 +161,9 @@ def build_panel(
         if oc is None:
             raise InputError(f"series {spec.name!r}: no observation known on {_iso(as_of_day)}")
         # A period is shown once observations cover it to its last day: days after the
-        # last covered one are unreported, not zero.
-        last = min(last, last_complete_period(oc.last_day, freq))
+        # last covered one are unreported, not zero (unless a sampled feed dates them).
+        if view is None:
+            last = min(last, last_complete_period(oc.last_day, freq))
         first = oc.first if first_req is None else first_req
         g0 = min(first, oc.first)
         counts = np.full(last - g0 + 1, np.nan)
@@ -184,11 +193,22 @@ def build_panel(
     columns: dict[str, np.ndarray] = {COUNT: counts[first - g0 :]}
     for name, values in count_features(counts[:, None], freq).items():
         columns[name] = values[first - g0 :, 0]
+    if spec.sampled is not None:
+        columns[SAMPLED_COUNT] = sampled_counts(view, freq, first, last)
     ret, stm = driver_marks(spec, events, statements, as_of_day)
     columns.update(exogenous_features(spec, ret, stm, first, last, index))
     frame = pd.DataFrame(columns, index=index)
     intervals = intervals_frame(spans, freq)
     return Panel(spec=spec, as_of=pd.Timestamp(_iso(as_of_day)), frame=frame, intervals=intervals)
+
+
+def _sampled(spec: SeriesSpec, events: pd.DataFrame | None, as_of_day: int) -> SampledView | None:
+    """The sampled view of ``spec`` known on ``as_of_day`` (None without one)."""
+    if spec.sampled is None:
+        return None
+    if events is None:
+        raise InputError(f"series {spec.name!r} declares a sampled view: expected events, got None")
+    return sampled_view(events, spec.sampled, as_of_day)
 
 
 def _iso(day: int) -> str:

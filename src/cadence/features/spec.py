@@ -29,7 +29,9 @@ __all__ = ["EventFilter", "SeriesSpec", "apply_filter", "field_values"]
 
 EventFilter = dict[str, str | list[str]]
 
-_TOP_KEYS = frozenset({"name", "frequency", "target", "drivers", "description", "week_start"})
+_TOP_KEYS = frozenset(
+    {"name", "frequency", "target", "sampled", "drivers", "description", "week_start"}
+)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DRIVER_KEYS = frozenset({"retaliation", "statements"})
 
@@ -127,7 +129,10 @@ class SeriesSpec:
     ``observed`` series take their counts from observations ingested under ``name``
     (``target`` is None); the others count events matching ``target``. ``retaliation``
     and ``statements`` are driver filters; None means the series has no such driver and
-    the panel carries no ``ret_`` / ``stm_`` columns.
+    the panel carries no ``ret_`` / ``stm_`` columns. ``sampled`` (observed series only)
+    filters the events that are a thinned, dated view of the same events the observations
+    count (a news list of attacks beside official tallies); the panel then carries their
+    count per period as ``smp_count``.
     """
 
     name: str
@@ -137,6 +142,7 @@ class SeriesSpec:
     retaliation: EventFilter | None
     statements: EventFilter | None
     description: str = ""
+    sampled: EventFilter | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -155,15 +161,27 @@ class SeriesSpec:
                 f"series {self.name!r}, field 'target': expected an event filter for a "
                 "series that is not observed"
             )
+        if self.sampled is not None and not self.observed:
+            raise SpecError(
+                f"series {self.name!r}, field 'sampled': only a series with target "
+                "{observations: true} can declare a sampled view; an event series already "
+                "counts its events"
+            )
+        if self.sampled is not None and not self.sampled:
+            raise SpecError(
+                f"series {self.name!r}, field 'sampled': expected a non-empty event filter "
+                "(an empty one would match every event of every source)"
+            )
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SeriesSpec:
         """Parse one catalog entry.
 
         Shape: ``{name, frequency, target: {observations: true} | {events: {filter}},
-        drivers: {retaliation: {filter}, statements: {filter}}, description, week_start}``;
-        ``drivers``, ``description`` and ``week_start`` (the weekday a weekly series' counts
-        count their weeks from, for ingest; panels' weeks start Monday) are optional.
+        sampled: {filter}, drivers: {retaliation: {filter}, statements: {filter}},
+        description, week_start}``; ``sampled`` (observed series only), ``drivers``,
+        ``description`` and ``week_start`` (the weekday a weekly series' counts count their
+        weeks from, for ingest; panels' weeks start Monday) are optional.
         Raises ``SpecError`` naming the entry and field.
         """
         if not isinstance(d, Mapping):
@@ -234,6 +252,9 @@ class SeriesSpec:
             if drivers.get("statements") is not None
             else None
         )
+        sampled = (
+            _parse_filter(name, "sampled", d["sampled"]) if d.get("sampled") is not None else None
+        )
         description = d.get("description", "")
         if description is None:
             description = ""
@@ -249,6 +270,7 @@ class SeriesSpec:
             retaliation=retaliation,
             statements=statements,
             description=description,
+            sampled=sampled,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -262,6 +284,8 @@ class SeriesSpec:
         if self.statements is not None:
             drivers["statements"] = _copy(self.statements)
         out: dict[str, Any] = {"name": self.name, "frequency": self.frequency, "target": target}
+        if self.sampled is not None:
+            out["sampled"] = _copy(self.sampled)
         if drivers:
             out["drivers"] = drivers
         if self.description:

@@ -26,6 +26,17 @@ The NB log-likelihood's derivative in ``x`` is ``r (y - mu) / (r + mu)``, bounde
 size ``r`` however large ``y`` is: one burst day moves the level by a bounded step, where
 a conjugate gamma filter adds the whole burst to its level.
 
+A second, thinned observation stream of the same level (a sampled view: dated reports of
+a share ``theta`` of the events) may come with the counts::
+
+    v_t ~ NB2(mean = exp(x_t + u_t), size = k_s)
+
+with its own log-exposure ``u_t`` (``log theta`` plus the period's effects) and size
+``k_s``. At a period where it is observed, the update sums both streams' gradients and
+curvatures in the Newton steps and both log-likelihoods in the predictive term (the
+streams are taken as conditionally independent given the level); periods without it run
+the single-stream update unchanged.
+
 Everything is vectorised: observations have shape ``(T, S)`` (periods x series) and the
 parameters ``(S, G)`` (series x candidate parameter sets), so one pass over the periods
 evaluates a grid of candidates for a batch of series.
@@ -38,6 +49,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
+from cadence.models._design import nb2_logpmf
+
 # Log-levels are kept inside [exp(-7), exp(14)] events per period: below about one event
 # in three years a level carries no information, and a level that sank further during a
 # long quiet stretch would need an implausible jump when events resume.
@@ -47,18 +60,31 @@ _MAX_STEP = 1.5
 
 
 @dataclass(frozen=True)
+class SampledObservations:
+    """The sampled stream, shape ``(T, S)`` each: the count ``y`` (0 where not observed),
+    ``on`` (bool, observed) and its log-exposure ``offset`` (``(T, S)`` or
+    ``(T, S, G)``)."""
+
+    y: np.ndarray
+    on: np.ndarray
+    offset: np.ndarray
+
+
+@dataclass(frozen=True)
 class LevelObservations:
     """What the filter sees, shape ``(T, S)`` each (periods x series).
 
     ``y``: the observed count or interval total (0 where nothing is observed);
     ``size``: how many periods the observation sums (0 where nothing is observed);
     ``offset``: the log-exposure ``o_t`` of the observation, shape ``(T, S)`` or
-    ``(T, S, G)`` when it differs between candidate parameter sets.
+    ``(T, S, G)`` when it differs between candidate parameter sets; ``sampled``: the
+    second stream, when there is one.
     """
 
     y: np.ndarray
     size: np.ndarray
     offset: np.ndarray
+    sampled: SampledObservations | None = None
 
     @property
     def periods(self) -> int:
@@ -94,6 +120,7 @@ def laplace_filter(
     mbar: np.ndarray | None = None,
     burn_in: int = 0,
     keep_predicted: bool = False,
+    k_sampled: np.ndarray | None = None,
 ) -> FilterResult:
     """Run the filter over every period.
 
@@ -102,6 +129,8 @@ def laplace_filter(
     log-level before the first period; ``mbar`` (shape ``(S,)``) is the long-run
     log-level the state reverts to when ``damping < 1``. The log-likelihood sums the
     periods from ``burn_in`` on (the first ones mostly measure the initial state).
+    ``k_sampled`` (shape ``(S, G)``) is the size of the sampled stream's counts; it is
+    needed when ``obs.sampled`` is set.
     """
     shape = q.shape
     m = np.broadcast_to(np.asarray(m0, dtype=float)[:, None], shape).copy()
@@ -122,6 +151,14 @@ def laplace_filter(
             predicted[t] = mp
         s = obs.size[t]
         active = s > 0
+        if obs.sampled is not None and k_sampled is not None and obs.sampled.on[t].any():
+            x, pn, step = _fused_update(obs, t, mp, pp, k, k_sampled)
+            on = (active | obs.sampled.on[t])[:, None]
+            if t >= burn_in:
+                ll += np.where(on, step, 0.0)
+            m = np.where(on, x, mp)
+            p = np.where(on, pn, pp)
+            continue
         if not active.any():
             m, p = mp, pp
             continue
@@ -154,6 +191,66 @@ def laplace_filter(
         m = np.where(on, x, mp)
         p = np.where(on, pn, pp)
     return FilterResult(loglik=ll, m=m, p=p, predicted=predicted)
+
+
+def _nb_score(
+    x: np.ndarray, y: np.ndarray, r: np.ndarray, off: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and curvature (minus the second derivative) in ``x`` of
+    ``log NB(y | exp(x + off), r)``."""
+    mu = np.exp(np.minimum(x + off, _X_HIGH))
+    a = r + mu
+    return r * (y - mu) / a, r * mu * (r + y) / (a * a)
+
+
+def _fused_update(
+    obs: LevelObservations,
+    t: int,
+    mp: np.ndarray,
+    pp: np.ndarray,
+    k: np.ndarray,
+    k_sampled: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Laplace update at period ``t`` from both streams: the posterior mode, its
+    variance and the predictive log-likelihood term (each ``(S, G)``)."""
+    assert obs.sampled is not None
+    s = obs.size[t]
+    streams = [
+        (
+            obs.y[t][:, None],
+            k * np.where(s > 0, s, 1.0)[:, None],
+            _offset_at(obs, t),
+            (s > 0)[:, None],
+        ),
+        (
+            obs.sampled.y[t][:, None],
+            k_sampled,
+            _sampled_offset_at(obs.sampled, t),
+            obs.sampled.on[t][:, None],
+        ),
+    ]
+    inv_pp = 1.0 / pp
+    x = mp
+    for _ in range(_NEWTON_STEPS):
+        grad, hess = -(x - mp) * inv_pp, inv_pp
+        for y, r, off, on in streams:
+            g, h = _nb_score(x, y, r, off)
+            grad, hess = grad + np.where(on, g, 0.0), hess + np.where(on, h, 0.0)
+        x = x + np.clip(grad / hess, -_MAX_STEP, _MAX_STEP)
+    x = np.clip(x, _X_LOW, _X_HIGH)
+    hess, lnb = inv_pp, np.zeros_like(x)
+    for y, r, off, on in streams:
+        _, h = _nb_score(x, y, r, off)
+        hess = hess + np.where(on, h, 0.0)
+        lnb = lnb + np.where(on, nb2_logpmf(y, np.exp(x + off), r), 0.0)
+    pn = 1.0 / hess
+    step = lnb - (x - mp) ** 2 * (0.5 * inv_pp) + 0.5 * np.log(pn * inv_pp)
+    return x, pn, step
+
+
+def _sampled_offset_at(sampled: SampledObservations, t: int) -> np.ndarray:
+    off = sampled.offset[t]
+    return off if off.ndim == 2 else off[:, None]
 
 
 def simulate_levels(

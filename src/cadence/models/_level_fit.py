@@ -6,6 +6,12 @@ cell. With driver covariates, backfitting follows (three rounds): the drivers' e
 are a ridge NB2 regression offset by the level the filter predicted for each period
 (with the previous round's effects in the exposure), and ``(q, k)`` are chosen again on
 the finer grid with the new effects.
+
+With a sampled stream (dated reports of a share ``theta`` of the events, see
+``cadence.models._level_filter``), its size ``k_s`` is chosen on its own grid: the
+coarse ``(q, k)`` grid runs with ``k_s = k``, then ``k_s`` takes the best of ``_GRID``
+log-spaced values at that ``(q, k)``, and the finer ``(q, k)`` grid runs with it.
+``theta`` is not fitted here (``LocalLevel`` estimates it where the streams overlap).
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadence.models._design import Coverage, Series, by_frequency
-from cadence.models._level_filter import FilterResult, LevelObservations, laplace_filter
+from cadence.models._level_filter import (
+    FilterResult,
+    LevelObservations,
+    SampledObservations,
+    laplace_filter,
+)
 
 _LOG_Q = (np.log(1e-4), np.log(0.5))
 _LOG_K = (np.log(0.2), np.log(50.0))
@@ -42,6 +53,16 @@ class LevelFit:
     mbar: float
     loglik: float
     max_total: float
+    k_sampled: float = float("nan")
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """A sampled stream: per-period counts ``y`` (shape (T,), NaN where not observed)
+    reporting a share ``theta`` of the events."""
+
+    y: np.ndarray
+    theta: float
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,7 @@ class _Problem:
     mbar: float
     burn_in: int
     damping: float
+    sampled: Sampled | None = None
 
     def observations(self, beta: np.ndarray) -> LevelObservations:
         """Observations with the log-exposure of each candidate ``beta`` (shape (G, p))."""
@@ -67,8 +89,16 @@ class _Problem:
             per_interval = np.log(self.coverage.weights @ np.exp(log_exp))  # (J, G)
             offset[self.ends] = 0.0
             np.add.at(offset, self.ends, per_interval)
+        second = None
+        if self.sampled is not None:
+            on = np.isfinite(self.sampled.y)
+            second = SampledObservations(
+                y=np.where(on, self.sampled.y, 0.0)[:, None],
+                on=on[:, None],
+                offset=(log_exp + np.log(self.sampled.theta))[:, None, :],
+            )
         return LevelObservations(
-            y=self.y[:, None], size=self.size[:, None], offset=offset[:, None, :]
+            y=self.y[:, None], size=self.size[:, None], offset=offset[:, None, :], sampled=second
         )
 
     def filter(
@@ -77,8 +107,14 @@ class _Problem:
         log_k: np.ndarray | float,
         beta: np.ndarray,
         keep_predicted: bool = False,
+        log_ks: np.ndarray | float | None = None,
     ) -> FilterResult:
-        """The filter run for each candidate ``(log_q[g], log_k[g], beta[g])``."""
+        """The filter run for each candidate ``(log_q[g], log_k[g], beta[g])``; the
+        sampled stream's log size ``log_ks`` (default: ``log_k``)."""
+        lk = np.atleast_1d(log_k)
+        ks = None
+        if self.sampled is not None:
+            ks = np.exp(np.broadcast_to(lk if log_ks is None else log_ks, lk.shape))[None, :]
         return laplace_filter(
             self.observations(beta),
             np.exp(np.atleast_1d(log_q))[None, :],
@@ -89,15 +125,27 @@ class _Problem:
             mbar=np.array([self.mbar]),
             burn_in=self.burn_in,
             keep_predicted=keep_predicted,
+            k_sampled=ks,
         )
 
-    def filter_loglik(self, log_q: np.ndarray, log_k: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    def filter_loglik(
+        self,
+        log_q: np.ndarray,
+        log_k: np.ndarray,
+        beta: np.ndarray,
+        log_ks: np.ndarray | float | None = None,
+    ) -> np.ndarray:
         """Log-likelihood of each candidate, shape ``(G,)``."""
-        return np.asarray(self.filter(log_q, log_k, beta).loglik[0])
+        return np.asarray(self.filter(log_q, log_k, beta, log_ks=log_ks).loglik[0])
 
 
 def _problem(
-    series: Series, coverage: Coverage | None, dow: np.ndarray, z: np.ndarray, damping: float
+    series: Series,
+    coverage: Coverage | None,
+    dow: np.ndarray,
+    z: np.ndarray,
+    damping: float,
+    sampled: Sampled | None = None,
 ) -> _Problem:
     observed = np.isfinite(series.y)
     y = np.where(observed, series.y, 0.0)
@@ -125,6 +173,7 @@ def _problem(
         mbar=float(np.log(mean_rate)),
         burn_in=min(by_frequency(series.freq, daily=7, weekly=2, monthly=1), y.size // 10),
         damping=damping,
+        sampled=sampled,
     )
 
 
@@ -134,6 +183,7 @@ def _grid_search(
     *,
     coarse: bool = True,
     centre: tuple[float, float] = (0.0, 0.0),
+    log_ks: float | None = None,
 ) -> tuple[float, float]:
     """The best ``(log q, log k)``: a coarse grid over the whole range, then a finer one
     around its best cell (only the finer one around ``centre`` when not ``coarse``)."""
@@ -149,7 +199,7 @@ def _grid_search(
             lq = np.clip(np.linspace(best_q - dq, best_q + dq, _FINE), *_LOG_Q)
             lk = np.clip(np.linspace(best_k - dk, best_k + dk, _FINE), *_LOG_K)
         gq, gk = (a.ravel() for a in np.meshgrid(lq, lk))
-        ll = problem.filter_loglik(gq, gk, np.broadcast_to(beta, (gq.size, beta.size)))
+        ll = problem.filter_loglik(gq, gk, np.broadcast_to(beta, (gq.size, beta.size)), log_ks)
         j = int(np.argmax(np.where(np.isfinite(ll), ll, -np.inf)))
         best_q, best_k = float(gq[j]), float(gk[j])
     return best_q, best_k
@@ -193,18 +243,28 @@ def fit_level(
     *,
     damping: float,
     ridge: float,
+    sampled: Sampled | None = None,
 ) -> LevelFit:
     """Fit ``q``, ``k`` and the driver effects to one series: its counts, interval
     totals ``coverage``, log day-of-week factor of each period ``dow`` (shape (T,)) and
-    standardised drivers ``z`` (shape (T, p))."""
-    problem = _problem(series, coverage, dow, z, damping)
+    standardised drivers ``z`` (shape (T, p)); with ``sampled``, also the sampled
+    stream's size ``k_s``."""
+    problem = _problem(series, coverage, dow, z, damping, sampled)
     p = z.shape[1]
     beta = np.zeros(p)
     log_q, log_k = _grid_search(problem, beta)
+    log_ks = None
+    if sampled is not None:
+        log_ks = _sampled_size(problem, log_q, log_k, beta)
+        log_q, log_k = _grid_search(
+            problem, beta, coarse=False, centre=(log_q, log_k), log_ks=log_ks
+        )
     for _ in range(_BACKFIT_ROUNDS if p else 0):
         beta = _driver_effects(problem, log_q, log_k, beta, ridge)
-        log_q, log_k = _grid_search(problem, beta, coarse=False, centre=(log_q, log_k))
-    res = problem.filter(log_q, log_k, beta[None, :])
+        log_q, log_k = _grid_search(
+            problem, beta, coarse=False, centre=(log_q, log_k), log_ks=log_ks
+        )
+    res = problem.filter(log_q, log_k, beta[None, :], log_ks=log_ks)
     max_total = 0.0
     if coverage is not None and len(coverage):
         max_total = float(np.max(coverage.totals / np.maximum(coverage.exposure, 1e-9)))
@@ -217,7 +277,21 @@ def fit_level(
         mbar=problem.mbar,
         loglik=float(res.loglik[0, 0]),
         max_total=max_total,
+        k_sampled=float("nan") if log_ks is None else float(np.exp(log_ks)),
     )
+
+
+def _sampled_size(problem: _Problem, log_q: float, log_k: float, beta: np.ndarray) -> float:
+    """The sampled stream's log size: the best of ``_GRID`` log-spaced values at
+    ``(log_q, log_k)``."""
+    grid = np.linspace(*_LOG_K, _GRID)
+    ll = problem.filter_loglik(
+        np.full(_GRID, log_q),
+        np.full(_GRID, log_k),
+        np.broadcast_to(beta, (_GRID, beta.size)),
+        grid,
+    )
+    return float(grid[int(np.argmax(np.where(np.isfinite(ll), ll, -np.inf)))])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,13 @@ over ``n`` periods is an NB2 observation of the level at the interval's last per
 exposure the summed day-of-week factors and size ``n / alpha`` (exact when the level is
 constant within the interval).
 
+A series with a sampled view (a panel column ``smp_count``: dated reports of a share
+``theta`` of the same events, e.g. a news list beside official tallies) adds a second
+observation stream of the same level, ``smp_t ~ NB2(theta * exp(x_t + o_t), k_s)``
+(``cadence.models._level_sampled``: ``theta`` is the ratio of sampled to counted events
+where both cover the same periods; ``k_s`` is chosen on its own grid). The level then
+follows the reports past the last tally; forecasts stay on the complete-count scale.
+
 Forecasts draw the origin's level from its filtered distribution and carry it forward
 along each path by the state equation, then draw NB2 counts around it. Paths therefore
 share a moving level over the horizon, and 7-, 14- and 28-day totals widen with the
@@ -65,6 +72,7 @@ from cadence.models._design import (
 )
 from cadence.models._level_filter import simulate_levels
 from cadence.models._level_fit import BatchLevelFit, LevelFit, fit_level, fit_level_batch
+from cadence.models._level_sampled import sampled_stream
 from cadence.models.base import ParamsMixin, check_fitted
 from cadence.models.baselines import Climatology
 from cadence.models.forecast import CountForecast
@@ -118,6 +126,9 @@ class LocalLevel(ParamsMixin):
         Penalty ``ridge * b**2 / 2`` on each standardised driver effect.
     window : int, optional
         Fit on the last ``window`` periods only (all when ``None``).
+    sampled : bool
+        Read the panel's sampled view (``smp_count``) as a second stream of the level
+        when it has one (default); ``False`` fits the counts and totals alone.
 
     Attributes
     ----------
@@ -134,6 +145,9 @@ class LocalLevel(ParamsMixin):
         otherwise (see ``cadence.models.base``).
     level_, level_sd_ : float
         Filtered log-level at the origin: mean and standard deviation.
+    theta_ : float or None
+        Estimated reporting share of the sampled view; None when the fit did not use one
+        (``k_sampled_`` is then NaN, else the sampled stream's NB size).
     """
 
     name = "local_level"
@@ -150,6 +164,7 @@ class LocalLevel(ParamsMixin):
         covariates: Sequence[str] | None = None,
         ridge: float = 20.0,
         window: int | None = None,
+        sampled: bool = True,
     ) -> None:
         self.damping = damping
         self.day_of_week = day_of_week
@@ -157,6 +172,7 @@ class LocalLevel(ParamsMixin):
         self.covariates = covariates
         self.ridge = ridge
         self.window = window
+        self.sampled = sampled
 
     def fit(
         self,
@@ -194,6 +210,7 @@ class LocalLevel(ParamsMixin):
         sd = z_raw.std(axis=0) if covariates else np.zeros(0)
         self.z_scale_ = np.where(sd > 0, sd, 1.0)
         z = (z_raw - self.z_mean_) / self.z_scale_
+        stream = sampled_stream(panel, series, coverage) if self.sampled else None
         result = fit_level(
             series,
             coverage,
@@ -201,11 +218,14 @@ class LocalLevel(ParamsMixin):
             z,
             damping=self.damping,
             ridge=self.ridge,
+            sampled=stream,
         )
         self._store(series, result, dow, covariates)
         self.ignored_columns_ = ignored_columns(panel, target, covariates)
         self.fallback_ = None
         self.fallback_reason_ = None
+        self.theta_ = None if stream is None else stream.theta
+        self.k_sampled_ = result.k_sampled
         return self
 
     def _too_little(
@@ -310,6 +330,8 @@ class LocalLevel(ParamsMixin):
                 "level_var": self.level_var_,
                 "alpha": self.alpha_,
                 "covariates": list(self.covariates_),
+                "sampled": getattr(self, "theta_", None) is not None,
+                "theta": getattr(self, "theta_", None),
             },
         )
 

@@ -75,7 +75,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.state.retrain_queue = {}
     # middleware added first sits innermost: limits -> metrics -> forecast fast path -> routes
     app.add_middleware(
-        FastForecastMiddleware, cache=app.state.forecast_cache, open_reads=s.open_reads
+        FastForecastMiddleware,
+        cache=app.state.forecast_cache,
+        engine=engine,
+        open_reads=s.open_reads,
     )
     metrics.install(app, app.state.metrics)
     app.state.metrics.watch_store(engine, band_from(s))

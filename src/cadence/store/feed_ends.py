@@ -8,10 +8,11 @@ event of each of those sources, and the latest event of all, without scanning th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, Connection, select
 
+from cadence.store.row_filters import RowFilter, filters_clause
 from cadence.store.tables import events_table
 
 
@@ -41,3 +42,11 @@ def feed_end_ids(
     found = [_latest_id(conn, base)]
     found += [_latest_id(conn, [*base, t.c.source == s]) for s in sorted(set(sources))]
     return sorted({i for i in found if i is not None})
+
+
+def sources_of(conn: Connection, filters: Sequence[RowFilter]) -> set[str]:
+    """The sources of the stored events that may match one of ``filters`` (a superset,
+    ``store.row_filters``)."""
+    t = events_table
+    stmt = select(t.c.source).where(filters_clause(t, filters)).distinct()
+    return {str(s) for s in conn.execute(stmt).scalars()}

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from cadence import __version__
 from cadence.experiments.scenarios import ForecasterCache
+from cadence.service import accuracy
 from cadence.service.accuracy import band_from
 from cadence.service.api import errors, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
@@ -26,6 +27,7 @@ from cadence.service.api.routes_ops import router as ops_router
 from cadence.service.api.routes_scenarios import router as scenarios_router
 from cadence.service.api.routes_series import router as series_router
 from cadence.service.candidates import parse_candidates
+from cadence.service.rescore_queue import RescoreQueue
 from cadence.service.scheduler import start_retrain_scheduler
 from cadence.service.settings import Settings
 from cadence.store import migrate
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             stop_retrains(engine, app.state.retrain_pool, app.state.retrain_queue)
+            app.state.rescore_queue.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -73,6 +76,11 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.state.retrain_candidates = tuple(candidates)
     app.state.retrain_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
     app.state.retrain_queue = {}
+    app.state.rescore_queue = RescoreQueue(
+        lambda names: accuracy.rescore(engine, names, s),
+        debounce=s.rescore_debounce_seconds,
+        max_pending=s.rescore_max_pending,
+    )
     # middleware added first sits innermost: limits -> metrics -> forecast fast path -> routes
     app.add_middleware(
         FastForecastMiddleware,

@@ -13,6 +13,7 @@ from cadence.store.errors import (
     StoreError,
     ValidationFailedError,
 )
+from cadence.store.operational import operational
 
 BAD_INPUT = 2
 FAILURE = 1
@@ -26,6 +27,8 @@ def exit_code_for(exc: BaseException) -> int | None:
     if isinstance(exc, ValidationFailedError | InputFileError | NotFoundError | FeatureError):
         return BAD_INPUT
     if isinstance(exc, DatabaseUnavailableError | ConflictError | StoreError):
+        return FAILURE
+    if operational(exc) is not None:  # a read-only database, a full disk
         return FAILURE
     return None
 
@@ -43,4 +46,5 @@ def report_error(exc: BaseException) -> None:
         if more > 0:
             _err.print(f"... and {more} more error(s)", markup=False)
         return
-    _err.print(f"error: {exc}", markup=False)
+    found = operational(exc)
+    _err.print(f"error: {found.message if found else exc}", markup=False)

@@ -12,7 +12,7 @@ from cadence import __version__
 from cadence.experiments.scenarios import ForecasterCache
 from cadence.service import accuracy
 from cadence.service.accuracy import band_from
-from cadence.service.api import errors, limits, metrics
+from cadence.service.api import docs, errors, headers, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
 from cadence.service.api.routes_accuracy import router as accuracy_router
@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         version=__version__,
         summary="Forecasts of near-term conflict-event counts as full predictive distributions.",
         lifespan=lifespan,
+        docs_url=None,  # served by ``docs`` from local assets
+        redoc_url=None,  # ReDoc would load from a public CDN
     )
     app.state.settings = s
     app.state.engine = engine
@@ -81,7 +83,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         debounce=s.rescore_debounce_seconds,
         max_pending=s.rescore_max_pending,
     )
-    # middleware added first sits innermost: limits -> metrics -> forecast fast path -> routes
+    # middleware added first sits innermost:
+    # headers -> limits -> metrics -> forecast fast path -> routes
     app.add_middleware(
         FastForecastMiddleware,
         cache=app.state.forecast_cache,
@@ -101,5 +104,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(scenarios_router)
     app.include_router(jobs_router)
     app.include_router(dashboard_router)
+    docs.install(app)
     limits.install(app, s.max_body_bytes)
+    headers.install(app)
     return app

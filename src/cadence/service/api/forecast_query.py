@@ -8,6 +8,7 @@ route does not read change nothing in the body).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from cadence.experiments.serving import DEFAULT_QUANTILES
@@ -35,6 +36,7 @@ def quantile_levels(text: str | None) -> tuple[float, ...]:
     return levels
 
 
+@lru_cache(maxsize=512)  # dashboards repeat a few query strings: parse each once
 def parse_forecast_query(query_string: bytes) -> ForecastQuery | None:
     """The normalised query of a raw query string, or None when the route must answer
     (a bad or repeated ``horizon``/``quantiles``: its 422 comes from the route)."""

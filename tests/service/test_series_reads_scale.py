@@ -4,6 +4,8 @@ what is read gives the same panel as a read of every row. Synthetic rows."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +151,17 @@ def test_the_migration_indexes_the_filtered_columns(stored: Engine) -> None:
     assert not wanted & _index_names(stored)
     migrate.upgrade(stored)
     assert wanted <= _index_names(stored)
+
+
+def test_a_replay_reads_a_row_corrected_away_from_the_filter(stored: Engine) -> None:
+    """As of an instant, a row that matched the target then (corrected since to another
+    kind) is still read, as it stood then."""
+    stamp = dt.datetime.now(dt.UTC)
+    time.sleep(0.01)
+    fixed = _events().iloc[[0]].assign(kind="protest")  # a1 is no attack after all
+    ingest_events(stored, [fixed])
+    now = load_series_data(stored, "synthetic-attacks")
+    then = load_series_data(stored, "synthetic-attacks", known_at=stamp)
+    assert "a1" not in set(now.events.loc[now.events["kind"] == "attack", "source_id"])
+    assert then.events.set_index("source_id").loc["a1", "kind"] == "attack"
+    assert then.full_panel.frame["count"].sum() == now.full_panel.frame["count"].sum() + 1

@@ -6,14 +6,16 @@ forecasts."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
-from cadence.service.api import create_app, routes_forecast
+from cadence.service.api import create_app, forecast_cache, routes_forecast
 from cadence.service.api.forecast_cache import ForecastCache
 from cadence.service.api.forecast_query import parse_forecast_query
 from cadence.service.catalog import apply_catalog_file
@@ -109,3 +111,23 @@ def test_query_normalisation() -> None:
         b"quantiles=2",
     ):
         assert parse_forecast_query(raw) is None, raw
+
+
+def test_a_database_outage_keeps_serving_the_body_held(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _client(db_url, tmp_path, ttl=0.2) as c:
+        first = c.get(URL)
+        assert first.status_code == 200
+
+        def down(*_a: object, **_k: object) -> None:
+            raise OperationalError(
+                "SELECT", {}, sqlite3.OperationalError("unable to open database")
+            )
+
+        monkeypatch.setattr(forecast_cache, "current_forecast", down)
+        time.sleep(0.3)  # expired: the read checks the database, which is down
+        during = c.get(URL)
+        unknown = c.get("/v1/series/never-read/forecast")
+    assert during.status_code == 200 and during.content == first.content
+    assert unknown.status_code == 503  # nothing held for it: the outage shows

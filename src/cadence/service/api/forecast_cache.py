@@ -10,12 +10,15 @@ steadily polled entry never expires; an expired entry is checked by one request 
 concurrent ones for it wait for that check instead of querying too. The body is
 re-rendered only when a new forecast was stored. At most ``max_entries`` bodies are kept
 (the least recently checked go first). With ``ttl <= 0`` every request reads the database.
+When the check itself fails for an operational reason (the database is down or refuses),
+the body already held is served for another ``ttl`` (stale if error) rather than a 503.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -30,7 +33,10 @@ from cadence.experiments.serving import DEFAULT_QUANTILES, forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.store.errors import NotFoundError
 from cadence.store.forecasts_repo import StoredForecast, current_forecast
+from cadence.store.operational import operational
 from cadence.store.series_repo import get_series
+
+log = logging.getLogger("cadence.forecast_cache")
 
 MAX_ENTRIES = 1024
 WAIT_SECONDS = 30.0
@@ -121,13 +127,31 @@ class ForecastCache:
             hit = self._entries.get(key)
             if hit is not None and hit.expires > time.monotonic():
                 return hit
-            return self.load(engine, series, horizon, quantiles)  # its check failed
+            return self._load_or_keep(engine, series, horizon, quantiles)  # its check failed
         try:
-            return self.load(engine, series, horizon, quantiles)
+            return self._load_or_keep(engine, series, horizon, quantiles)
         finally:
             with self._lock:
                 del self._checks[key]
             check.set()
+
+    def _load_or_keep(
+        self, engine: Engine, series: str, horizon: int | None, quantiles: Sequence[float]
+    ) -> Rendered:
+        """``load``, or the body held when the database cannot be asked (kept one more
+        ``ttl``, so an outage does not take the dashboards down with it)."""
+        key = (series, horizon, tuple(quantiles))
+        try:
+            return self.load(engine, series, horizon, quantiles)
+        except Exception as exc:
+            old, failure = self._entries.get(key), operational(exc)
+            if old is None or failure is None:
+                raise
+            log.warning("forecast of %s served from memory: %s", series, failure.message)
+            now = time.monotonic()
+            kept = Rendered(old.body, old.etag, old.forecast_id, now + self.ttl, now + self.ttl)
+            self._put(key, kept)
+            return kept
 
     def load(
         self, engine: Engine, series: str, horizon: int | None, quantiles: Sequence[float]

@@ -21,7 +21,9 @@ class SecurityHeadersMiddleware:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), NOSNIFF]
+                headers = list(message.get("headers", ()))
+                if not any(k.lower() == NOSNIFF[0] for k, _ in headers):
+                    message["headers"] = [*headers, NOSNIFF]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -185,7 +185,7 @@ def test_counts_posted_to_the_api_get_the_served_forecast_scored(
             _counts()["date"].iloc[150:164], _counts()["count"].iloc[150:164], strict=True
         )
     ]
-    with TestClient(create_app(Settings(home=tmp))) as client:
+    with TestClient(create_app(Settings(home=tmp, rescore_debounce_seconds=0))) as client:
         empty = client.get(f"/v1/series/{SERIES}/accuracy").json()
         assert empty["overall"]["n"] == 0 and empty["forecasts"] == []
         r = client.post(
@@ -194,6 +194,7 @@ def test_counts_posted_to_the_api_get_the_served_forecast_scored(
             headers={"Authorization": f"Bearer {key}"},
         )
         assert r.status_code == 200 and r.json()["inserted"] == 14
+        assert client.app.state.rescore_queue.wait_idle(60)  # type: ignore[attr-defined]
         body = client.get(f"/v1/series/{SERIES}/accuracy").json()
         later = client.get(f"/v1/series/{SERIES}/accuracy", params={"since": "2024-06-06"}).json()
         assert client.get("/v1/series/nope/accuracy").status_code == 404

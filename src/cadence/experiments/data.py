@@ -31,6 +31,7 @@ __all__ = [
     "load_series_data",
     "period_end",
     "period_label",
+    "read_series_rows",
     "shift_periods",
 ]
 
@@ -174,19 +175,39 @@ class SeriesData:
         return not self.full_panel.intervals.empty
 
 
+def read_series_rows(
+    engine: Engine,
+    spec: SeriesSpec,
+    *,
+    end: dt.date | None = None,
+    known_at: dt.datetime | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """The stored rows ``spec`` can use, dated on or before ``end``: events its target or
+    retaliation filter may select plus the latest event of each of their sources (where
+    the series ends), statements its statement filter may select, and its observations.
+    Filters are narrowed in SQL, so the read costs the series' rows, not the tables'."""
+    event_filters = [f for f in (spec.target, spec.retaliation) if f is not None]
+    events = events_frame(
+        engine, end=end, known_at=known_at, match=event_filters, feed_ends=not spec.observed
+    )
+    statement_filters = [spec.statements] if spec.statements is not None else []
+    statements = statements_frame(engine, end=end, known_at=known_at, match=statement_filters)
+    obs = observations_frame(engine, spec.name, known_at=known_at) if spec.observed else None
+    return events, statements, obs
+
+
 def load_series_data(
     engine: Engine, name: str, *, known_at: dt.datetime | None = None
 ) -> SeriesData:
-    """Read series ``name`` (its catalog definition and every stored row it may use).
+    """Read series ``name`` (its catalog definition and every stored row it may use,
+    ``read_series_rows``).
 
     ``known_at`` replays what the database held at that instant (rows ingested by
     then). Raises ``cadence.store.errors.NotFoundError`` for an unknown series and
     ``SeriesDataError`` when the series has no rows.
     """
     spec = SeriesSpec.from_dict(get_series(engine, name).definition)
-    events = events_frame(engine, known_at=known_at)
-    statements = statements_frame(engine, known_at=known_at)
-    obs = observations_frame(engine, name, known_at=known_at) if spec.observed else None
+    events, statements, obs = read_series_rows(engine, spec, known_at=known_at)
     data = SeriesData(spec=spec, events=events, statements=statements, observations=obs)
     try:
         _ = data.full_panel

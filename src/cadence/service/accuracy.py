@@ -11,19 +11,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+import pandas as pd
 from sqlalchemy import Engine, select
 
 from cadence.experiments.accuracy import DriftBand
 from cadence.experiments.errors import TrackingError
 from cadence.experiments.live_scores import ScoreRun, score_served
 from cadence.experiments.live_tracking import log_live_accuracy
+from cadence.features import SeriesSpec, apply_filter
+from cadence.features.errors import SpecError
 from cadence.service.settings import Settings
+from cadence.store.feed_ends import sources_of
 from cadence.store.forecasts_repo import current_forecast
+from cadence.store.series_repo import list_series
 from cadence.store.tables import forecasts_table, series_table
 
 log = logging.getLogger("cadence.accuracy")
 
-__all__ = ["band_from", "rescore", "rescore_after_ingest", "series_with_forecasts"]
+__all__ = [
+    "band_from",
+    "rescore",
+    "rescore_after_ingest",
+    "series_touched_by_events",
+    "series_with_forecasts",
+]
 
 
 def band_from(settings: Settings) -> DriftBand:
@@ -77,3 +88,31 @@ def rescore_after_ingest(
     except Exception:  # the ingest is committed; scoring again later repairs this
         log.exception("scoring the served forecasts after an ingest failed")
         return []
+
+
+def _gives_truth(engine: Engine, spec: SeriesSpec, rows: pd.DataFrame) -> bool:
+    """True when event ``rows`` may change what ``spec`` counts: one matches its target,
+    or one comes from a source of its stored target events (it extends where they end)."""
+    if spec.target is None:
+        return False
+    fields = [f for f in spec.target if f not in rows.columns]
+    frame = rows.assign(**dict.fromkeys(fields, "")) if fields else rows
+    try:
+        if apply_filter(frame, spec.target).any():
+            return True
+    except SpecError:  # cannot tell: rescore rather than miss a truth
+        return True
+    with engine.connect() as conn:
+        sources = sources_of(conn, [spec.target])
+    return bool(sources & {str(s).strip() for s in rows.get("source", [])})
+
+
+def series_touched_by_events(engine: Engine, rows: pd.DataFrame) -> list[str]:
+    """The event-counted series with a stored forecast whose truth event ``rows`` (as
+    posted, text cells) may change: only those need rescoring after the write."""
+    served = set(series_with_forecasts(engine, observed=False))
+    out = []
+    for s in list_series(engine):
+        if s.name in served and _gives_truth(engine, SeriesSpec.from_dict(s.definition), rows):
+            out.append(s.name)
+    return out

@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine
 
+from cadence.experiments.data import read_series_rows
 from cadence.features import Panel, SeriesSpec, build_panel
 from cadence.features.extent import last_data_day
-from cadence.store.reads import events_frame, observations_frame, statements_frame
 from cadence.store.series_repo import get_series
 
 
@@ -22,9 +22,8 @@ def latest_day(
 ) -> pd.Timestamp:
     """The last day the series' target has data for (its default as-of date; see
     ``features.last_data_day``)."""
-    obs = observations_frame(engine, spec.name, known_at=known_at) if spec.observed else None
-    events = events_frame(engine, known_at=known_at) if not spec.observed else None
-    return last_data_day(spec, events if events is not None else pd.DataFrame(), obs)
+    events, _, obs = read_series_rows(engine, spec, known_at=known_at)
+    return last_data_day(spec, events, obs)
 
 
 def load_panel(
@@ -36,12 +35,14 @@ def load_panel(
 ) -> Panel:
     """The panel of series ``name`` as known on ``as_of`` (default: its latest day).
 
-    Only rows dated on or before ``as_of`` are read; with ``known_at`` only rows ingested
-    by then (a replay of what the database held at that instant)."""
+    Only the series' rows (``experiments.data.read_series_rows``) dated on or before
+    ``as_of`` are read; with ``known_at`` only rows ingested by then (a replay of what the
+    database held at that instant)."""
     spec = spec_for(engine, name)
-    day = pd.Timestamp(as_of) if as_of is not None else latest_day(engine, spec, known_at)
-    end = day.date()
-    events = events_frame(engine, end=end, known_at=known_at)
-    statements = statements_frame(engine, end=end, known_at=known_at)
-    obs = observations_frame(engine, name, known_at=known_at) if spec.observed else None
+    if as_of is not None:
+        day = pd.Timestamp(as_of)
+        events, statements, obs = read_series_rows(engine, spec, end=day.date(), known_at=known_at)
+    else:  # one read finds the latest day and holds every row up to it
+        events, statements, obs = read_series_rows(engine, spec, known_at=known_at)
+        day = last_data_day(spec, events, obs)
     return build_panel(spec, events, statements, obs, as_of=day)

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     scenario_timeout_seconds: float = Field(
         default=10.0, gt=0, description="a scenario taking longer is abandoned with 422"
     )
+    rescore_debounce_seconds: float = Field(
+        default=2.0, ge=0, description="writes within this many seconds share one rescoring"
+    )
+    rescore_max_pending: int = Field(
+        default=1000, ge=1, description="most series waiting for a rescoring after writes"
+    )
     accuracy_coverage_low: float = Field(
         default=0.65, ge=0, le=1, description="drift alarm below this rolling 80% coverage"
     )

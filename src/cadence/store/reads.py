@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
-from sqlalchemy import Engine, Select, Table, func, select
+from sqlalchemy import ColumnElement, Engine, Select, Table, func, or_, select
 
 from cadence import columns as C
 from cadence.store.errors import NotFoundError
+from cadence.store.feed_ends import feed_end_ids
+from cadence.store.row_filters import RowFilter, filters_clause
 from cadence.store.tables import (
     events_table,
     forecasts_table,
@@ -109,17 +111,60 @@ def _window(
     return stmt
 
 
+def _matching(
+    t: Table, match: Sequence[RowFilter] | None, known_at: dt.datetime | None
+) -> ColumnElement[bool] | None:
+    """The SQL narrowing of ``match`` (None: every row). As of ``known_at``, rows changed
+    since are read whatever they hold now (their earlier version may match)."""
+    if match is None:
+        return None
+    clause = filters_clause(t, match)
+    return clause if known_at is None else or_(clause, t.c.updated_at > known_at)
+
+
+def _with_feed_ends(
+    engine: Engine,
+    clause: ColumnElement[bool],
+    window: Callable[[Select[tuple[object, ...]]], Select[tuple[object, ...]]],
+    end: dt.date | None,
+    known_at: dt.datetime | None,
+) -> ColumnElement[bool]:
+    """``clause`` or the latest event of all and of each source of the rows it selects."""
+    t = events_table
+    with engine.connect() as conn:
+        stmt = window(select(t.c.source).where(clause).distinct())
+        sources = [str(s) for s in conn.execute(stmt).scalars()]
+        ids = feed_end_ids(conn, sources, end=end, known_at=known_at)
+    return or_(clause, t.c.id.in_(ids)) if ids else clause
+
+
 def events_frame(
     engine: Engine,
     *,
     start: dt.date | None = None,
     end: dt.date | None = None,
     known_at: dt.datetime | None = None,
+    match: Sequence[RowFilter] | None = None,
+    feed_ends: bool = False,
 ) -> pd.DataFrame:
-    """Stored events between ``start`` and ``end`` (inclusive), oldest first."""
+    """Stored events between ``start`` and ``end`` (inclusive), oldest first.
+
+    ``match``: only rows that may match one of these filters are read (a superset, see
+    ``cadence.store.row_filters``; an empty list reads none); None reads every row. With
+    ``feed_ends`` the latest event of all and of each source of those rows is read too
+    (where a series counted from events ends, ``cadence.features.last_data_day``)."""
     t = events_table
     cols = [t.c[c] for c in C.EVENT_COLUMNS] + [t.c.extra, t.c.ingested_at]
-    stmt = _window(select(*cols, *_versioned(t, known_at)), t, start, end, known_at)
+
+    def window(stmt: Select[tuple[object, ...]]) -> Select[tuple[object, ...]]:
+        return _window(stmt, t, start, end, known_at)
+
+    stmt = window(select(*cols, *_versioned(t, known_at)))
+    clause = _matching(t, match, known_at)
+    if clause is not None and feed_ends:
+        clause = _with_feed_ends(engine, clause, window, end, known_at)
+    if clause is not None:
+        stmt = stmt.where(clause)
     names = {c: c for c in (*C.EVENT_COLUMNS, C.EXTRA)}
     fix = _as_of(engine, t, known_at, names, (C.DATE,), start, end)
     return _frame(engine, stmt.order_by(t.c.date, t.c.id), (C.DATE,), fix)
@@ -131,12 +176,17 @@ def statements_frame(
     start: dt.date | None = None,
     end: dt.date | None = None,
     known_at: dt.datetime | None = None,
+    match: Sequence[RowFilter] | None = None,
 ) -> pd.DataFrame:
-    """Stored statements between ``start`` and ``end`` (inclusive), oldest first."""
+    """Stored statements between ``start`` and ``end`` (inclusive), oldest first; with
+    ``match``, only those that may match one of its filters (as ``events_frame``)."""
     t = statements_table
     names = (*C.STATEMENT_COLUMNS, C.STANCE_SOURCE, C.EXTRACTOR_VERSION, C.CONFIDENCE)
     cols = [t.c[c] for c in names] + [t.c.extra, t.c.ingested_at]
     stmt = _window(select(*cols, *_versioned(t, known_at)), t, start, end, known_at)
+    clause = _matching(t, match, known_at)
+    if clause is not None:
+        stmt = stmt.where(clause)
     fix = _as_of(engine, t, known_at, {c: c for c in (*names, C.EXTRA)}, (C.DATE,), start, end)
     return _frame(engine, stmt.order_by(t.c.date, t.c.id), (C.DATE,), fix)
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -292,3 +293,12 @@ jobs_table = cast(Table, JobRow.__table__)
 api_keys_table = cast(Table, ApiKeyRow.__table__)
 scores_table = cast(Table, ScoreRow.__table__)
 row_versions_table = cast(Table, RowVersionRow.__table__)
+
+# Reads of one series narrow rows by ``lower(column) IN (...)`` (``store.row_filters``)
+# and find where each source ends (``store.feed_ends``): these indexes serve both, so a
+# read costs the series' own rows, not the table (migration 0006).
+Index("ix_events_lower_kind", func.lower(events_table.c.kind))
+Index("ix_events_lower_source", func.lower(events_table.c.source))
+Index("ix_events_lower_target", func.lower(events_table.c.target))
+Index("ix_events_source_date", events_table.c.source, events_table.c.date)
+Index("ix_statements_lower_source", func.lower(statements_table.c.source))

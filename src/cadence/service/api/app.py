@@ -10,8 +10,9 @@ from fastapi import FastAPI
 
 from cadence import __version__
 from cadence.experiments.scenarios import ForecasterCache
+from cadence.service import accuracy
 from cadence.service.accuracy import band_from
-from cadence.service.api import errors, limits, metrics
+from cadence.service.api import docs, errors, headers, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
 from cadence.service.api.routes_accuracy import router as accuracy_router
@@ -26,6 +27,7 @@ from cadence.service.api.routes_ops import router as ops_router
 from cadence.service.api.routes_scenarios import router as scenarios_router
 from cadence.service.api.routes_series import router as series_router
 from cadence.service.candidates import parse_candidates
+from cadence.service.rescore_queue import RescoreQueue
 from cadence.service.scheduler import start_retrain_scheduler
 from cadence.service.settings import Settings
 from cadence.store import migrate
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
                 scheduler.shutdown(wait=False)
             stop_retrains(engine, app.state.retrain_pool, app.state.retrain_queue)
             app.state.job_leases.stop()
+            app.state.rescore_queue.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -71,6 +74,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         version=__version__,
         summary="Forecasts of near-term conflict-event counts as full predictive distributions.",
         lifespan=lifespan,
+        docs_url=None,  # served by ``docs`` from local assets
+        redoc_url=None,  # ReDoc would load from a public CDN
     )
     app.state.settings = s
     app.state.engine = engine
@@ -81,9 +86,18 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.state.retrain_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
     app.state.retrain_queue = {}
     app.state.job_leases = LeaseKeeper(engine, every=s.job_lease["heartbeat_every"])
-    # middleware added first sits innermost: limits -> metrics -> forecast fast path -> routes
+    app.state.rescore_queue = RescoreQueue(
+        lambda names: accuracy.rescore(engine, names, s),
+        debounce=s.rescore_debounce_seconds,
+        max_pending=s.rescore_max_pending,
+    )
+    # middleware added first sits innermost:
+    # headers -> limits -> metrics -> forecast fast path -> routes
     app.add_middleware(
-        FastForecastMiddleware, cache=app.state.forecast_cache, open_reads=s.open_reads
+        FastForecastMiddleware,
+        cache=app.state.forecast_cache,
+        engine=engine,
+        open_reads=s.open_reads,
     )
     metrics.install(app, app.state.metrics)
     app.state.metrics.watch_store(engine, band_from(s))
@@ -98,5 +112,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(scenarios_router)
     app.include_router(jobs_router)
     app.include_router(dashboard_router)
+    docs.install(app)
     limits.install(app, s.max_body_bytes)
+    headers.install(app)
     return app

@@ -1,16 +1,20 @@
 """Errors as HTTP responses: ``{"error": {"code", "message", "details"}}``.
 
 Only the service turns errors into statuses: 404 unknown object, 409 conflict, 422 bad
-input (with row-level details), 503 database unavailable.
+input (with row-level details), 503 database unavailable, read-only or out of disk
+(codes ``database_unavailable``, ``database_read_only``, ``disk_full``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InternalError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cadence.features.errors import FeatureError
@@ -21,6 +25,7 @@ from cadence.store.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from cadence.store.operational import operational
 
 
 class ApiError(Exception):
@@ -76,6 +81,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DatabaseUnavailableError)
     async def unavailable(_r: Request, exc: DatabaseUnavailableError) -> JSONResponse:
         return _json(503, "database_unavailable", str(exc))
+
+    async def database_failed(_r: Request, exc: Exception) -> JSONResponse:
+        found = operational(exc)
+        if found is None:
+            raise exc  # not operational: a bug, answered as a 500
+        return _json(503, found.code, found.message)
+
+    for kind in (OperationalError, InternalError, sqlite3.Error, psycopg.Error, OSError):
+        app.add_exception_handler(kind, database_failed)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:

@@ -63,7 +63,7 @@ def series_markers(
     spec = spec_for(engine, name)
     out: list[MarkerOut] = []
     if spec.retaliation is not None:
-        events = events_frame(engine, start=start, end=end)
+        events = events_frame(engine, start=start, end=end, match=[spec.retaliation])
         for _, row in events[apply_filter(events, spec.retaliation)].iterrows():
             out.append(
                 MarkerOut(
@@ -77,7 +77,7 @@ def series_markers(
                 )
             )
     if spec.statements is not None:
-        statements = statements_frame(engine, start=start, end=end)
+        statements = statements_frame(engine, start=start, end=end, match=[spec.statements])
         for _, row in statements[apply_filter(statements, spec.statements)].iterrows():
             stance = (_cell(row[C.STANCE]) or C.NEUTRAL).casefold()
             out.append(

@@ -6,31 +6,17 @@ from memory with an ``ETag``; a poll with ``If-None-Match`` gets ``304 Not Modif
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from cadence.experiments.serving import DEFAULT_QUANTILES
 from cadence.service.api.auth import ReadKey
+from cadence.service.api.fast_forecast import start_refresh
 from cadence.service.api.forecast_cache import ForecastCache
+from cadence.service.api.forecast_query import MAX_HORIZON, quantile_levels
 from cadence.service.api.series_names import SERIES
-
-# references to running refresh tasks, so they are not garbage-collected mid-flight
-_background: set[asyncio.Task[object]] = set()
-
-log = logging.getLogger("cadence.forecast_cache")
-
-
-def _refreshed(task: asyncio.Task[object]) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        # the stale body keeps being served; the next expiry tries again
-        log.warning("forecast cache refresh failed: %s", task.exception())
-
 
 router = APIRouter(prefix="/v1", tags=["forecasts"], dependencies=[ReadKey])
 
@@ -59,20 +45,6 @@ EXAMPLE = {
 }
 
 
-def _levels(text: str | None) -> tuple[float, ...]:
-    if text is None:
-        return DEFAULT_QUANTILES
-    try:
-        levels = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        levels = ()
-    if not levels or any(not 0 < q < 1 for q in levels) or len(levels) > 19:
-        raise HTTPException(
-            422, f"quantiles: expected 1 to 19 comma-separated levels in (0, 1), got {text!r}"
-        )
-    return levels
-
-
 @router.get(
     f"{SERIES}/forecast",
     summary="The champion's latest forecast: per-period and 7/14/28-day distributions",
@@ -92,23 +64,23 @@ def _levels(text: str | None) -> tuple[float, ...]:
 async def forecast(
     name: str,
     request: Request,
-    horizon: Annotated[int | None, Query(ge=1, le=366, description="periods to return")] = None,
+    horizon: Annotated[
+        int | None, Query(ge=1, le=MAX_HORIZON, description="periods to return")
+    ] = None,
     quantiles: Annotated[
         str | None, Query(description="comma-separated levels, e.g. 0.1,0.5,0.9")
     ] = None,
 ) -> Response:
     cache: ForecastCache = request.app.state.forecast_cache
     engine = request.app.state.engine
-    levels = _levels(quantiles)
-    hit = cache.get(name, horizon, levels)
     try:
-        if hit is None or cache.ttl <= 0:
-            hit = await run_in_threadpool(cache.load, engine, name, horizon, levels)
-        elif hit.expires <= time.monotonic() and cache.claim_refresh(name, horizon, levels):
-            # serve what we have; one background refresh picks up a newer forecast
-            task = asyncio.create_task(run_in_threadpool(cache.load, engine, name, horizon, levels))
-            _background.add(task)
-            task.add_done_callback(_refreshed)
+        levels = quantile_levels(quantiles)
+        hit = cache.get(name, horizon, levels)
+        now = time.monotonic()
+        if hit is None or cache.ttl <= 0 or hit.expires <= now:
+            hit = await run_in_threadpool(cache.fresh, engine, name, horizon, levels)
+        elif hit.renew <= now:
+            start_refresh(cache, engine, name, horizon, levels)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     headers = {"ETag": hit.etag, "Cache-Control": f"public, max-age={int(cache.ttl)}"}

@@ -3,22 +3,25 @@
 A batch is validated whole before anything is written (one transaction); invalid rows
 come back as 422 with ``row`` (1-based within the batch), ``field``, ``expected`` and
 ``got``. Re-posting the same batch changes nothing. Requires a key with ``write``. New counts
-(or events) are followed, after the answer, by scoring the served forecasts they hold the
-truth of (``cadence.service.accuracy``).
+(or events) put the series whose served forecasts they may hold the truth of, and only
+those, on the bounded, debounced rescoring queue (``cadence.service.rescore_queue``).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, BackgroundTasks, HTTPException
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from cadence.features.stance import resolve_stances
-from cadence.service.accuracy import rescore_after_ingest
+from cadence.service.accuracy import series_touched_by_events, series_with_forecasts
 from cadence.service.api.auth import WriteKey
 from cadence.service.api.deps import EngineDep, SettingsDep
+from cadence.service.rescore_queue import RescoreQueue
 from cadence.store.bounds import UNSAFE_TEXT, unsafe_text
 from cadence.store.ingest import (
     IngestSummary,
@@ -29,6 +32,7 @@ from cadence.store.ingest import (
 from cadence.store.readers import json_rows_frame
 
 router = APIRouter(prefix="/v1", tags=["ingest"], dependencies=[WriteKey])
+log = logging.getLogger("cadence.accuracy")
 
 
 def _valid_text(value: str) -> str:
@@ -159,13 +163,27 @@ def _out(s: IngestSummary) -> IngestOut:
     responses={401: {}, 403: {}, 413: {}, 422: {"description": "invalid rows"}},
 )
 def post_events(
-    batch: EventBatch, engine: EngineDep, settings: SettingsDep, tasks: BackgroundTasks
+    batch: EventBatch,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    tasks: BackgroundTasks,
 ) -> IngestOut:
     chunk = _frame(batch, settings.max_batch_rows)
     summary = ingest_events(engine, [chunk], source_label="api", window=settings.ingest_window())
-    if summary.inserted + summary.updated:  # served forecasts of event-counted series
-        tasks.add_task(rescore_after_ingest, engine, settings, observed=False)
+    if summary.inserted + summary.updated:  # after the answer: the series it touched
+        queue: RescoreQueue = request.app.state.rescore_queue
+        tasks.add_task(_queue_touched, queue, lambda: series_touched_by_events(engine, chunk))
     return _out(summary)
+
+
+def _queue_touched(queue: RescoreQueue, touched: Callable[[], list[str]]) -> None:
+    """Queue the series a committed write touched; never raises (scoring is repaired by
+    the next write or ``cadence accuracy --rescore``)."""
+    try:
+        queue.submit(touched())
+    except Exception:
+        log.exception("finding the series a write touched failed")
 
 
 @router.post(
@@ -193,7 +211,11 @@ def post_statements(batch: StatementBatch, engine: EngineDep, settings: Settings
     responses={401: {}, 403: {}, 413: {}, 422: {}},
 )
 def post_counts(
-    batch: CountBatch, engine: EngineDep, settings: SettingsDep, tasks: BackgroundTasks
+    batch: CountBatch,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    tasks: BackgroundTasks,
 ) -> IngestOut:
     chunk = _frame(batch, settings.max_batch_rows)
     summary = ingest_counts(
@@ -204,6 +226,14 @@ def post_counts(
         source=batch.source,
         window=settings.ingest_window(),
     )
-    if summary.inserted + summary.updated:  # served forecasts are scored after the answer
-        tasks.add_task(rescore_after_ingest, engine, settings, observed=True)
+    if summary.inserted + summary.updated:  # after the answer: the series it touched
+        named = {batch.series} if batch.series else set()
+        if "series" in chunk.columns:
+            named |= {str(v).strip() for v in chunk["series"] if str(v).strip()}
+
+        def touched() -> list[str]:
+            return [n for n in series_with_forecasts(engine, observed=True) if n in named]
+
+        queue: RescoreQueue = request.app.state.rescore_queue
+        tasks.add_task(_queue_touched, queue, touched)
     return _out(summary)

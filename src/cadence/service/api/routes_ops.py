@@ -1,5 +1,11 @@
 """Operations: liveness, readiness and metrics.
 
+``/readyz`` is ready when the database answers and, once any series is declared, at
+least one has a champion forecast to serve. A series without one yet (just declared by a
+writer, waiting for its first retrain) is listed in ``checks.series_without_forecast``
+but does not make the service unready: the others are served. ``/metrics`` needs a key
+with the ``read`` scope when reads are closed.
+
 ``/readyz`` also lists the series whose served champion raises the drift alarm
 (``checks.accuracy_alarms``: series -> reasons). An alarm does not make the service
 unready: the forecast is still served, and a retrain (not a restart) is the remedy.
@@ -12,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from cadence.experiments.accuracy import accuracy_status
 from cadence.service.accuracy import band_from
+from cadence.service.api.auth import ReadKey
 from cadence.service.api.deps import EngineDep, SettingsDep
 from cadence.service.api.schemas import HealthOut, ReadyOut
 from cadence.store.engine import check_connection
@@ -30,7 +37,7 @@ async def healthz() -> HealthOut:
 @router.get(
     "/readyz",
     response_model=ReadyOut,
-    summary="The database answers and every series has a champion forecast",
+    summary="The database answers and the declared series have champion forecasts to serve",
     responses={
         200: {
             "content": {
@@ -83,10 +90,10 @@ def readyz(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
         return JSONResponse(status_code=503, content={"status": "not ready", "checks": checks})
     checks["series_without_forecast"] = missing
     checks["accuracy_alarms"] = alarms
-    status = 503 if missing else 200
+    ready = not names or len(missing) < len(names)  # something to serve
     return JSONResponse(
-        status_code=status,
-        content={"status": "not ready" if missing else "ready", "checks": checks},
+        status_code=200 if ready else 503,
+        content={"status": "ready" if ready else "not ready", "checks": checks},
     )
 
 
@@ -108,7 +115,11 @@ cadence_accuracy_alarm{series="israel-alerts"} 0
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"example": METRICS_EXAMPLE}}}},
+    dependencies=[ReadKey],
+    responses={
+        200: {"content": {"text/plain": {"example": METRICS_EXAMPLE}}},
+        401: {"description": "reads are closed and no valid key was given"},
+    },
 )
 def metrics(request: Request) -> Response:
     rendered: Response = request.app.state.metrics.render()

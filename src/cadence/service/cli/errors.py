@@ -14,6 +14,7 @@ from cadence.store.errors import (
     StoreError,
     ValidationFailedError,
 )
+from cadence.store.operational import operational
 
 BAD_INPUT = 2
 FAILURE = 1
@@ -31,6 +32,8 @@ def exit_code_for(exc: BaseException) -> int | None:
         return BAD_INPUT
     if isinstance(exc, DatabaseUnavailableError | ConflictError | StoreError):
         return FAILURE
+    if operational(exc) is not None:  # a read-only database, a full disk
+        return FAILURE
     return None
 
 
@@ -47,4 +50,5 @@ def report_error(exc: BaseException) -> None:
         if more > 0:
             _err.print(f"... and {more} more error(s)", markup=False)
         return
-    _err.print(f"error: {exc}", markup=False)
+    found = operational(exc)
+    _err.print(f"error: {found.message if found else exc}", markup=False)

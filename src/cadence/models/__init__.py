@@ -8,5 +8,13 @@ n_samples, rng) -> CountForecast``).
 from cadence.models.base import CountModel
 from cadence.models.forecast import CountForecast
 from cadence.models.registry import available_models, make_model, model_class
+from cadence.models.series_input import panel_from_series
 
-__all__ = ["CountForecast", "CountModel", "available_models", "make_model", "model_class"]
+__all__ = [
+    "CountForecast",
+    "CountModel",
+    "available_models",
+    "make_model",
+    "model_class",
+    "panel_from_series",
+]

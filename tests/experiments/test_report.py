@@ -245,3 +245,22 @@ def test_markdown_html_json_and_chart() -> None:
     assert doc["as_of"] == "2023-07-14" and doc["model"]["name"] == "negbin_glm"
     assert [w["label"] for w in doc["windows"]] == ["7 days", "14 days", "28 days"]
     assert doc["scored"][0]["observed"] == syn.total(day(194), day(207))
+
+
+def test_hidden_regimes_and_the_drivers_used_are_reported() -> None:
+    events = event_series().data
+    regimes = build_report(events, day(280), model="regime_nb", n_samples=300)
+    md = to_markdown(regimes, None)
+    assert "## Regimes" in md
+    block = regimes.forecast.meta["regimes"]
+    probs = [float(s["probability"]) for s in block["states"]]
+    assert sum(probs) == pytest.approx(1.0)
+    assert f"Most likely regime at the origin: {block['most_likely']}." in md
+    assert "within 7 days" in md and "within 28 days" in md
+    assert regimes.drivers == []
+    assert "uses no retaliation or statement driver" in md
+    glm = build_report(events, day(280), model="negbin_glm", n_samples=300)
+    md = to_markdown(glm, None)
+    assert "## Regimes" not in md
+    assert glm.drivers and all(c[:4] in ("ret_", "stm_") for c in glm.drivers)
+    assert "Drivers used by the model: " + ", ".join(glm.drivers) in md

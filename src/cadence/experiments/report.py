@@ -45,6 +45,8 @@ from cadence.columns import (
     EXTRA,
     LOCATION,
     NOTES,
+    PREFIX_RETALIATION,
+    PREFIX_STATEMENT,
     STANCE,
     START,
     TARGET,
@@ -184,6 +186,8 @@ class Report:
     seed: int
     n_samples: int
     sampled_bounds: list[SampledBound] = field(default_factory=list)
+    # the retaliation and statement columns the model used (None: it does not say)
+    drivers: list[str] | None = None
 
     @property
     def period_word(self) -> str:
@@ -641,6 +645,14 @@ def _sampled_bounds(windows: list[WindowForecast], truth: LaterTruth) -> list[Sa
     return out
 
 
+def _drivers_used(fitted: object) -> list[str] | None:
+    """The retaliation and statement columns a fitted model recorded (``covariates_``)."""
+    used = getattr(fitted, "covariates_", None)
+    if used is None:
+        return None
+    return [c for c in used if str(c).startswith((PREFIX_RETALIATION, PREFIX_STATEMENT))]
+
+
 def build_report(
     data: SeriesData,
     as_of: object,
@@ -707,6 +719,7 @@ def build_report(
         choice=choice,
         fit_notes=fit_notes,
         forecast=forecast,
+        drivers=_drivers_used(fitted),
         windows=windows,
         recent=blocks.tail(RECENT_ROWS).drop(columns=["last"]).reset_index(drop=True),
         recent_rate=_recent_rate(blocks, freq),

@@ -17,6 +17,7 @@ import pandas as pd
 
 from cadence.experiments.data import period_end
 from cadence.experiments.report import Report
+from cadence.experiments.serving import regimes_block
 
 __all__ = ["Block", "report_blocks", "to_html", "to_markdown"]
 
@@ -324,10 +325,56 @@ def _outcome_blocks(r: Report) -> list[Block]:
     return out
 
 
+def _regime_blocks(r: Report) -> list[Block]:
+    """Hidden regimes at the origin and the chance of a switch, when the model has them
+    (``regime_nb``: the forecast's ``meta["regimes"]``, as the served body shows it)."""
+    block = regimes_block(r.forecast.meta.get("regimes"))
+    if block is None:
+        return []
+    word = r.period_word
+    rows = [
+        [str(s["name"]), _f(float(s["rate"])), f"{float(s['probability']):.2f}"]
+        for s in block["states"]
+    ]
+    switch = ", ".join(
+        f"{float(p):.2f} within {n} {word}s"
+        for n, p in sorted(block["p_switch"].items(), key=lambda kv: int(kv[0]))
+    )
+    return [
+        Block("h2", "Regimes"),
+        Block(
+            "table",
+            headers=["regime", f"mean count per {word}", "probability at the origin"],
+            rows=rows,
+            numeric=[False, True, True],
+        ),
+        Block(
+            "p",
+            f"Most likely regime at the origin: {block['most_likely']}. Probability of at "
+            f"least one switch of regime: {switch}.",
+        ),
+    ]
+
+
+def _drivers_line(r: Report) -> Block:
+    """Which driver columns the forecasting model used (the product says so when none)."""
+    used = r.drivers
+    if used:
+        return Block("p", f"Drivers used by the model: {', '.join(map(str, used))}.")
+    if used is not None:
+        return Block(
+            "p",
+            "The model uses no retaliation or statement driver: strikes and statements do "
+            "not move this forecast (the README's driver ablation says why).",
+        )
+    return Block("p", "The model does not report which drivers it used.")
+
+
 def _model_blocks(r: Report) -> list[Block]:
     out = [
         Block("h2", "Model"),
         Block("p", f"{r.choice.config.key}: {r.choice.reason}."),
+        _drivers_line(r),
     ]
     if r.fit_notes:
         out.append(Block("p", "Notes from the fit:"))
@@ -361,6 +408,7 @@ def report_blocks(r: Report, image: str | None = None) -> list[Block]:
         *_outcome_blocks(r),
         *_known_blocks(r),
         *_effects_blocks(r),
+        *_regime_blocks(r),
         *_model_blocks(r),
     ]
 

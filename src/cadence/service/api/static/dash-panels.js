@@ -108,7 +108,39 @@
     return { text: "0% (as good as climatology)", cls: "" };
   }
 
+  // The regimes block of the forecast body (models with hidden regimes): each regime's
+  // rate and probability at the origin, and P(at least one switch within 7 / 28 periods).
+  function renderRegimes(forecast) {
+    const box = $("regimes");
+    const r = forecast && forecast.regimes;
+    if (!r) {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    $("regimes-table").replaceChildren(
+      el("thead", null, el("tr", null,
+        ["Regime", "Mean count", "Probability"].map((h) => el("th", { scope: "col" }, h)),
+      )),
+      el("tbody", null, r.states.map((s) => el("tr", {
+        "data-regime": s.name,
+        "data-probability": s.probability,
+        class: s.name === r.most_likely ? "champion" : null,
+      },
+        el("th", { scope: "row" }, s.name, s.name === r.most_likely ? " (most likely)" : ""),
+        el("td", { class: "n" }, fmtNum(s.rate)),
+        el("td", { class: "n" }, fmtPct(s.probability)),
+      ))),
+    );
+    const unit = perUnit[forecast.frequency] || "period";
+    const sw = Object.entries(r.p_switch || {})
+      .sort((a, b) => Number(a[0]) - Number(b[0]))
+      .map(([n, p]) => `${fmtPct(p)} within ${n} ${unit}s`);
+    $("regimes-note").textContent = sw.length ? `Chance of at least one switch of regime: ${sw.join(", ")}.` : "";
+  }
+
   function renderModel(data) {
+    renderRegimes(data.forecast);
     const panel = $("model-panel");
     const f = data.forecast;
     const bt = data.backtest;

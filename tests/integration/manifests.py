@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import typer.main
 import yaml
 
@@ -51,10 +50,11 @@ def commands(argv: list[str]) -> Iterator[list[str]]:
         yield argv
 
 
-def _parse(cmd: click.Command, prog: str, args: list[str]) -> None:
+def _parse(cmd: Any, prog: str, args: list[str]) -> None:
     """Walk sub-commands, then parse the options as the command would (unknown options,
-    bad values and missing required ones raise ``click.UsageError``)."""
-    while isinstance(cmd, click.Group):
+    bad values and missing required ones raise a usage error). Duck-typed: Typer ships
+    its own copy of Click, so its groups are no ``click.Group``."""
+    while hasattr(cmd, "commands"):
         assert args and args[0] in cmd.commands, f"`{prog}`: no sub-command {args[:1]}"
         prog, cmd, args = f"{prog} {args[0]}", cmd.commands[args[0]], args[1:]
     with cmd.make_context(prog, list(args)):

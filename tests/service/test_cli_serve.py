@@ -4,6 +4,7 @@ settings (the topology test runs both for real)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,27 @@ import pytest
 from cadence.service.cli import main
 from cadence.service.cli import serve as serve_module
 
+_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+
 
 @pytest.fixture
-def uvicorn_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[Any, dict]]:
+def uvicorn_calls(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[list[tuple[Any, dict]]]:
+    """uvicorn.run recorded instead of run; the logging set-up ``serve`` installs is
+    undone afterwards (it would send later tests' logs to stderr)."""
     monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CADENCE_DATABASE_URL", raising=False)
     calls: list[tuple[Any, dict]] = []
     monkeypatch.setattr(serve_module.uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
-    return calls
+    saved = [
+        (lg, lg.handlers[:], lg.level, lg.propagate) for lg in map(logging.getLogger, _LOGGERS)
+    ]
+    try:
+        yield calls
+    finally:
+        for lg, handlers, level, propagate in saved:
+            lg.handlers[:], lg.level, lg.propagate = handlers, level, propagate
 
 
 def test_one_process_serves_the_app_it_built(uvicorn_calls: list[tuple[Any, dict]]) -> None:

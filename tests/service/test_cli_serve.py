@@ -76,3 +76,12 @@ def test_a_worker_reads_the_settings_and_keeps_access_lines_off(
     assert app.state.settings.forecast_cache_seconds == 7.5
     assert app.state.forecast_cache.ttl == 7.5
     assert logging.getLogger("uvicorn.access").propagate is False
+
+
+def test_run_serve_serves_in_this_process(uvicorn_calls: list[tuple[Any, dict]]) -> None:
+    """``cadence run --serve`` calls ``serve`` as a function: its defaults are Typer's
+    option objects unless every argument is passed."""
+    assert main(["run", "--no-retrain", "--serve", "--port", "8125"]) == 0
+    ((app, kw),) = uvicorn_calls
+    assert app.title == "Cadence"
+    assert kw["port"] == 8125

@@ -57,9 +57,9 @@ def free_port() -> int:
         return port
 
 
-def client(timeout: float = 10.0) -> httpx.Client:
+def client(timeout: float = 10.0, base_url: str = "") -> httpx.Client:
     """An HTTP client that never goes through a proxy (loopback only)."""
-    return httpx.Client(timeout=timeout, trust_env=False)
+    return httpx.Client(timeout=timeout, trust_env=False, base_url=base_url)
 
 
 @dataclass

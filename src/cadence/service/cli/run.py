@@ -144,4 +144,4 @@ def run(
             f"running:  curl -s http://{host}:{port}/v1/series/israel-alerts/forecast"
         )
     if serve:
-        serve_api(host=host, port=port)
+        serve_api(host=host, port=port, workers=1)

@@ -49,6 +49,12 @@ class LeaseKeeper:
             self._held.discard(job_id)
 
     def start(self) -> Self:
+        """Start renewing; after ``stop`` a new thread starts (an application's lifespan
+        may run more than once, e.g. under a test client)."""
+        if self._thread.is_alive():
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._beat, name="job-lease", daemon=True)
         self._thread.start()
         return self
 

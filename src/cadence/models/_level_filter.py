@@ -265,10 +265,12 @@ def simulate_levels(
 ) -> np.ndarray:
     """Log-level paths after the origin, shape ``m.shape + (horizon,)``: the filtered
     state drawn from ``N(m, p)``, then carried forward by the state equation."""
-    x = m + np.sqrt(p) * rng.standard_normal(np.shape(m))
-    out = np.empty((*np.shape(m), horizon))
+    shape = np.shape(m)
+    x = m + np.sqrt(p) * rng.standard_normal(shape)
+    # periods on the first axis while simulating (contiguous writes), moved last at the end
+    out = np.empty((horizon, *shape))
     sd = np.sqrt(q)
     for h in range(horizon):
-        x = mbar + damping * (x - mbar) - 0.5 * q + sd * rng.standard_normal(np.shape(m))
-        out[..., h] = x
-    return out
+        x = mbar + damping * (x - mbar) - 0.5 * q + sd * rng.standard_normal(shape)
+        out[h] = x
+    return np.moveaxis(out, 0, -1)

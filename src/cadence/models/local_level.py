@@ -124,6 +124,15 @@ class LocalLevel(ParamsMixin):
         also when ``drivers`` is off).
     ridge : float
         Penalty ``ridge * b**2 / 2`` on each standardised driver effect.
+    level_var_scale : float
+        Factor on the fitted level variance when paths are simulated (default 2). The
+        one-step likelihood sees how far the level moves from one period to the next;
+        on bursty series it moves in jumps and goes further over weeks than that implies,
+        so multi-week totals came out too narrow. On ``israel-alerts`` (24 origins,
+        horizon 28) 2 raised the 80% coverage of 28-day totals from 0.58 to 0.71 and of
+        7-day totals from 0.71 to 0.77 for daily CRPS 20.42 against 20.28; at horizon 7
+        it lowered daily CRPS (19.96 against 20.06). The factor was chosen on those
+        same backtests: it is a calibration, and live accuracy is its check.
     window : int, optional
         Fit on the last ``window`` periods only (all when ``None``).
     sampled : bool
@@ -165,7 +174,9 @@ class LocalLevel(ParamsMixin):
         ridge: float = 20.0,
         window: int | None = None,
         sampled: bool = True,
+        level_var_scale: float = 2.0,
     ) -> None:
+        self.level_var_scale = level_var_scale
         self.damping = damping
         self.day_of_week = day_of_week
         self.drivers = drivers
@@ -311,7 +322,7 @@ class LocalLevel(ParamsMixin):
             rng,
             np.full(n_samples, self.level_),
             self.level_sd_**2,
-            self.level_var_,
+            self.level_var_ * self.level_var_scale,
             horizon,
             damping=self.damping,
             mbar=self.mbar_,
@@ -344,12 +355,14 @@ def forecast_many(
     n_samples: int = 1000,
     rng: np.random.Generator,
     damping: float = 0.98,
+    level_var_scale: float = 2.0,
 ) -> tuple[np.ndarray, BatchLevelFit]:
     """Fit a local level to each row of ``counts`` (shape ``(S, T)``: series x periods,
     aligned, oldest first, NaN where unobserved) and draw forecast paths for all of
     them at once: samples of shape ``(S, n_samples, horizon)`` and the fitted values.
 
-    The batch counterpart of ``LocalLevel(damping=damping)`` without drivers,
+    The batch counterpart of ``LocalLevel(damping=damping,
+    level_var_scale=level_var_scale)`` without drivers,
     day-of-week effects or intervals: one vectorised filter pass per grid, so a thousand
     series cost about as many filter steps as one.
     """
@@ -362,7 +375,7 @@ def forecast_many(
         rng,
         np.repeat(fit.m[:, None], n_samples, axis=1),
         fit.p[:, None],
-        fit.q[:, None],
+        fit.q[:, None] * level_var_scale,
         horizon,
         damping=damping,
         mbar=fit.mbar[:, None],

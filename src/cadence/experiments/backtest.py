@@ -59,6 +59,7 @@ __all__ = [
     "BacktestResult",
     "ModelConfig",
     "OriginForecast",
+    "Precomputed",
     "default_origins",
     "fit_and_forecast",
     "origin_seed",
@@ -67,6 +68,9 @@ __all__ = [
 ]
 
 CLIMATOLOGY = "climatology"
+# fits made elsewhere (a batched fit of many series): (model key, origin) -> (fitted
+# model, forecast, seconds)
+Precomputed = dict[tuple[str, pd.Timestamp], tuple[CountModel, CountForecast, float]]
 ENSEMBLE = "ensemble"
 # warnings filters are process-global: fits in threads of one process (a Dask cluster
 # with processes=False) take turns so one fit's capture cannot end another's
@@ -388,10 +392,13 @@ def run_backtest(
     seed: int = 0,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    precomputed: Precomputed | None = None,
 ) -> BacktestResult:
     """Backtest ``models`` on ``data`` at every origin (period labels) for horizons
     ``1..horizon``. Climatology is added when missing (the reference of skill).
-    ``progress(done, total)`` is called as (model, origin) fits complete."""
+    ``progress(done, total)`` is called as (model, origin) fits complete.
+    ``precomputed``: forecasts already made for some (model key, origin) pairs (seeded
+    by ``origin_seed`` like the rest); only the other pairs are fitted here."""
     if horizon < 1:
         raise BacktestConfigError(f"horizon: expected an integer >= 1, got {horizon}")
     if not origins:
@@ -428,9 +435,16 @@ def run_backtest(
     total = len(origin_list) * (len(base) + len(ensembles))
     done = 0
     ex = executor if executor is not None else SerialExecutor()
+    given = precomputed or {}
+    for (key, o), (_, fc, secs) in given.items():
+        if key in {c.key for c in base} and o in truths:
+            results[(key, o)] = OriginForecast(key, o, fc, truths[o], None, secs)
+            done += 1
     tasks = [
-        (c, batch, horizon, n_samples, seed) for c, batch in _batches(base, origin_list, ex.workers)
+        (c, [o for o in batch if (c.key, o) not in results], horizon, n_samples, seed)
+        for c, batch in _batches(base, origin_list, ex.workers)
     ]
+    tasks = [t for t in tasks if t[1]]
     for batch_out in ex.run(_run_batch, data, tasks):
         for key, o, fc, err, secs in batch_out:
             results[(key, o)] = OriginForecast(key, o, fc, truths[o], err, secs)

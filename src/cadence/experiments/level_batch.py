@@ -24,12 +24,13 @@ import numpy as np
 import pandas as pd
 
 from cadence.columns import COUNT
-from cadence.experiments.backtest import ModelConfig, Precomputed, origin_seed
+from cadence.experiments.backtest import ModelConfig, Precomputed, fit_and_forecast, origin_seed
 from cadence.experiments.data import SeriesData, period_end
+from cadence.models.base import CountModel
 from cadence.models.forecast import CountForecast
 from cadence.models.local_level import fit_many, level_from_batch
 
-__all__ = ["LOCAL_LEVEL", "batchable", "level_forecasts"]
+__all__ = ["LOCAL_LEVEL", "batchable", "level_forecasts", "refit_as_many"]
 
 LOCAL_LEVEL: Final = "local_level"
 _MIN_OBSERVED: Final = 8
@@ -101,3 +102,20 @@ def level_forecasts(
             secs = share + time.perf_counter() - t1
             out.setdefault(name, {})[(config.key, origin)] = (model, fc, secs)
     return out
+
+
+def refit_as_many(
+    data: SeriesData, config: ModelConfig, origin: pd.Timestamp, *, horizon: int, seed: int
+) -> CountModel:
+    """``config`` fitted at ``origin`` as a many-series retrain fits it: the batched fit
+    for a series the batch takes (a batch of one gives the same fit: each series' fit
+    reads only its own row), else ``fit_and_forecast``'s."""
+    if batchable(config):
+        y = _counts_at(data, origin)
+        if y is not None:
+            damping = float(dict(config.params).get("damping", _DEFAULTS["damping"]))  # type: ignore[arg-type]
+            freq = str(y.index.freqstr)
+            fit = fit_many(y.to_numpy()[None, :], freq=freq, damping=damping)
+            return level_from_batch(fit, 0, origin=origin, freq=freq, damping=damping)
+    model, _ = fit_and_forecast(data, config, origin, horizon, n_samples=1, seed=seed)
+    return model

@@ -1,16 +1,16 @@
 """What-if forecasts: the served champion's forecast with and without hypothetical events.
-
 The champion is the registry version that produced the stored forecast (loaded once and
-kept in a small cache). When that version was fitted at an earlier origin than the stored
-forecast's (a many-series retrain serves a champion that stays under its existing
+kept in a small cache). When that version was fitted at an earlier origin than the
+stored forecast's (a many-series retrain serves a champion that stays under its existing
 version), its configuration is refitted at the forecast's origin on the rows known when
 the forecast was generated, which is the fit the retrain served. Both forecasts use the
 same fitted model, the same origin and the same seed, so the paths share their random
-numbers and the difference shows the scenario's effect rather than sampling noise. ``uses_drivers`` is true when the scenario
-changed the forecast; when it did not, ``note`` says so. The exogenous future is rebuilt from what
-the database holds up to the origin, once as is and once with the scenario's events
-injected (``features.future_frame``); a champion that uses no retaliation or statement
-features (Climatology, say) gives equal forecasts, and the body says so.
+numbers and the difference shows the scenario's effect rather than sampling noise.
+``uses_drivers`` is true when the scenario changed the forecast; when it did not,
+``note`` says so. The exogenous future is rebuilt from what the database holds up to the
+origin, once as is and once with the scenario's events injected
+(``features.future_frame``); a champion that uses no retaliation or statement features
+(Climatology, say) gives equal forecasts, and the body says so.
 
 Body::
 

@@ -1,4 +1,5 @@
 """What-if forecasts: the served champion's forecast with and without hypothetical events.
+
 The champion is the registry version that produced the stored forecast (loaded once and
 kept in a small cache). When that version was fitted at an earlier origin than the
 stored forecast's (a many-series retrain serves a champion that stays under its existing

@@ -139,6 +139,8 @@ class BacktestResult:
     window_per_origin: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: dict[str, str] = field(default_factory=dict)
     models: list[str] = field(default_factory=list)
+    # skill_vs_climatology, computed once: a many-series retrain asks for it per model
+    _skill: dict[str, float] | None = field(default=None, init=False, repr=False, compare=False)
 
     def _all_rows(self) -> pd.DataFrame:
         return self.scores[self.scores["horizon"].astype(str) == "all"].set_index("model")
@@ -146,6 +148,11 @@ class BacktestResult:
     def skill_vs_climatology(self) -> dict[str, float]:
         """``1 - CRPS_model / CRPS_climatology`` over every (origin, horizon) both
         scored; NaN when climatology was not run or scored nothing in common."""
+        if self._skill is None:
+            self._skill = self._skill_vs_climatology()
+        return dict(self._skill)
+
+    def _skill_vs_climatology(self) -> dict[str, float]:
         po = self.per_origin
         out: dict[str, float] = {}
         if po.empty or CLIMATOLOGY not in set(po["model"]):

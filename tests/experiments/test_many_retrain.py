@@ -99,6 +99,4 @@ def test_one_series_raising_does_not_stop_the_rest(
     reason = "fit: RuntimeError: synthetic failure"
     assert by_name["synthetic-family/Syria"]["reason"] == reason
     assert doc["summary"]["statuses"] == {"promoted": 2, "failed": 1}
-    assert doc["summary"]["failed"] == [
-        {"series": "synthetic-family/Syria", "error": reason}
-    ]
+    assert doc["summary"]["failed"] == [{"series": "synthetic-family/Syria", "error": reason}]

@@ -174,7 +174,7 @@ def retrain_many(
     keeper = LeaseKeeper(engine, every=heartbeat_every).start()
     try:
         for name in names:
-            live, outcome, task = _open(
+            live, outcomes[name], task = _open(
                 engine,
                 name,
                 tracking_uri=tracking_uri,
@@ -183,7 +183,6 @@ def retrain_many(
                 stale_after=stale_after,
                 drift_band=drift_band or DriftBand(),
             )
-            outcomes[name] = outcome
             if live is not None and task is not None:
                 keeper.hold(live.job.id)
                 lives[name], tasks[name] = live, task
@@ -202,11 +201,16 @@ def retrain_many(
         raise
     finally:
         keeper.stop()
-    fit_seconds: dict[str, float] = {}
-    for o in outcomes.values():
+    ordered = [outcomes[n] for n in names]
+    return ManyRetrain(ordered, steps, _summed_steps(ordered), time.perf_counter() - t0)
+
+
+def _summed_steps(outcomes: Sequence[RetrainOutcome]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for o in outcomes:
         for k, v in o.step_seconds.items():
-            fit_seconds[k] = round(fit_seconds.get(k, 0.0) + v, 3)
-    return ManyRetrain([outcomes[n] for n in names], steps, fit_seconds, time.perf_counter() - t0)
+            out[k] = round(out.get(k, 0.0) + v, 3)
+    return out
 
 
 def _fit_all(

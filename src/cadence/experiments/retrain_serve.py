@@ -166,6 +166,20 @@ def _versions(
     return version, run_id, c_version
 
 
+def _record_backtest(live: LiveSeries, fit: SeriesFit, run_ids: dict[str, str]) -> None:
+    """The backtest and the decision in the outcome and the job's details."""
+    o, result, decision = live.outcome, fit.result, fit.decision
+    assert result is not None and decision is not None
+    o.crps, o.skill, o.run_ids = _all_crps(result), result.skill_vs_climatology(), run_ids
+    o.failures = [f"{m} at {x:%Y-%m-%d}: {r}" for m, x, r in result.failures] + [
+        f"{m}: {r}" for m, r in result.skipped.items()
+    ]
+    o.difference = decision.difference
+    o.warnings.extend(fit.warnings)
+    live.details["backtest"] = result.to_json(run_ids)
+    live.details.update(decision=decision.reason, eligible=list(decision.eligible))
+
+
 def _serve_one(
     engine: Engine,
     live: LiveSeries,
@@ -177,17 +191,10 @@ def _serve_one(
 ) -> None:
     t0 = time.perf_counter()
     o, details = live.outcome, live.details
-    result, decision, config = fit.result, fit.decision, fit.config
-    assert result is not None and decision is not None and config is not None
+    decision, config = fit.decision, fit.config
+    assert decision is not None and config is not None
     assert fit.forecast is not None and fit.origin is not None
-    o.crps, o.skill, o.run_ids = _all_crps(result), result.skill_vs_climatology(), run_ids
-    o.failures = [f"{m} at {x:%Y-%m-%d}: {r}" for m, x, r in result.failures] + [
-        f"{m}: {r}" for m, r in result.skipped.items()
-    ]
-    o.difference = decision.difference
-    o.warnings.extend(fit.warnings)
-    details["backtest"] = result.to_json(run_ids)
-    details.update(decision=decision.reason, eligible=list(decision.eligible))
+    _record_backtest(live, fit, run_ids)
     promoted = config.key != o.previous_champion
     fell_back = config.key != decision.chosen
     reason = decision.reason if not fell_back else "; ".join(fit.warnings)

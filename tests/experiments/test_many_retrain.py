@@ -14,11 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.experiments import retrain as retrain_module
+from cadence.experiments import retrain_batch
 from cadence.experiments.registry import registered_name
 from cadence.experiments.tracking import escape_name, experiment_name, mlflow_client, quiet_mlflow
 from cadence.service.cli import main
-from cadence.service.cli import retrain as retrain_cli
 from cadence.store import migrate
 from cadence.store.engine import make_engine
 from cadence.store.ingest import ingest_counts
@@ -82,14 +81,14 @@ def test_retrain_a_family_by_glob(home: Path, capsys: pytest.CaptureFixture[str]
 def test_one_series_raising_does_not_stop_the_rest(
     home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = retrain_module.retrain
+    real = retrain_batch.run_backtest
 
-    def flaky(engine: Any, series: str, **kw: Any) -> Any:
-        if series == "synthetic-family/Syria":
+    def flaky(data: Any, *args: Any, **kw: Any) -> Any:
+        if data.spec.name == "synthetic-family/Syria":
             raise RuntimeError("synthetic failure")
-        return real(engine, series, **kw)
+        return real(data, *args, **kw)
 
-    monkeypatch.setattr(retrain_cli, "retrain", flaky)
+    monkeypatch.setattr(retrain_batch, "run_backtest", flaky)
     args = ["retrain", "--all", "--json", "--models", "climatology", *FAST]
     assert main(args) == 1
     captured = capsys.readouterr()
@@ -97,8 +96,7 @@ def test_one_series_raising_does_not_stop_the_rest(
     assert "synthetic-family/Syria: failed" in captured.err
     by_name = {o["series"]: o for o in doc["series"]}
     assert set(by_name) == set(MEMBERS)
-    assert by_name["synthetic-family/Syria"]["reason"] == "RuntimeError: synthetic failure"
+    reason = "fit: RuntimeError: synthetic failure"
+    assert by_name["synthetic-family/Syria"]["reason"] == reason
     assert doc["summary"]["statuses"] == {"promoted": 2, "failed": 1}
-    assert doc["summary"]["failed"] == [
-        {"series": "synthetic-family/Syria", "error": "RuntimeError: synthetic failure"}
-    ]
+    assert doc["summary"]["failed"] == [{"series": "synthetic-family/Syria", "error": reason}]

@@ -61,6 +61,7 @@ __all__ = [
     "BacktestResult",
     "ModelConfig",
     "OriginForecast",
+    "Precomputed",
     "default_origins",
     "fit_and_forecast",
     "origin_seed",
@@ -69,6 +70,9 @@ __all__ = [
 ]
 
 CLIMATOLOGY = "climatology"
+# fits made elsewhere (a batched fit of many series): (model key, origin) -> (fitted
+# model, forecast, seconds)
+Precomputed = dict[tuple[str, pd.Timestamp], tuple[CountModel, CountForecast, float]]
 ENSEMBLE = "ensemble"
 # Window totals scored on daily series (days); 7 first: its PIT draws come first.
 TOTAL_DAYS = (WINDOW_DAYS, 14, 28)
@@ -142,6 +146,8 @@ class BacktestResult:
     total_per_origin: dict[int, pd.DataFrame] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     models: list[str] = field(default_factory=list)
+    # skill_vs_climatology, computed once: a many-series retrain asks for it per model
+    _skill: dict[str, float] | None = field(default=None, init=False, repr=False, compare=False)
 
     def _all_rows(self) -> pd.DataFrame:
         return self.scores[self.scores["horizon"].astype(str) == "all"].set_index("model")
@@ -149,6 +155,11 @@ class BacktestResult:
     def skill_vs_climatology(self) -> dict[str, float]:
         """``1 - CRPS_model / CRPS_climatology`` over every (origin, horizon) both
         scored; NaN when climatology was not run or scored nothing in common."""
+        if self._skill is None:
+            self._skill = self._skill_vs_climatology()
+        return dict(self._skill)
+
+    def _skill_vs_climatology(self) -> dict[str, float]:
         po = self.per_origin
         out: dict[str, float] = {}
         if po.empty or CLIMATOLOGY not in set(po["model"]):
@@ -402,10 +413,13 @@ def run_backtest(
     seed: int = 0,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    precomputed: Precomputed | None = None,
 ) -> BacktestResult:
     """Backtest ``models`` on ``data`` at every origin (period labels) for horizons
     ``1..horizon``. Climatology is added when missing (the reference of skill).
-    ``progress(done, total)`` is called as (model, origin) fits complete."""
+    ``progress(done, total)`` is called as (model, origin) fits complete.
+    ``precomputed``: forecasts already made for some (model key, origin) pairs (seeded
+    by ``origin_seed`` like the rest); only the other pairs are fitted here."""
     if horizon < 1:
         raise BacktestConfigError(f"horizon: expected an integer >= 1, got {horizon}")
     if not origins:
@@ -442,9 +456,16 @@ def run_backtest(
     total = len(origin_list) * (len(base) + len(ensembles))
     done = 0
     ex = executor if executor is not None else SerialExecutor()
+    given = precomputed or {}
+    for (key, o), (_, fc, secs) in given.items():
+        if key in {c.key for c in base} and o in truths:
+            results[(key, o)] = OriginForecast(key, o, fc, truths[o], None, secs)
+            done += 1
     tasks = [
-        (c, batch, horizon, n_samples, seed) for c, batch in _batches(base, origin_list, ex.workers)
+        (c, [o for o in batch if (c.key, o) not in results], horizon, n_samples, seed)
+        for c, batch in _batches(base, origin_list, ex.workers)
     ]
+    tasks = [t for t in tasks if t[1]]
     for batch_out in ex.run(_run_batch, data, tasks):
         for key, o, fc, err, secs in batch_out:
             results[(key, o)] = OriginForecast(key, o, fc, truths[o], err, secs)

@@ -76,6 +76,7 @@ __all__ = [
     "registered_name",
     "remove_alias",
     "set_alias",
+    "version_info",
 ]
 
 CHAMPION: Final = "champion"
@@ -334,6 +335,15 @@ def alias_version(
             if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
             raise
+    return _version(name, mv)
+
+
+def version_info(tracking_uri: str, series: str, version: str) -> RegisteredVersion:
+    """Version ``version`` of the series' registered model (``MlflowException`` when it
+    does not exist)."""
+    name = registered_name(series)
+    with quiet_mlflow():
+        mv = mlflow_client(tracking_uri).get_model_version(name, str(version))
     return _version(name, mv)
 
 

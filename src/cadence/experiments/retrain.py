@@ -120,6 +120,7 @@ __all__ = [
     "champion_effects",
     "decide",
     "recent_origins_for",
+    "reconcile",
     "retrain",
 ]
 
@@ -421,7 +422,7 @@ def _mlflow(step: str, fn: Callable[[], Any]) -> Any:
         ) from exc
 
 
-def _reconcile(
+def reconcile(
     engine: Engine, series: str, tracking_uri: str
 ) -> tuple[reg.RegisteredVersion | None, list[str]]:
     """The champion the registry and the database agree on; notes on what was repaired
@@ -819,7 +820,7 @@ def _run(
     drift_band: DriftBand,
 ) -> None:
     step("registry", progress)
-    champ, notes = _reconcile(engine, series, tracking_uri)
+    champ, notes = reconcile(engine, series, tracking_uri)
     outcome.warnings.extend(notes)
     champ_config = champ.config if champ is not None else None
     outcome.previous_champion = champ_config.key if champ_config else None

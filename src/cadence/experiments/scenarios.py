@@ -1,13 +1,17 @@
 """What-if forecasts: the served champion's forecast with and without hypothetical events.
 
 The champion is the registry version that produced the stored forecast (loaded once and
-kept in a small cache). Both forecasts use the same fitted model, the same origin and the
-same seed, so the paths share their random numbers and the difference shows the
-scenario's effect rather than sampling noise. ``uses_drivers`` is true when the scenario
-changed the forecast; when it did not, ``note`` says so. The exogenous future is rebuilt from what
-the database holds up to the origin, once as is and once with the scenario's events
-injected (``features.future_frame``); a champion that uses no retaliation or statement
-features (Climatology, say) gives equal forecasts, and the body says so.
+kept in a small cache). When that version was fitted at an earlier origin than the
+stored forecast's (a many-series retrain serves a champion that stays under its existing
+version), its configuration is refitted at the forecast's origin on the rows known when
+the forecast was generated, which is the fit the retrain served. Both forecasts use the
+same fitted model, the same origin and the same seed, so the paths share their random
+numbers and the difference shows the scenario's effect rather than sampling noise.
+``uses_drivers`` is true when the scenario changed the forecast; when it did not,
+``note`` says so. The exogenous future is rebuilt from what the database holds up to the
+origin, once as is and once with the scenario's events injected
+(``features.future_frame``); a champion that uses no retaliation or statement features
+(Climatology, say) gives equal forecasts, and the body says so.
 
 Body::
 
@@ -37,9 +41,10 @@ from cadence.columns import Frequency
 from cadence.experiments import registry as reg
 from cadence.experiments.data import horizon_index, load_series_data, period_end
 from cadence.experiments.errors import ExperimentError, TrackingError
+from cadence.experiments.level_batch import refit_as_many
 from cadence.experiments.serving import DEFAULT_QUANTILES, forecast_payload
 from cadence.features.future import Scenario
-from cadence.store.forecasts_repo import require_current_forecast
+from cadence.store.forecasts_repo import StoredForecast, require_current_forecast
 from cadence.store.tables import utcnow
 
 __all__ = [
@@ -93,6 +98,38 @@ class ForecasterCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return loaded
+
+
+def _refitted(
+    engine: Engine,
+    tracking_uri: str,
+    series: str,
+    stored: StoredForecast,
+    wrapper: reg.CadenceForecaster,
+) -> reg.CadenceForecaster:
+    """The fit behind a stored forecast served under a version fitted at an earlier
+    origin (a many-series retrain keeps a champion's version when its configuration
+    stays): the version's configuration refitted at the forecast's origin on the rows
+    the database held when it was generated, as the retrain fitted it."""
+    try:
+        version = reg.version_info(tracking_uri, series, str(stored.model_version))
+    except Exception as exc:  # MLflow raises many types: all mean "not readable now"
+        raise TrackingError(
+            f"could not read {series} version {stored.model_version}: {exc}", "loading the champion"
+        ) from exc
+    if version.config is None:
+        raise ExperimentError(f"{series} version {version.version} records no configuration")
+    data = load_series_data(engine, series, known_at=stored.generated_at)
+    origin = pd.Timestamp(stored.origin)
+    model = refit_as_many(data, version.config, origin, horizon=stored.horizon, seed=0)
+    return reg.CadenceForecaster(
+        model,
+        series=series,
+        frequency=wrapper.frequency,
+        origin=origin,
+        max_horizon=stored.horizon,
+        future=data.future(origin, stored.horizon),
+    )
 
 
 def _check_limits(
@@ -169,6 +206,8 @@ def scenario_forecast(
     if stored.model_version is None:
         raise ExperimentError(f"series {series!r}: the served forecast names no registry version")
     wrapper = cache.get(tracking_uri, series, stored.model_version)
+    if wrapper.origin != pd.Timestamp(stored.origin):
+        wrapper = _refitted(engine, tracking_uri, series, stored, wrapper)
     origin = wrapper.origin
     frequency = cast(Frequency, wrapper.frequency)
     _check_dates(scenario, horizon_index(origin, h, frequency), frequency)

@@ -388,3 +388,38 @@ def forecast_many(
     gamma = rng.standard_gamma(shape, dtype=np.float32).astype(np.float64)
     samples = rng.poisson(gamma * (mu / size)).astype(np.int64)
     return samples, fit
+
+
+def fit_many(counts: np.ndarray, *, freq: str = "D", damping: float = 0.98) -> BatchLevelFit:
+    """The fit ``forecast_many`` makes (same burn-in), without drawing paths: for callers
+    that draw each series' paths with its own generator, so a series' forecast does not
+    depend on which other series share its batch."""
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 2:
+        raise ValueError(f"counts must be 2-D (series, periods), got shape {counts.shape}")
+    burn_in = min(by_frequency(freq, daily=7, weekly=2, monthly=1), counts.shape[1] // 10)
+    return fit_level_batch(counts, damping=damping, burn_in=burn_in)
+
+
+def level_from_batch(
+    fit: BatchLevelFit, row: int, *, origin: pd.Timestamp, freq: str, damping: float = 0.98
+) -> LocalLevel:
+    """Series ``row`` of a batch fit as a fitted ``LocalLevel`` (no drivers, no
+    day-of-week effects): its ``forecast`` draws the paths ``forecast_many`` would for
+    that series, and it can be registered and served like any fitted model."""
+    model = LocalLevel(damping=damping)
+    empty = np.zeros(0)
+    model.z_low_, model.z_high_, model.z_mean_, model.z_scale_ = empty, empty, empty, empty
+    model.level_var_ = float(fit.q[row])
+    model.alpha_ = 1.0 / float(fit.k[row])
+    model.coef_ = empty
+    model.covariates_ = []
+    model.dow_ = np.zeros(7)
+    model.level_ = float(fit.m[row])
+    model.level_sd_ = float(np.sqrt(fit.p[row]))
+    model.mbar_ = float(fit.mbar[row])
+    model.loglik_ = float("nan")
+    model.origin_ = pd.Timestamp(origin)
+    model.freq_ = freq
+    model.cap_ = float(fit.cap[row])
+    return model

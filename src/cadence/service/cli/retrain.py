@@ -20,12 +20,15 @@ import datetime as dt
 import os
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pandas as pd
 import typer
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
+from sqlalchemy import Engine
 
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.errors import ExperimentError
@@ -33,6 +36,7 @@ from cadence.experiments.executors import make_executor
 from cadence.experiments.many_summary import retrain_summary
 from cadence.experiments.replay import replay_forecast
 from cadence.experiments.retrain import FAILED_OUTCOME, retrain
+from cadence.experiments.retrain_many import ManyRetrain, retrain_many
 from cadence.experiments.serving import forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.service.candidates import parse_candidates
@@ -88,6 +92,86 @@ def _progress(name: str) -> Callable[[str], None]:
     return show
 
 
+# a LocalCluster takes seconds to start: a handful of series is retrained in this process
+MANY_SERIAL_UP_TO = 25
+
+
+def _many_executor(given: str | None, n: int) -> str:
+    if given is not None:
+        return given
+    return "dask" if n > MANY_SERIAL_UP_TO else "serial"
+
+
+def _retrain_many(
+    engine: Engine,
+    names: list[str],
+    *,
+    kind: str,
+    workers: int | None,
+    scheduler: str | None,
+    local_directory: Path,
+    quiet: bool,
+    **kw: Any,
+) -> ManyRetrain:
+    """``retrain_many`` on the chosen executor with a progress bar (stderr)."""
+    with (
+        _sigterm_as_exit(),
+        make_executor(
+            kind, workers=workers, scheduler=scheduler, local_directory=local_directory
+        ) as ex,
+        Progress(
+            *Progress.get_default_columns(),
+            MofNCompleteColumn(),
+            console=err,
+            disable=quiet or not err.is_terminal,
+        ) as bar,
+    ):
+        task = bar.add_task(f"retrain ({kind})", total=len(names))
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        run = retrain_many(engine, names, executor=ex, progress=show, **kw)
+    for o in run.outcomes:
+        if o.status == FAILED_OUTCOME:
+            err.print(f"[red]{o.series}: failed[/] {o.reason}", highlight=False)
+        for w in o.warnings:
+            err.print(f"[yellow]{o.series}: warning[/] {w}", highlight=False)
+    return run
+
+
+def _retrain_one(
+    engine: Engine,
+    name: str,
+    *,
+    kind: str,
+    workers: int | None,
+    scheduler: str | None,
+    local_directory: Path,
+    quiet: bool,
+    **kw: Any,
+) -> tuple[list[dict[str, object]], int]:
+    """One series, as before: its backtest fits on the chosen executor."""
+    with (
+        _sigterm_as_exit(),
+        make_executor(
+            kind, workers=workers, scheduler=scheduler, local_directory=local_directory
+        ) as ex,
+    ):
+        try:
+            outcome = retrain(
+                engine, name, progress=None if quiet else _progress(name), executor=ex, **kw
+            )
+        except ConflictError as exc:
+            err.print(f"{name}: not retrained: {exc}", highlight=False)
+            return [{"series": name, "status": FAILED_OUTCOME, "reason": str(exc)}], FAILURE
+    if outcome.status == FAILED_OUTCOME:
+        err.print(f"[red]{name}: failed[/] {outcome.reason}", highlight=False)
+    for w in outcome.warnings:
+        err.print(f"[yellow]{name}: warning[/] {w}", highlight=False)
+    return [outcome.as_dict()], FAILURE if outcome.status == FAILED_OUTCOME else 0
+
+
 @app.command("retrain")
 def retrain_cmd(
     selected: list[str] | None = typer.Option(
@@ -105,15 +189,21 @@ def retrain_cmd(
     samples: int = typer.Option(1000, "--samples", min=10, help="sample paths per forecast"),
     seed: int = typer.Option(0, help="base seed"),
     as_json: bool = typer.Option(False, "--json", help="print the outcomes as JSON"),
-    executor: str = typer.Option("serial", help="where backtest fits run: serial|process|dask"),
+    executor: str | None = typer.Option(
+        None,
+        help="where fits run: serial|process|dask (default: serial for one series; for "
+        f"many, a Dask LocalCluster when there are more than {MANY_SERIAL_UP_TO} series)",
+    ),
     scheduler: str | None = typer.Option(
         None, help="Dask scheduler address tcp://HOST:PORT (implies --executor dask)"
     ),
     workers: int | None = typer.Option(None, min=1, help="process pool / LocalCluster workers"),
 ) -> int:
     """Retrain SERIES (or --all): promote a better model, serve the champion's forecast.
-    Several names, a glob or --all: a failing series is reported and the others go on;
-    --json prints {"series": [...], "summary": {...}}."""
+    Several names, a glob or --all: series are fitted in batches (in parallel on Dask),
+    a failing series is reported and the others go on, a new registry version is made
+    only when a series' champion changes; --json prints {"series": [...], "summary":
+    {...}}."""
     candidates = candidate_configs(models)
     for k, v in _MLFLOW_HTTP_DEFAULTS.items():
         os.environ.setdefault(k, v)
@@ -121,53 +211,56 @@ def retrain_cmd(
     engine = engine_for(s)
     chosen = select_series([x.name for x in list_series(engine)], selected, all_series)
     names = chosen.names
-    outcomes: list[dict[str, object]] = []
-    status = 0
-    kind = "dask" if scheduler else executor
-    with (
-        _sigterm_as_exit(),
-        make_executor(
-            kind, workers=workers, scheduler=scheduler, local_directory=s.home / "dask-worker-space"
-        ) as ex,
-    ):
-        for name in names:
-            try:
-                outcome = retrain(
-                    engine,
-                    name,
-                    tracking_uri=s.resolved_tracking_uri,
-                    candidates=candidates,
-                    recent_origins=origins,
-                    every=every,
-                    horizon=horizon,
-                    n_samples=samples,
-                    seed=seed,
-                    progress=None if as_json else _progress(name),
-                    executor=ex,
-                    **s.job_lease,
-                )
-            except ConflictError as exc:
-                err.print(f"{name}: not retrained: {exc}", highlight=False)
-                outcomes.append({"series": name, "status": FAILED_OUTCOME, "reason": str(exc)})
-                status = FAILURE
-                continue
-            except Exception as exc:  # many series: one failing never stops the rest
-                if not chosen.many:
-                    raise
-                reason = f"{type(exc).__name__}: {exc}"
-                err.print(f"[red]{name}: failed[/] {reason}", highlight=False)
-                outcomes.append({"series": name, "status": FAILED_OUTCOME, "reason": reason})
-                status = FAILURE
-                continue
-            outcomes.append(outcome.as_dict())
-            if outcome.status == FAILED_OUTCOME:
-                status = FAILURE
-                err.print(f"[red]{name}: failed[/] {outcome.reason}", highlight=False)
-            for w in outcome.warnings:
-                err.print(f"[yellow]{name}: warning[/] {w}", highlight=False)
+    if chosen.many:
+        kind = "dask" if scheduler else _many_executor(executor, len(names))
+        run = _retrain_many(
+            engine,
+            names,
+            kind=kind,
+            workers=workers,
+            scheduler=scheduler,
+            local_directory=s.home / "dask-worker-space",
+            quiet=as_json,
+            tracking_uri=s.resolved_tracking_uri,
+            candidates=candidates,
+            recent_origins=origins,
+            every=every,
+            horizon=horizon,
+            n_samples=samples,
+            seed=seed,
+            **s.job_lease,
+        )
+        outcomes = [o.as_dict() for o in run.outcomes]
+        status = FAILURE if any(o["status"] == FAILED_OUTCOME for o in outcomes) else 0
+        timing: dict[str, object] = {
+            "seconds": round(run.seconds, 3),
+            "steps": run.step_seconds,
+            "fit_steps": run.fit_seconds,
+        }
+    else:
+        outcomes, status = _retrain_one(
+            engine,
+            names[0],
+            kind="dask" if scheduler else executor or "serial",
+            workers=workers,
+            scheduler=scheduler,
+            local_directory=s.home / "dask-worker-space",
+            quiet=as_json,
+            tracking_uri=s.resolved_tracking_uri,
+            candidates=candidates,
+            recent_origins=origins,
+            every=every,
+            horizon=horizon,
+            n_samples=samples,
+            seed=seed,
+            **s.job_lease,
+        )
+        timing = {}
     if as_json:
         print_json(
-            {"series": outcomes, "summary": retrain_summary(outcomes)} if chosen.many else outcomes
+            {"series": outcomes, "summary": {**retrain_summary(outcomes), "timing": timing}}
+            if chosen.many
+            else outcomes
         )
     else:
         t = Table(title="retrain")

@@ -1,0 +1,260 @@
+"""The fitting half of a many-series retrain, run on a worker for a batch of series.
+
+For each series of a batch (``fit_batch``): the backtest of the candidates and the
+champion's configuration on the recent origins (``local_level`` of all the batch's
+series fitted together, ``experiments.level_batch``), the decision (``retrain.decide``,
+an unproven champion competing as a candidate), the refit of the chosen configuration
+on all the data (falling back to the champion's, then Climatology), the served paths,
+and the challenger's refit when the registry needs a new challenger version. Nothing
+here reads or writes the database or MLflow: the driver (``retrain_many``) registers
+and serves what comes back. A series that fails is returned with its reason; the
+others go on.
+
+Fitted models travel back only when they will be registered (a new champion, a new
+challenger configuration); a kept champion sends its paths only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from cadence.experiments import registry as reg
+from cadence.experiments.backtest import (
+    CLIMATOLOGY,
+    BacktestResult,
+    ModelConfig,
+    Precomputed,
+    fit_and_forecast,
+    run_backtest,
+)
+from cadence.experiments.data import SeriesData
+from cadence.experiments.errors import ExperimentError, NoServableModelError
+from cadence.experiments.level_batch import batchable, level_forecasts
+from cadence.experiments.many_panels import prebuild
+from cadence.experiments.retrain import Decision, champion_effects, decide, recent_origins_for
+from cadence.models.forecast import CountForecast
+
+__all__ = ["RetrainSettings", "SeriesFit", "SeriesTask", "fit_batch"]
+
+
+@dataclass(frozen=True)
+class RetrainSettings:
+    """What every series' retrain shares (``retrain.retrain``'s arguments)."""
+
+    candidates: tuple[ModelConfig, ...]
+    recent_origins: int = 8
+    every: int | str = 7
+    horizon: int = 28
+    n_samples: int = 1000
+    seed: int = 0
+    n_boot: int = 1000
+    batch_level: bool = True
+
+
+@dataclass(frozen=True)
+class SeriesTask:
+    """One series as the driver found it: its champion's configuration (None: none yet),
+    why the champion is unproven (empty: it is not), the challenger alias' key."""
+
+    series: str
+    champion: ModelConfig | None = None
+    unproven: tuple[str, ...] = ()
+    challenger: str | None = None
+
+
+@dataclass
+class SeriesFit:
+    """What a worker sends back for one series. ``error`` set: nothing else is."""
+
+    series: str
+    error: str | None = None
+    result: BacktestResult | None = None
+    decision: Decision | None = None
+    config: ModelConfig | None = None
+    model: Any = None  # the fitted champion, only when it is to be registered
+    origin: pd.Timestamp | None = None
+    frequency: str = ""
+    future: pd.DataFrame | None = None
+    forecast: CountForecast | None = None  # the served paths
+    challenger: tuple[ModelConfig, Any] | None = None  # only when it is to be registered
+    challenger_key: str | None = None
+    effects: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _configs(s: RetrainSettings, task: SeriesTask) -> list[ModelConfig]:
+    configs = list(s.candidates)
+    if task.champion is not None and task.champion.key not in {c.key for c in configs}:
+        configs.append(task.champion)
+    return configs
+
+
+def _decide(s: RetrainSettings, task: SeriesTask, result: BacktestResult) -> Decision:
+    contenders = [c.key for c in s.candidates]
+    holder = task.champion.key if task.champion is not None else None
+    if holder is not None and task.unproven:
+        contenders = [*contenders, holder] if holder not in contenders else contenders
+        holder = None
+    decision = decide(result, contenders, holder, n_boot=s.n_boot, seed=s.seed)
+    if task.unproven:
+        why = "; ".join(task.unproven)
+        rule = decision.reason.replace("no champion yet", "the champion competing as a candidate")
+        decision = replace(decision, reason=f"champion unproven ({why}): {rule}")
+    return decision
+
+
+def _refit(
+    data: SeriesData,
+    order: Sequence[ModelConfig],
+    s: RetrainSettings,
+    ready: Precomputed,
+    notes: list[str],
+) -> tuple[ModelConfig, Any]:
+    """The first configuration of ``order`` that fits on all the data (``ready``: fits
+    already made at the last period)."""
+    origin = data.last_period
+    for config in order:
+        if (config.key, origin) in ready:
+            return config, ready[(config.key, origin)][0]
+        try:
+            model, _ = fit_and_forecast(data, config, origin, s.horizon, n_samples=1, seed=s.seed)
+            return config, model
+        except Exception as exc:  # per-model fallback: the next configuration serves instead
+            notes.append(f"refit of {config.key} failed: {type(exc).__name__}: {exc}")
+    raise NoServableModelError(
+        f"series {data.spec.name!r}: no configuration could be fitted on all the data "
+        f"(tried {', '.join(c.key for c in order)})"
+    )
+
+
+def _one(data: SeriesData, task: SeriesTask, s: RetrainSettings, ready: Precomputed) -> SeriesFit:
+    out = SeriesFit(series=task.series, frequency=data.frequency)
+    t = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        out.step_seconds[step] = round(out.step_seconds.get(step, 0.0) + now - t, 4)
+        t = now
+
+    origins = recent_origins_for(data, n=s.recent_origins, every=s.every, horizon=s.horizon)
+    if not origins:
+        raise ExperimentError(
+            f"series {task.series!r}: no origin with {s.horizon} periods of data after it"
+        )
+    configs = _configs(s, task)
+    result = run_backtest(
+        data,
+        configs,
+        origins=origins,
+        horizon=s.horizon,
+        n_samples=s.n_samples,
+        seed=s.seed,
+        precomputed=ready,
+    )
+    out.result = dataclasses.replace(result, forecasts=[])
+    lap("backtest")
+    decision = _decide(s, task, result)
+    out.decision = decision
+    lap("decide")
+    if decision.chosen is None:
+        raise NoServableModelError(f"series {task.series!r}: {decision.reason}")
+    _serve_fit(data, task, s, ready, [*configs, ModelConfig(CLIMATOLOGY)], out)
+    lap("refit")
+    return out
+
+
+def _serve_fit(
+    data: SeriesData,
+    task: SeriesTask,
+    s: RetrainSettings,
+    ready: Precomputed,
+    all_configs: list[ModelConfig],
+    out: SeriesFit,
+) -> None:
+    """Refit the chosen configuration (with fallbacks), draw the served paths, refit the
+    challenger when its configuration changed."""
+    decision = out.decision
+    assert decision is not None and decision.chosen is not None
+    by_key = {c.key: c for c in all_configs}
+    order = [by_key[decision.chosen]]
+    for fallback in (task.champion, ModelConfig(CLIMATOLOGY)):
+        if fallback is not None and fallback.key not in {c.key for c in order}:
+            order.append(fallback)
+    config, model = _refit(data, order, s, ready, out.warnings)
+    origin = data.last_period
+    future = data.future(origin, s.horizon)
+    wrapper = reg.CadenceForecaster(
+        model,
+        series=task.series,
+        frequency=data.frequency,
+        origin=origin,
+        max_horizon=s.horizon,
+        future=future,
+    )
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")  # model warnings were reported at fit time
+        out.forecast = wrapper.forecast(s.horizon, n_samples=s.n_samples, seed=s.seed)
+    kept = task.champion is not None and config.key == task.champion.key
+    out.config, out.origin, out.future = config, origin, future
+    out.model = None if kept else model
+    out.effects = champion_effects(model)
+    failed = {c.key for c in order[: order.index(config)]}
+    rivals = [by_key[k] for k in decision.challengers(config.key, failed)]
+    out.challenger_key = rivals[0].key if rivals else None
+    if rivals and rivals[0].key != task.challenger:
+        notes: list[str] = []
+        try:
+            c_config, c_model = _refit(data, rivals, s, ready, notes)
+            out.challenger, out.challenger_key = (c_config, c_model), c_config.key
+        except NoServableModelError:
+            out.challenger_key = None
+        out.warnings.extend(notes)
+
+
+def fit_batch(
+    settings: RetrainSettings, items: Sequence[tuple[SeriesData, SeriesTask]]
+) -> list[SeriesFit]:
+    """Fit each series of ``items`` (a task of ``retrain_many``); see the module."""
+    built = prebuild({d.spec.name: d for d, _ in items})
+    datas = [built[d.spec.name] for d, _ in items]
+    ready = _batched_levels(settings, datas)
+    out = []
+    for data, (_, task) in zip(datas, items, strict=True):
+        try:
+            out.append(_one(data, task, settings, ready.get(task.series, {})))
+        except Exception as exc:  # one series failing must not stop the others
+            out.append(SeriesFit(series=task.series, error=f"{type(exc).__name__}: {exc}"))
+        finally:
+            data.clear_cache()
+    return out
+
+
+def _batched_levels(s: RetrainSettings, datas: Sequence[SeriesData]) -> dict[str, Precomputed]:
+    """Batched ``local_level`` fits at every origin and at the last period."""
+    configs = [c for c in s.candidates if batchable(c)]
+    if not s.batch_level or not configs:
+        return {}
+    origins: dict[str, list[pd.Timestamp]] = {}
+    for d in datas:
+        try:
+            own = recent_origins_for(d, n=s.recent_origins, every=s.every, horizon=s.horizon)
+            origins[d.spec.name] = [*own, d.last_period]
+        except Exception:  # the series fails in its own backtest, with its reason
+            continue
+    out: dict[str, Precomputed] = {}
+    for config in configs:
+        found = level_forecasts(
+            datas, origins, config, horizon=s.horizon, n_samples=s.n_samples, seed=s.seed
+        )
+        for name, pre in found.items():
+            out.setdefault(name, {}).update(pre)
+    return out

@@ -107,3 +107,18 @@ def test_batch_fit_matches_the_single_series_model_in_distribution() -> None:
         assert abs(fit.m[i] - single.level_) < 0.35
         one = single.forecast(28, n_samples=4000, rng=np.random.default_rng(i))
         assert samples[i].mean() == pytest.approx(one.samples.mean(), rel=0.35)
+
+
+def test_a_series_of_a_batch_fit_is_a_fitted_model() -> None:
+    """``level_from_batch`` gives a model that passes ``check_fitted`` and forecasts."""
+    from cadence.models.base import check_fitted
+    from cadence.models.local_level import fit_many, level_from_batch
+
+    panels = [level_series(300, q=0.01, k=3.0, seed=30 + i)[0] for i in range(3)]
+    counts = np.vstack([p[COUNT].to_numpy() for p in panels])
+    fit = fit_many(counts)
+    model = level_from_batch(fit, 1, origin=panels[1].index[-1], freq="D")
+    check_fitted(model)
+    fc = model.forecast(7, n_samples=200, rng=np.random.default_rng(0))
+    assert fc.samples.shape == (200, 7) and fc.origin == panels[1].index[-1]
+    assert model.fallback_ is None and model.covariates_ == []

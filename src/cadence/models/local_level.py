@@ -422,4 +422,7 @@ def level_from_batch(
     model.origin_ = pd.Timestamp(origin)
     model.freq_ = freq
     model.cap_ = float(fit.cap[row])
+    model.ignored_columns_ = []
+    model.fallback_, model.fallback_reason_ = None, None
+    model.theta_, model.k_sampled_ = None, float("nan")
     return model

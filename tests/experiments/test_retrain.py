@@ -165,6 +165,7 @@ def test_better_candidate_promoted_and_worse_one_not(stores: Stores) -> None:
         "tracking",
         "decide",
         "refit",
+        "drivers",
         "register",
         "challenger",
         "serve",

@@ -106,6 +106,9 @@ def test_a_started_job_is_used_and_records_scores_and_effects(stores: Any) -> No
     assert overall == pytest.approx(out.crps)
     assert set(bt["mlflow_run_ids"]) >= {"recent_rate"}
     assert done.details["effects"] == {"level": 0.95, "effects": []}
+    # the served baseline uses no driver: recorded, and nothing was ablated
+    assert done.details["drivers"]["used"] == [] and not done.details["drivers"]["ablated"]
+    assert bt["drivers"] == done.details["drivers"]
     served = current_forecast(engine, SERIES, with_samples=False)
     assert served is not None and served.job_id == job.id
 

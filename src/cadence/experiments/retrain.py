@@ -34,6 +34,10 @@ One run of ``retrain(engine, series, ...)``:
    the last period). If it raises, a warning is logged, its MLflow run is tagged
    ``cadence.refit_failed``, and the next configuration serves instead (the current
    champion, then Climatology): the one broad ``except`` of the job.
+   **drivers**: the refitted configuration is backtested again on the same origins
+   without the retaliation and statement columns it used (``driver_ablation``); the
+   with/without CRPS, or the note that it uses no driver, goes into the job details, the
+   served ``/backtest`` body and an MLflow run.
 7. **register**: the fitted model is logged as a pyfunc model into its backtest run and
    registered as a new version of ``cadence-<series>`` (no alias yet).
 8. **challenger**: the best eligible candidate that does not serve (``Decision.
@@ -84,6 +88,7 @@ from cadence.experiments.backtest import (
     stride_for,
 )
 from cadence.experiments.data import SeriesData, load_series_data, shift_periods
+from cadence.experiments.driver_ablation import driver_ablation
 from cadence.experiments.errors import ExperimentError, NoServableModelError, TrackingError
 from cadence.experiments.executors import Executor
 from cadence.experiments.numbers import finite_or_none
@@ -911,6 +916,27 @@ def _run(
     promoted = config.key != (champ_config.key if champ_config else None)
     fell_back = config.key != decision.chosen
     reason = decision.reason if not fell_back else "; ".join(outcome.warnings)
+
+    step("drivers", progress)
+    drivers, ablation, ablated = driver_ablation(
+        data, result, config, model, horizon=horizon, n_samples=n_samples, seed=seed
+    )
+    if ablation is not None and ablated is not None:
+        ids = _mlflow(
+            "logging the driver ablation",
+            lambda: log_backtest(
+                ablation,
+                tracking_uri=tracking_uri,
+                configs=[ablated, ModelConfig(CLIMATOLOGY)],
+                n_samples=n_samples,
+                seed=seed,
+                tags={"cadence.job_id": job.id, "cadence.driver_ablation": config.key},
+                plots=False,
+            ),
+        )
+        outcome.run_ids.update(ids)
+    details["drivers"] = drivers
+    details["backtest"]["drivers"] = drivers
 
     step("register", progress)
     future = data.future(origin, horizon)

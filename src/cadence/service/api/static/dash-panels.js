@@ -192,6 +192,12 @@
   }
 
 
+  // What the retrain's driver ablation found (the /backtest body's "drivers"), if recorded.
+  function driversNote(data) {
+    const d = data.backtest && data.backtest.drivers;
+    return d && d.note ? ` Driver ablation: ${d.note}.` : "";
+  }
+
   function renderEffects(data) {
     const table = $("effects-table");
     const note = $("effects-note");
@@ -203,7 +209,7 @@
     }
     if (!e.effects.length) {
       table.replaceChildren();
-      note.textContent = `The champion (${e.model.name}) has no retaliation or statement terms: no effects to show.`;
+      note.textContent = `The champion (${e.model.name}) has no retaliation or statement terms: no effects to show.${driversNote(data)}`;
       return;
     }
     const level = Math.round((e.level || 0.95) * 100);
@@ -225,7 +231,7 @@
         el("td", null, irrGlyph(r)),
       ))),
     );
-    note.textContent = `From ${e.model.name} (version ${e.model.version ?? "–"}).`;
+    note.textContent = `From ${e.model.name} (version ${e.model.version ?? "–"}).${driversNote(data)}`;
   }
 
   C.panels = { renderWindows, renderAtLeast, renderForecastTable, renderMarkerList, skillText, renderModel, renderEffects };

@@ -147,6 +147,7 @@ def test_candidates_rank_by_daily_and_weekly_crps_together() -> None:
     r = _with_weekly(_result(daily), {"climatology": 10.0, "a": 9.5, "b": 6.0})
     d = decide(r, ["a", "b"], None)
     assert d.eligible == ("b", "a") and d.chosen == "b"
+    assert "b ranks best on daily and 7-day-total CRPS" in d.reason
     # without totals, daily CRPS alone ranks them
     assert decide(_result(daily), ["a", "b"], None).eligible == ("a", "b")
 

@@ -315,7 +315,13 @@ def decide(
     best = eligible[0] if eligible else None
     if champion is None:
         if best is not None:
-            why = f"no champion yet; {best} has the lowest CRPS ({crps[best]:.4g})"
+            why = (
+                f"no champion yet; {best} has the lowest CRPS ({crps[best]:.4g})"
+                if not weekly
+                else f"no champion yet; {best} ranks best on daily and 7-day-total CRPS "
+                f"relative to climatology (daily {crps[best]:.4g}, skill {skill[best]:+.3f}; "
+                f"7-day totals skill {weekly[best]:+.3f})"
+            )
             return Decision(best, True, f"{why} and beats climatology", None, eligible)
         if clean(CLIMATOLOGY):
             return Decision(

@@ -365,7 +365,7 @@ def _drivers_line(r: Report) -> Block:
         return Block(
             "p",
             "The model uses no retaliation or statement driver: strikes and statements do "
-            "not move this forecast (the README's driver ablation says why).",
+            "not move this forecast (docs/results.md has the driver ablation).",
         )
     return Block("p", "The model does not report which drivers it used.")
 

@@ -46,7 +46,9 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterVal
 
 
 class Batch(BaseModel):
-    rows: list[dict[str, Any]] = Field(description="rows in the native layout (see the README)")
+    rows: list[dict[str, Any]] = Field(
+        description="rows in the native layout (see docs/guide.md, Input formats)"
+    )
 
 
 class EventBatch(Batch):

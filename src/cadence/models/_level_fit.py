@@ -338,14 +338,14 @@ def fit_level_batch(
         return np.where(np.isfinite(res.loglik), res.loglik, -np.inf)
 
     gq, gk = (
-        a.ravel() for a in np.meshgrid(np.linspace(*_LOG_Q, _GRID), np.linspace(*_LOG_K, _GRID))
+        a.ravel() for a in np.meshgrid(np.linspace(*_LOG_Q, grid), np.linspace(*_LOG_K, grid))
     )
     ll = run(np.tile(gq, (n_series, 1)), np.tile(gk, (n_series, 1)))
     best = np.argmax(ll, axis=1)
-    dq = (_LOG_Q[1] - _LOG_Q[0]) / (_GRID - 1)
-    dk = (_LOG_K[1] - _LOG_K[0]) / (_GRID - 1)
+    dq = 0.5 * (_LOG_Q[1] - _LOG_Q[0]) / (grid - 1)
+    dk = 0.5 * (_LOG_K[1] - _LOG_K[0]) / (grid - 1)
     fq, fk = (
-        a.ravel() for a in np.meshgrid(np.linspace(-dq, dq, _FINE), np.linspace(-dk, dk, _FINE))
+        a.ravel() for a in np.meshgrid(np.linspace(-dq, dq, fine), np.linspace(-dk, dk, fine))
     )
     lq = np.clip(gq[best][:, None] + fq[None, :], *_LOG_Q)
     lk = np.clip(gk[best][:, None] + fk[None, :], *_LOG_K)

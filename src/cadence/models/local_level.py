@@ -231,12 +231,16 @@ class LocalLevel(ParamsMixin):
             ridge=self.ridge,
             sampled=stream,
         )
-        self._store(series, result, dow, covariates)
-        self.ignored_columns_ = ignored_columns(panel, target, covariates)
-        self.fallback_ = None
-        self.fallback_reason_ = None
-        self.theta_ = None if stream is None else stream.theta
-        self.k_sampled_ = result.k_sampled
+        self._store(
+            result,
+            origin=series.origin,
+            freq=series.freq,
+            cap=float(np.log(10.0 * np.nanmax(np.append(series.y, result.max_total)) + 10.0)),
+            dow=dow,
+            cols=covariates,
+            ignored=ignored_columns(panel, target, covariates),
+            theta=None if stream is None else stream.theta,
+        )
         return self
 
     def _too_little(
@@ -252,19 +256,37 @@ class LocalLevel(ParamsMixin):
             return f"{n_obs} observed periods (needs {_MIN_OBSERVED})"
         return None
 
-    def _store(self, series: Series, fit: LevelFit, dow: np.ndarray, cols: list[str]) -> None:
+    def _store(
+        self,
+        fit: LevelFit,
+        *,
+        origin: pd.Timestamp,
+        freq: str,
+        cap: float,
+        dow: np.ndarray,
+        cols: list[str],
+        ignored: list[str],
+        theta: float | None = None,
+    ) -> None:
+        """Every fitted attribute of a level that did not fall back (``fit`` and
+        ``level_from_batch`` both end here); ``z_scale_`` must be set first."""
         self.level_var_ = fit.q
         self.alpha_ = 1.0 / fit.k
         self.coef_ = fit.beta / self.z_scale_ if cols else np.zeros(0)
         self.covariates_ = cols
+        self.ignored_columns_ = ignored
         self.dow_ = dow
         self.level_ = fit.m
         self.level_sd_ = float(np.sqrt(fit.p))
         self.mbar_ = fit.mbar
         self.loglik_ = fit.loglik
-        self.origin_ = series.origin
-        self.freq_ = series.freq
-        self.cap_ = float(np.log(10.0 * np.nanmax(np.append(series.y, fit.max_total)) + 10.0))
+        self.origin_ = origin
+        self.freq_ = freq
+        self.cap_ = cap
+        self.fallback_ = None
+        self.fallback_reason_ = None
+        self.theta_ = theta
+        self.k_sampled_ = fit.k_sampled
 
     def _weekday(self, index: pd.DatetimeIndex) -> np.ndarray:
         return np.asarray(index.day_of_week)
@@ -410,19 +432,23 @@ def level_from_batch(
     model = LocalLevel(damping=damping)
     empty = np.zeros(0)
     model.z_low_, model.z_high_, model.z_mean_, model.z_scale_ = empty, empty, empty, empty
-    model.level_var_ = float(fit.q[row])
-    model.alpha_ = 1.0 / float(fit.k[row])
-    model.coef_ = empty
-    model.covariates_ = []
-    model.dow_ = np.zeros(7)
-    model.level_ = float(fit.m[row])
-    model.level_sd_ = float(np.sqrt(fit.p[row]))
-    model.mbar_ = float(fit.mbar[row])
-    model.loglik_ = float("nan")
-    model.origin_ = pd.Timestamp(origin)
-    model.freq_ = freq
-    model.cap_ = float(fit.cap[row])
-    model.ignored_columns_ = []
-    model.fallback_, model.fallback_reason_ = None, None
-    model.theta_, model.k_sampled_ = None, float("nan")
+    level = LevelFit(
+        q=float(fit.q[row]),
+        k=float(fit.k[row]),
+        beta=empty,
+        m=float(fit.m[row]),
+        p=float(fit.p[row]),
+        mbar=float(fit.mbar[row]),
+        loglik=float("nan"),
+        max_total=0.0,
+    )
+    model._store(
+        level,
+        origin=pd.Timestamp(origin),
+        freq=freq,
+        cap=float(fit.cap[row]),
+        dow=np.zeros(7),
+        cols=[],
+        ignored=[],
+    )
     return model

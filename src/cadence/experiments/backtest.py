@@ -66,6 +66,7 @@ __all__ = [
     "fit_and_forecast",
     "origin_seed",
     "run_backtest",
+    "skill_against_climatology",
     "stride_for",
 ]
 
@@ -160,17 +161,7 @@ class BacktestResult:
         return dict(self._skill)
 
     def _skill_vs_climatology(self) -> dict[str, float]:
-        po = self.per_origin
-        out: dict[str, float] = {}
-        if po.empty or CLIMATOLOGY not in set(po["model"]):
-            return {m: float("nan") for m in self.models}
-        ref = po[po["model"] == CLIMATOLOGY].set_index(["origin", "horizon"])["crps"]
-        for m in self.models:
-            own = po[po["model"] == m].set_index(["origin", "horizon"])["crps"]
-            both = pd.concat([own, ref], axis=1, keys=["m", "r"]).dropna()
-            den = float(both["r"].mean()) if len(both) else float("nan")
-            out[m] = 1.0 - float(both["m"].mean()) / den if den and den > 0 else float("nan")
-        return out
+        return skill_against_climatology(self.per_origin, self.models)
 
     def origin_crps(self, model: str) -> pd.Series:
         """Mean CRPS over horizons per origin (origins with at least one scored period)."""
@@ -223,6 +214,23 @@ class BacktestResult:
             "mlflow_run_ids": {str(k): str(v) for k, v in mlflow_run_ids.items()},
             "totals": {str(d): _score_rows(t) for d, t in self.total_scores.items() if not t.empty},
         }
+
+
+def skill_against_climatology(per_origin: pd.DataFrame, models: Sequence[str]) -> dict[str, float]:
+    """``1 - CRPS_model / CRPS_climatology`` of each of ``models`` over the (origin,
+    horizon) rows of ``per_origin`` both scored (periods, or window totals); NaN when
+    climatology was not run or scored nothing in common."""
+    po = per_origin
+    out: dict[str, float] = {}
+    if po.empty or CLIMATOLOGY not in set(po["model"]):
+        return {m: float("nan") for m in models}
+    ref = po[po["model"] == CLIMATOLOGY].set_index(["origin", "horizon"])["crps"]
+    for m in models:
+        own = po[po["model"] == m].set_index(["origin", "horizon"])["crps"]
+        both = pd.concat([own, ref], axis=1, keys=["m", "r"]).dropna()
+        den = float(both["r"].mean()) if len(both) else float("nan")
+        out[m] = 1.0 - float(both["m"].mean()) / den if den and den > 0 else float("nan")
+    return out
 
 
 def _score_rows(scores: pd.DataFrame) -> list[dict[str, object]]:

@@ -85,6 +85,7 @@ from cadence.experiments.backtest import (
     ModelConfig,
     fit_and_forecast,
     run_backtest,
+    skill_against_climatology,
     stride_for,
 )
 from cadence.experiments.data import SeriesData, load_series_data, shift_periods
@@ -248,19 +249,14 @@ def _all_crps(result: BacktestResult) -> dict[str, float]:
 
 def _weekly_skill(result: BacktestResult) -> dict[str, float]:
     """``1 - CRPS / CRPS of climatology`` of 7-day totals, over the (origin, window)
-    pairs both scored; empty when the backtest scored no 7-day total."""
+    pairs both scored (NaN where none); empty when the backtest scored no 7-day total."""
     po = result.total_per_origin.get(7)
-    if po is None or po.empty or CLIMATOLOGY not in set(po["model"]):
+    if po is None:
         return {}
-    po = po[np.isfinite(po["crps"].to_numpy(dtype=float))]
-    ref = po[po["model"] == CLIMATOLOGY].set_index(["origin", "horizon"])["crps"]
-    out: dict[str, float] = {}
-    for m in result.models:
-        own = po[po["model"] == m].set_index(["origin", "horizon"])["crps"]
-        both = pd.concat([own, ref], axis=1, keys=["m", "r"]).dropna()
-        if len(both) and float(both["r"].mean()) > 0:
-            out[m] = 1.0 - float(both["m"].mean()) / float(both["r"].mean())
-    return out
+    po = po[np.isfinite(po["crps"].to_numpy(dtype=float))]  # a tally series scores none
+    if po.empty or CLIMATOLOGY not in set(po["model"]):
+        return {}
+    return skill_against_climatology(po, result.models)
 
 
 def decide(

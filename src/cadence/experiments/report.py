@@ -45,8 +45,6 @@ from cadence.columns import (
     EXTRA,
     LOCATION,
     NOTES,
-    PREFIX_RETALIATION,
-    PREFIX_STATEMENT,
     STANCE,
     START,
     TARGET,
@@ -55,6 +53,7 @@ from cadence.columns import (
 )
 from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig, build_model, fit_and_forecast
 from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
+from cadence.experiments.driver_ablation import drivers_used
 from cadence.experiments.errors import ExperimentError
 from cadence.experiments.report_truth import LaterTruth, TotalScore, later_truth, score_total
 from cadence.experiments.serving import window_periods
@@ -645,14 +644,6 @@ def _sampled_bounds(windows: list[WindowForecast], truth: LaterTruth) -> list[Sa
     return out
 
 
-def _drivers_used(fitted: object) -> list[str] | None:
-    """The retaliation and statement columns a fitted model recorded (``covariates_``)."""
-    used = getattr(fitted, "covariates_", None)
-    if used is None:
-        return None
-    return [c for c in used if str(c).startswith((PREFIX_RETALIATION, PREFIX_STATEMENT))]
-
-
 def build_report(
     data: SeriesData,
     as_of: object,
@@ -719,7 +710,8 @@ def build_report(
         choice=choice,
         fit_notes=fit_notes,
         forecast=forecast,
-        drivers=_drivers_used(fitted),
+        # None: the model records no covariates at all (it cannot say what it used)
+        drivers=drivers_used(fitted) if hasattr(fitted, "covariates_") else None,
         windows=windows,
         recent=blocks.tail(RECENT_ROWS).drop(columns=["last"]).reset_index(drop=True),
         recent_rate=_recent_rate(blocks, freq),

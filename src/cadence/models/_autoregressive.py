@@ -24,12 +24,12 @@ from scipy import optimize, special, stats
 from cadence.models._design import (
     Series,
     exogenous_matrix,
+    fallback_forecast,
     ignored_columns,
     named_columns,
     nb2_logpmf,
     read_series,
     reject_intervals,
-    relabel,
     sample_nb,
     warn_short_history,
 )
@@ -599,12 +599,7 @@ class AutoregressiveCountModel(ParamsMixin, LikelihoodReport):
         """The fallback's forecast under this family's name (``meta["fallback"]``
         names ``Climatology``), or None when the family itself was fitted."""
         check_fitted(self, "origin_")
-        if self.fallback_ is None:
-            return None
-        fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-        return relabel(
-            fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
-        )
+        return fallback_forecast(self, horizon, n_samples, rng)
 
     def _fallback_line(self) -> str | None:
         """The summary line of a fallback, None when there is none."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -358,6 +359,20 @@ def sample_nb(rng: np.random.Generator, mu: np.ndarray, alpha: float) -> np.ndar
     mu = np.asarray(mu, dtype=float)
     lam = rng.gamma(shape=1.0 / alpha, scale=alpha * mu) if alpha > 0 else mu
     return rng.poisson(lam).astype(np.int64)
+
+
+def fallback_forecast(
+    model: Any, horizon: int, n_samples: int, rng: np.random.Generator
+) -> CountForecast | None:
+    """The forecast of ``model.fallback_`` (the Climatology a family fell back to) under
+    the family's own name, ``meta["fallback"]`` and ``meta["fallback_reason"]`` saying
+    so; None when the family was fitted itself."""
+    fallback = getattr(model, "fallback_", None)
+    if fallback is None:
+        return None
+    fc = fallback.forecast(horizon, n_samples=n_samples, rng=rng)
+    reason = getattr(model, "fallback_reason_", None)
+    return relabel(fc, model.name, fallback=fallback.name, fallback_reason=reason)
 
 
 def relabel(forecast: CountForecast, name: str, **meta: object) -> CountForecast:

@@ -60,6 +60,7 @@ from cadence.models._design import (
     by_frequency,
     exogenous_columns,
     exogenous_matrix,
+    fallback_forecast,
     frequency_key,
     future_matrix,
     horizon_index,
@@ -67,7 +68,6 @@ from cadence.models._design import (
     interval_coverage,
     named_columns,
     read_series,
-    relabel,
     warn_short_history,
 )
 from cadence.models._level_filter import simulate_levels
@@ -330,11 +330,9 @@ class LocalLevel(ParamsMixin):
         counts around it. ``future`` must hold the fitted covariates for the horizon
         (clipped to their fitted range)."""
         check_fitted(self, "fallback_")
-        if self.fallback_ is not None:
-            fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return relabel(
-                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
-            )
+        fallback = fallback_forecast(self, horizon, n_samples, rng)
+        if fallback is not None:
+            return fallback
         index = horizon_index(self.origin_, horizon, self.freq_)
         offset = self.dow_[self._weekday(index)]
         if self.covariates_:

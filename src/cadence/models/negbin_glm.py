@@ -64,13 +64,13 @@ from cadence.models._design import (
     by_frequency,
     exogenous_columns,
     exogenous_matrix,
+    fallback_forecast,
     future_matrix,
     horizon_index,
     ignored_columns,
     interval_coverage,
     named_columns,
     read_series,
-    relabel,
     repeating_calendar,
     warn_short_history,
 )
@@ -448,11 +448,9 @@ class NegBinGLM(ParamsMixin):
         simulated counts. ``future`` must hold the fitted exogenous columns for the
         horizon periods (``FutureFrameError`` otherwise)."""
         self._check_fitted()
-        if self.fallback_ is not None:
-            fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return relabel(
-                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
-            )
+        fallback = fallback_forecast(self, horizon, n_samples, rng)
+        if fallback is not None:
+            return fallback
         index = horizon_index(self.origin_, horizon, self.freq_)
         x_future = np.clip(
             future_matrix(future, self.covariates_, index), self.exog_low_, self.exog_high_

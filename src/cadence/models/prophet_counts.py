@@ -32,13 +32,13 @@ from cadence.columns import COUNT
 from cadence.models._design import (
     exogenous_columns,
     exogenous_matrix,
+    fallback_forecast,
     future_matrix,
     horizon_index,
     ignored_columns,
     named_columns,
     read_series,
     reject_intervals,
-    relabel,
     warn_short_history,
 )
 from cadence.models.base import ParamsMixin, check_fitted
@@ -233,11 +233,9 @@ class ProphetCounts(ParamsMixin):
         """``n_samples`` paths from Prophet's predictive samples mapped to counts;
         ``future`` must hold the regressors for the horizon (``FutureFrameError``)."""
         check_fitted(self, "fallback_")
-        if self.fallback_ is not None:
-            fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return relabel(
-                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
-            )
+        fallback = fallback_forecast(self, horizon, n_samples, rng)
+        if fallback is not None:
+            return fallback
         index = horizon_index(self.origin_, horizon, self.freq_)
         x = future_matrix(future, self.covariates_, index)
         ds = index.tz_localize(None) if index.tz is not None else index

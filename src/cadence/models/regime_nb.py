@@ -28,13 +28,13 @@ from cadence.columns import COUNT, PREFIX_RETALIATION, PREFIX_STATEMENT
 from cadence.models._autoregressive import fit_fallback, selected_columns, series_start
 from cadence.models._design import (
     exogenous_matrix,
+    fallback_forecast,
     future_matrix,
     horizon_index,
     ignored_columns,
     named_columns,
     read_series,
     reject_intervals,
-    relabel,
     sample_nb,
 )
 from cadence.models._regime_drivers import DriverTransitions, fit_driver_transitions
@@ -419,11 +419,9 @@ class RegimeNB(ParamsMixin):
         ``transition_drivers`` found any (else it is ignored). ``meta["regimes"]`` holds
         the regimes at the origin and the chance of a switch (``regime_summary``)."""
         self._check_fitted()
-        if self.fallback_ is not None:
-            fc = self.fallback_.forecast(horizon, n_samples=n_samples, rng=rng)
-            return relabel(
-                fc, self.name, fallback=Climatology.name, fallback_reason=self.fallback_reason_
-            )
+        fallback = fallback_forecast(self, horizon, n_samples, rng)
+        if fallback is not None:
+            return fallback
         index = horizon_index(self.origin_, horizon, self.freq_)
         gammas = self._future_gammas(future, index)
         start = rng.random(n_samples)

@@ -104,7 +104,9 @@ def test_the_seed_case_on_the_bundled_data(
     catalog_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The DoD tallies: as of 2024-01-18 the next tally (2024-02-09, 168) pins down the
-    22 days 2024-01-19 .. 2024-02-09 (28 attacks); as of 2024-02-10 nothing follows."""
+    22 days 2024-01-19 .. 2024-02-09 (28 attacks); as of 2024-02-10 nothing follows, but
+    the sampled reports (the transcribed news list, read from the store with the series)
+    run the data to the as-of day and bound the windows after it from below."""
     assert main(["load-bundled"]) == 0
     capsys.readouterr()
     series = ["--series", "us-forces-iraq-syria", "--model", "climatology", "--json"]
@@ -116,6 +118,12 @@ def test_the_seed_case_on_the_bundled_data(
     assert {e["feature"][:4] for e in doc["effects"]["rows"]} <= {"ret_", "stm_"}
     assert main(_report(*series, "--as-of", "2024-02-10")) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["scored"] == [] and doc["data_through"] == "2024-02-09"
+    assert doc["scored"] == [] and doc["data_through"] == "2024-02-10"
     assert "2024-02-09" in [s["date"] for s in doc["statements"]]
     assert "ensemble" in doc["skipped"] and "hawkes" in doc["skipped"]
+    bounds = {b["label"]: b["at_least"] for b in doc["sampled_bounds"]}
+    # the news list dates 2 attacks in 2024-02-11 .. 2024-03-09 (none after 2024-02-04
+    # but these two): a lower bound, never a score
+    assert bounds and max(bounds.values()) == 2
+    # the fused model's origin is the as-of day itself: only the daily reports reach it
+    assert doc["origin"] == "2024-02-10"

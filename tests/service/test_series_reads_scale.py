@@ -20,7 +20,7 @@ from cadence.service.api import create_app
 from cadence.service.catalog import apply_catalog_file
 from cadence.service.settings import Settings
 from cadence.store import migrate, reads
-from cadence.store.ingest import ingest_events, ingest_statements
+from cadence.store.ingest import ingest_events, ingest_statements, ingest_tallies
 from tests.conftest import SYNTHETIC_CATALOG
 
 UNRELATED = 3_000
@@ -165,3 +165,31 @@ def test_a_replay_reads_a_row_corrected_away_from_the_filter(stored: Engine) -> 
     assert "a1" not in set(now.events.loc[now.events["kind"] == "attack", "source_id"])
     assert then.events.set_index("source_id").loc["a1", "kind"] == "attack"
     assert then.full_panel.frame["count"].sum() == now.full_panel.frame["count"].sum() + 1
+
+
+TALLY_CATALOG = """
+series:
+  - name: synthetic-tallies
+    frequency: D
+    target: {observations: true}
+    sampled: {kind: attack, target: US forces}
+    drivers:
+      retaliation: {kind: retaliation}
+"""
+
+
+def test_a_tally_series_reads_its_sampled_view(stored: Engine, tmp_path: Path) -> None:
+    """A series observed through tallies with a sampled view: the read brings the view's
+    events (``a1``, ``a2``; not the other target's ``o1``) and where their feed ends, so
+    the panel carries ``smp_count`` and runs past the last tally to that day."""
+    (tmp_path / "tallies.yaml").write_text(TALLY_CATALOG)
+    apply_catalog_file(stored, tmp_path / "tallies.yaml")
+    tallies = tmp_path / "tallies.csv"
+    tallies.write_text("as_of_date,total,period_start\n2024-01-02,2,2024-01-01\n")
+    ingest_tallies(stored, tallies, series="synthetic-tallies")
+    data = load_series_data(stored, "synthetic-tallies")
+    assert {"a1", "a2", "r1"} <= set(data.events["source_id"])
+    assert "o1" not in set(data.events["source_id"])
+    frame = data.full_panel.frame
+    assert frame.index[-1] == pd.Timestamp("2024-01-06")  # the feed ran to the 6th
+    assert frame["smp_count"].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0]

@@ -182,13 +182,18 @@ def read_series_rows(
     end: dt.date | None = None,
     known_at: dt.datetime | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """The stored rows ``spec`` can use, dated on or before ``end``: events its target or
-    retaliation filter may select plus the latest event of each of their sources (where
-    the series ends), statements its statement filter may select, and its observations.
-    Filters are narrowed in SQL, so the read costs the series' rows, not the tables'."""
-    event_filters = [f for f in (spec.target, spec.retaliation) if f is not None]
+    """The stored rows ``spec`` can use, dated on or before ``end``: events its target,
+    sampled-view or retaliation filter may select plus the latest event of each of their
+    sources (where the series or its sampled feed ends), statements its statement filter
+    may select, and its observations. Filters are narrowed in SQL, so the read costs the
+    series' rows, not the tables'."""
+    event_filters = [f for f in (spec.target, spec.sampled, spec.retaliation) if f is not None]
     events = events_frame(
-        engine, end=end, known_at=known_at, match=event_filters, feed_ends=not spec.observed
+        engine,
+        end=end,
+        known_at=known_at,
+        match=event_filters,
+        feed_ends=not spec.observed or spec.sampled is not None,
     )
     statement_filters = [spec.statements] if spec.statements is not None else []
     statements = statements_frame(engine, end=end, known_at=known_at, match=statement_filters)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from cadence.models.errors import (
 )
 from cadence.models.forecast import CountForecast
 
+_T = TypeVar("_T")
 # Default look-backs per pandas frequency string, so that a weekly or monthly series gets
 # windows of a comparable span of time rather than the same number of rows.
 _FREQ_KEY = {v: k for k, v in PANDAS_FREQ.items()}
@@ -41,8 +42,8 @@ def frequency_key(freq: str) -> str:
     return key
 
 
-def by_frequency(freq: str, daily: int, weekly: int, monthly: int) -> int:
-    """Pick a look-back length (in periods) for the panel's frequency."""
+def by_frequency(freq: str, daily: _T, weekly: _T, monthly: _T) -> _T:
+    """Pick a value (a look-back length in periods, say) for the panel's frequency."""
     return {"D": daily, "W": weekly, "M": monthly}[frequency_key(freq)]
 
 

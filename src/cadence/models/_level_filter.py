@@ -96,12 +96,15 @@ class FilterResult:
     """Predictive log-likelihood and the filtered state at the last period, each of
     shape ``(S, G)``: ``m`` the mean and ``p`` the variance of the log-level.
     ``predicted`` (when asked for) holds the one-step predicted log-level of every
-    period, shape ``(T, S, G)``: what the filter expected before seeing that period."""
+    period, shape ``(T, S, G)``: what the filter expected before seeing that period.
+    ``filtered`` (when asked for) holds the filtered mean and variance of every period,
+    each ``(T, S, G)``: the state after seeing that period."""
 
     loglik: np.ndarray
     m: np.ndarray
     p: np.ndarray
     predicted: np.ndarray | None = None
+    filtered: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _offset_at(obs: LevelObservations, t: int) -> np.ndarray:
@@ -121,6 +124,7 @@ def laplace_filter(
     burn_in: int = 0,
     keep_predicted: bool = False,
     k_sampled: np.ndarray | None = None,
+    keep_filtered: bool = False,
 ) -> FilterResult:
     """Run the filter over every period.
 
@@ -130,7 +134,8 @@ def laplace_filter(
     log-level the state reverts to when ``damping < 1``. The log-likelihood sums the
     periods from ``burn_in`` on (the first ones mostly measure the initial state).
     ``k_sampled`` (shape ``(S, G)``) is the size of the sampled stream's counts; it is
-    needed when ``obs.sampled`` is set.
+    needed when ``obs.sampled`` is set. ``keep_filtered`` keeps every period's filtered
+    state (``FilterResult.filtered``).
     """
     shape = q.shape
     m = np.broadcast_to(np.asarray(m0, dtype=float)[:, None], shape).copy()
@@ -138,12 +143,16 @@ def laplace_filter(
     ll = np.zeros(shape)
     centre = None if mbar is None else np.asarray(mbar, dtype=float)[:, None]
     predicted = np.empty((obs.periods, *shape)) if keep_predicted else None
+    kept_m = np.empty((obs.periods, *shape)) if keep_filtered else None
+    kept_p = np.empty((obs.periods, *shape)) if keep_filtered else None
     half_q, p_scale = 0.5 * q, damping * damping
     # Terms of the NB log-pmf that do not move with the state, for single periods
     # (size 1); an interval total (size n) recomputes them.
     lg_k, k_log_k = gammaln(k), k * np.log(k)
     lg_y1 = gammaln(obs.y + 1.0)
     for t in range(obs.periods):
+        if kept_m is not None and kept_p is not None and t > 0:
+            kept_m[t - 1], kept_p[t - 1] = m, p
         if damping != 1.0 and centre is not None:
             m = centre + damping * (m - centre)
         mp, pp = m - half_q, p_scale * p + q
@@ -190,7 +199,12 @@ def laplace_filter(
             ll += np.where(on, step, 0.0)
         m = np.where(on, x, mp)
         p = np.where(on, pn, pp)
-    return FilterResult(loglik=ll, m=m, p=p, predicted=predicted)
+    filtered = None
+    if kept_m is not None and kept_p is not None:
+        if obs.periods:
+            kept_m[-1], kept_p[-1] = m, p
+        filtered = (kept_m, kept_p)
+    return FilterResult(loglik=ll, m=m, p=p, predicted=predicted, filtered=filtered)
 
 
 def _nb_score(

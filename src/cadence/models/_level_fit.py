@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadence.models._design import Coverage, Series, by_frequency
+from cadence.models._level_calibration import ScaleChoice, choose_scale
 from cadence.models._level_filter import (
     FilterResult,
     LevelObservations,
@@ -54,6 +55,7 @@ class LevelFit:
     loglik: float
     max_total: float
     k_sampled: float = float("nan")
+    scale: ScaleChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class _Problem:
         beta: np.ndarray,
         keep_predicted: bool = False,
         log_ks: np.ndarray | float | None = None,
+        keep_filtered: bool = False,
     ) -> FilterResult:
         """The filter run for each candidate ``(log_q[g], log_k[g], beta[g])``; the
         sampled stream's log size ``log_ks`` (default: ``log_k``)."""
@@ -126,6 +129,7 @@ class _Problem:
             burn_in=self.burn_in,
             keep_predicted=keep_predicted,
             k_sampled=ks,
+            keep_filtered=keep_filtered,
         )
 
     def filter_loglik(
@@ -244,11 +248,14 @@ def fit_level(
     damping: float,
     ridge: float,
     sampled: Sampled | None = None,
+    scale_fallback: float | None = None,
 ) -> LevelFit:
     """Fit ``q``, ``k`` and the driver effects to one series: its counts, interval
     totals ``coverage``, log day-of-week factor of each period ``dow`` (shape (T,)) and
     standardised drivers ``z`` (shape (T, p)); with ``sampled``, also the sampled
-    stream's size ``k_s``."""
+    stream's size ``k_s``. With ``scale_fallback``, the forecast variance scale is also
+    chosen on the history (``_level_calibration.choose_scale``; ``scale_fallback`` when
+    the history has too few windows to score)."""
     problem = _problem(series, coverage, dow, z, damping, sampled)
     p = z.shape[1]
     beta = np.zeros(p)
@@ -264,7 +271,12 @@ def fit_level(
         log_q, log_k = _grid_search(
             problem, beta, coarse=False, centre=(log_q, log_k), log_ks=log_ks
         )
-    res = problem.filter(log_q, log_k, beta[None, :], log_ks=log_ks)
+    res = problem.filter(
+        log_q, log_k, beta[None, :], log_ks=log_ks, keep_filtered=scale_fallback is not None
+    )
+    scale = None
+    if scale_fallback is not None:
+        scale = _choose_scale(problem, res, log_q, log_k, beta, series.freq, scale_fallback)
     max_total = 0.0
     if coverage is not None and len(coverage):
         max_total = float(np.max(coverage.totals / np.maximum(coverage.exposure, 1e-9)))
@@ -278,6 +290,35 @@ def fit_level(
         loglik=float(res.loglik[0, 0]),
         max_total=max_total,
         k_sampled=float("nan") if log_ks is None else float(np.exp(log_ks)),
+        scale=scale,
+    )
+
+
+def _choose_scale(
+    problem: _Problem,
+    res: FilterResult,
+    log_q: float,
+    log_k: float,
+    beta: np.ndarray,
+    freq: str,
+    fallback: float,
+) -> ScaleChoice:
+    """``choose_scale`` on the fitted problem's own history."""
+    assert res.filtered is not None
+    fm, fp = res.filtered
+    return choose_scale(
+        problem.y,
+        problem.size == 1.0,
+        problem.dow + problem.z @ beta,
+        (fm[:, 0, 0], fp[:, 0, 0]),
+        q=float(np.exp(log_q)),
+        k=float(np.exp(log_k)),
+        damping=problem.damping,
+        mbar=problem.mbar,
+        windows=by_frequency(freq, daily=(7, 28), weekly=(4, 13), monthly=(3, 6)),
+        every=by_frequency(freq, daily=7, weekly=1, monthly=1),
+        fallback=fallback,
+        start=max(problem.burn_in, 1),
     )
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from cadence.experiments.data import SeriesData, load_series_data
+from cadence.experiments.retrain import recent_origins_for
 from cadence.features import SeriesSpec
 from cadence.service.api import create_app
 from cadence.service.catalog import apply_catalog_file
@@ -193,3 +194,20 @@ def test_a_tally_series_reads_its_sampled_view(stored: Engine, tmp_path: Path) -
     frame = data.full_panel.frame
     assert frame.index[-1] == pd.Timestamp("2024-01-06")  # the feed ran to the 6th
     assert frame["smp_count"].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+
+
+def test_retrain_origins_end_a_horizon_before_the_last_tally(
+    stored: Engine, tmp_path: Path
+) -> None:
+    """The sampled feed runs the panel to 2024-01-06, but truth ends with the last tally
+    (2024-01-02): a retrain's origins stop a horizon before that."""
+    (tmp_path / "tallies.yaml").write_text(TALLY_CATALOG)
+    apply_catalog_file(stored, tmp_path / "tallies.yaml")
+    tallies = tmp_path / "tallies.csv"
+    tallies.write_text("as_of_date,total,period_start\n2024-01-02,2,2023-12-25\n")
+    ingest_tallies(stored, tallies, series="synthetic-tallies")
+    data = load_series_data(stored, "synthetic-tallies")
+    assert data.last_period == pd.Timestamp("2024-01-06")
+    assert data.last_reported_period == pd.Timestamp("2024-01-02")
+    origins = recent_origins_for(data, n=3, every=1, horizon=1)
+    assert origins == list(pd.date_range("2023-12-30", "2024-01-01", freq="D"))

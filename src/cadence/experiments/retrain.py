@@ -390,11 +390,12 @@ def recent_origins_for(
 ) -> list[pd.Timestamp]:
     """``n`` origins ``every`` apart (periods, or a length like ``1W``/``1M`` matched to
     the series' frequency; ``BacktestConfigError`` when it does not fit), the last one
-    ``horizon`` periods before the last period with data (so every horizon is observed),
-    oldest first; origins before the first period are dropped."""
+    ``horizon`` periods before the last reported period (so every horizon is observed; a
+    sampled view may run the panel further, with no truth to score there), oldest
+    first; origins before the first period are dropped."""
     freq = data.frequency
     step = stride_for(data, every)
-    last = shift_periods(data.last_period, -horizon, freq)
+    last = shift_periods(data.last_reported_period, -horizon, freq)
     out = [shift_periods(last, -step * i, freq) for i in range(n)]
     return sorted(o for o in out if o > data.first_period)
 

@@ -330,6 +330,41 @@ def test_refit_failure_falls_back_and_tags_the_run(
     assert "singular" in run.data.tags["cadence.refit_failed"]
 
 
+def test_refit_failure_serves_the_next_eligible_candidate(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two candidates beat climatology; the better one cannot be refitted on all the
+    data: the other eligible one serves (not the baseline)."""
+    real = RT.fit_and_forecast
+    short = ModelConfig("recent_rate", {"window": 14, "family": "nb"})
+    out0 = RT.retrain(
+        stores.engine,
+        SERIES,
+        tracking_uri=stores.tracking_uri,
+        candidates=[CLIM, RECENT, short],
+        **FAST,
+    )
+    first = out0.champion
+    assert first in {RECENT.key, short.key}
+    other = short.key if first == RECENT.key else RECENT.key
+
+    def refit_fails_for_the_best(data: Any, config: ModelConfig, *a: Any, **kw: Any) -> Any:
+        if config.key == first and a and a[0] == data.last_period:
+            raise np.linalg.LinAlgError("synthetic failure: singular matrix at refit")
+        return real(data, config, *a, **kw)
+
+    monkeypatch.setattr(RT, "fit_and_forecast", refit_fails_for_the_best)
+    out = RT.retrain(
+        stores.engine,
+        SERIES,
+        tracking_uri=stores.tracking_uri,
+        candidates=[CLIM, RECENT, short],
+        **FAST,
+    )
+    assert out.champion == other and out.status == RT.FALLBACK
+    assert any("singular" in w for w in out.warnings)
+
+
 # --- infrastructure failures ---------------------------------------------------------------
 
 

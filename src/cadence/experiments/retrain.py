@@ -32,8 +32,9 @@ One run of ``retrain(engine, series, ...)``:
    totals).
 6. **refit**: the chosen configuration is fitted on all the data (``fit_and_forecast`` at
    the last period). If it raises, a warning is logged, its MLflow run is tagged
-   ``cadence.refit_failed``, and the next configuration serves instead (the current
-   champion, then Climatology): the one broad ``except`` of the job.
+   ``cadence.refit_failed``, and the next configuration serves instead (the next
+   eligible candidates in rank order, the current champion, then Climatology): the one
+   broad ``except`` of the job.
    **drivers**: the refitted configuration is backtested again on the same origins
    without the retaliation and statement columns it used (``driver_ablation``); the
    with/without CRPS, or the note that it uses no driver, goes into the job details, the
@@ -900,7 +901,10 @@ def _run(
     if decision.chosen is None:
         raise NoServableModelError(f"series {series!r}: {decision.reason}")
     by_key = {c.key: c for c in all_configs}
+    # the chosen configuration, then the next eligible ones (they beat climatology too),
+    # then the champion and the baseline: a refit that fails moves down this list
     order = [by_key[decision.chosen]]
+    order += [by_key[k] for k in decision.eligible if k != decision.chosen and k in by_key]
     for fallback in (champ_config, ModelConfig(CLIMATOLOGY)):
         if fallback is not None and fallback.key not in {c.key for c in order}:
             order.append(fallback)

@@ -153,7 +153,11 @@ def report_failures(result: BacktestResult) -> None:
 
 
 def track(
-    result: BacktestResult, configs: Sequence[ModelConfig], n_samples: int, seed: int
+    result: BacktestResult,
+    configs: Sequence[ModelConfig],
+    n_samples: int,
+    seed: int,
+    tags: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """MLflow run ids by model key, or {} when tracking is not available."""
     try:
@@ -165,11 +169,22 @@ def track(
     if log_backtest is None:
         err.print("runs not tracked: no log_backtest in cadence.experiments.tracking")
         return {}
-    optional = {"configs": list(configs), "n_samples": n_samples, "seed": seed}
+    optional = {"configs": list(configs), "n_samples": n_samples, "seed": seed, "tags": tags}
     accepted = inspect.signature(log_backtest).parameters
     kwargs = {k: v for k, v in optional.items() if k in accepted}
     ids = log_backtest(result, tracking_uri=settings().resolved_tracking_uri, **kwargs)
     return {str(k): str(v) for k, v in dict(ids).items()}
+
+
+def _driver_tags(drivers: DriverFuturesConfig) -> dict[str, str]:
+    """MLflow tags of the driver futures a backtest used (none: no tag, as before)."""
+    if not drivers.simulated:
+        return {}
+    return {
+        "cadence.driver_futures": drivers.mode,
+        "cadence.driver_paths": str(drivers.paths),
+        "cadence.driver_process": drivers.process,
+    }
 
 
 @app.command("backtest")
@@ -316,7 +331,7 @@ def backtest(
     run_ids: dict[str, str] = {}
     if not no_tracking:
         try:
-            run_ids = track(result, configs, samples, seed)
+            run_ids = track(result, configs, samples, seed, _driver_tags(drivers))
         except Exception as exc:  # tracking must not lose the scores just computed
             err.print(f"[red]MLflow logging failed:[/] {type(exc).__name__}: {exc}")
             status = FAILURE

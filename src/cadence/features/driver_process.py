@@ -26,6 +26,10 @@ Two processes, both at daily resolution (marks are dated by day):
   the counts known at the origin leave (the target's own future is the model's to draw,
   so it cannot feed back here without changing every model).
 
+The fitted history is the last ``HISTORY_DAYS`` days, or less when the stream's first
+known event is later (then it starts there, but never less than ``RECENT_DAYS`` days):
+the stream has no record before its first event.
+
 Marks of simulated events (a strike's severity weight, a statement's stance and
 intensity) are drawn from the last ``MARK_POOL`` marks known at the origin (an
 unremarkable strike, weight 1, or a neutral statement when there are none).

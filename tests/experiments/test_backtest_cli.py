@@ -113,3 +113,57 @@ def test_a_model_failing_at_an_origin_is_named_with_its_reason(
     err = capsys.readouterr().err
     assert "failed flaky at origin 2024-03-" in err
     assert "RuntimeError: cannot fit in March" in err
+
+
+def test_simulated_driver_futures_are_recorded_and_leave_models_without_drivers_alone(
+    home: Path,
+) -> None:
+    def run(*extra: str) -> dict[str, object]:
+        args = _args(home, "--no-tracking", *extra)
+        args[args.index("--models") + 1] = "recent_rate"
+        assert main(args) == 0
+        return dict(json.loads((home / "out.json").read_text()))
+
+    plain = run()
+    simulated = run("--driver-futures", "simulated", "--driver-paths", "5")
+    simulated_se = run(
+        "--driver-futures", "simulated", "--driver-paths", "5", "--driver-process", "self_exciting"
+    )
+    assert plain["driver_futures"] == {"mode": "none"}
+    assert simulated["driver_futures"] == {"mode": "simulated", "paths": 5, "process": "rate"}
+    assert simulated_se["driver_futures"] == {
+        "mode": "simulated",
+        "paths": 5,
+        "process": "self_exciting",
+    }
+    # climatology and the recent rate read no driver column: the very same scores
+    assert simulated["scores"] == plain["scores"] == simulated_se["scores"]
+    assert main([*_args(home, "--no-tracking"), "--driver-futures", "sometimes"]) == 2
+
+
+def test_runs_over_simulated_driver_futures_are_tagged(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[object] = []
+
+    def log_backtest(
+        result: object, *, tracking_uri: str, tags: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        seen.append(tags)
+        return {}
+
+    fake = types.ModuleType("cadence.experiments.tracking")
+    fake.log_backtest = log_backtest  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cadence.experiments.tracking", fake)
+    args = _args(home)
+    args[args.index("--models") + 1] = "recent_rate"
+    assert main(args) == 0
+    assert main([*args, "--driver-futures", "simulated", "--driver-paths", "4"]) == 0
+    assert seen == [
+        {},
+        {
+            "cadence.driver_futures": "simulated",
+            "cadence.driver_paths": "4",
+            "cadence.driver_process": "rate",
+        },
+    ]

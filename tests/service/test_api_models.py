@@ -353,3 +353,64 @@ def test_a_champion_that_ignores_drivers_says_the_scenario_changes_nothing(home:
     assert out["uses_drivers"] is False and "does not respond" in out["note"]
     assert out["scenario"]["periods"] == out["baseline"]["periods"]
     assert all(p["mean"] == 0 for p in out["difference"]["periods"])
+
+
+def test_simulated_driver_futures_keep_the_baseline_reproducible_and_the_difference_the_scenarios(
+    client: TestClient, home: Path
+) -> None:
+    from cadence.experiments.data import load_series_data
+    from cadence.experiments.driver_futures import DriverFuturesConfig, forecast_over_drivers
+    from cadence.experiments.scenarios import ForecasterCache, scenario_forecast
+    from cadence.features.future import Scenario
+
+    day = _first_day(home)
+    body = {
+        "events": [{"type": "retaliation", "date": str(day)}],
+        "n_samples": 400,
+        "driver_futures": "simulated",
+        "driver_paths": 8,
+    }
+    a = client.post(f"/v1/series/{SERIES}/scenarios", json=body)
+    b = client.post(f"/v1/series/{SERIES}/scenarios", json=body)
+    assert a.status_code == 200 and b.status_code == 200, a.text
+    first, again = a.json(), b.json()
+    # same seed, same simulated futures: the same paths, to the last digit
+    for part in ("baseline", "scenario"):
+        assert first[part]["periods"] == again[part]["periods"]
+    assert first["difference"] == again["difference"]
+    futures = first["driver_futures"]
+    assert futures["mode"] == "simulated" and futures["paths"] == 8
+    assert futures["fit"]["retaliation"]["rate_per_day"] > 0
+    week = {w["days"]: w for w in first["difference"]["windows"]}[7]
+    assert week["mean"] > 0, "a strike on top of the simulated ones still raises the week"
+
+    served = _served(home)
+    tracking_uri = _settings(home).resolved_tracking_uri
+    wrapper = ForecasterCache().get(tracking_uri, SERIES, str(served.model_version))
+    engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+    try:
+        data = load_series_data(engine, SERIES)
+        simulated = DriverFuturesConfig("simulated", paths=8)
+        # the baseline is the champion's forecast over the simulated futures, same seed
+        expected = forecast_over_drivers(
+            wrapper.model, data, wrapper.origin, 14, n_samples=400, seed=0, config=simulated
+        )
+        nothing = scenario_forecast(
+            engine,
+            SERIES,
+            Scenario(),
+            tracking_uri=tracking_uri,
+            cache=ForecasterCache(),
+            n_samples=400,
+            drivers=simulated,
+        )
+    finally:
+        engine.dispose()
+    base_means = [p["mean"] for p in first["baseline"]["periods"]]
+    assert base_means == pytest.approx(expected.mean().tolist(), abs=1e-6)
+    # the deterministic served forecast expects no strike: a different baseline
+    assert base_means != pytest.approx([p["mean"] for p in served.payload["periods"]], abs=1e-6)
+    # a scenario without events differs from its baseline by exactly nothing
+    assert nothing["baseline"]["periods"] == nothing["scenario"]["periods"]
+    assert all(p["mean"] == 0 and p["p_any"] == 0 for p in nothing["difference"]["periods"])
+    assert nothing["uses_drivers"] is False

@@ -45,6 +45,11 @@ import pandas as pd
 
 from cadence.columns import COUNT, Frequency
 from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
+from cadence.experiments.driver_futures import (
+    DETERMINISTIC,
+    DriverFuturesConfig,
+    forecast_over_drivers,
+)
 from cadence.experiments.errors import BacktestConfigError, NoOriginsError
 from cadence.experiments.executors import Executor, SerialExecutor
 from cadence.experiments.numbers import finite_or_none
@@ -337,20 +342,22 @@ def fit_and_forecast(
     *,
     n_samples: int,
     seed: int,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> tuple[CountModel, CountForecast]:
     """Fit ``config`` on the panel as of the last day of period ``origin`` and forecast
     the ``horizon`` periods after it (``CountForecast`` with ``origin`` = ``origin``,
     ``model`` = ``config.key``). The generator is seeded by ``origin_seed(seed,
     config.key, origin)``, so a refit at the same origin draws the same paths as the
     backtest did. Warnings raised while fitting are collected in
-    ``forecast.meta["warnings"]`` instead of being shown once per origin."""
+    ``forecast.meta["warnings"]`` instead of being shown once per origin. ``drivers``:
+    the forecast period's drivers, deterministic (default) or simulated
+    (``cadence.experiments.driver_futures``)."""
     freq = data.frequency
     label = pd.Timestamp(origin)
     if period_label(label, freq) != label:
         raise BacktestConfigError(
             f"origin: expected the first day of a period ({freq}), got {label:%Y-%m-%d}"
         )
-    rng = np.random.default_rng(origin_seed(seed, config.key, label))
     with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         panel = data.panel(period_end(label, freq))
@@ -359,8 +366,15 @@ def fit_and_forecast(
         intervals = None if panel.intervals.empty else panel.intervals
         # copies: panels are shared by every model fitted at this origin
         model.fit(panel.frame.copy(), COUNT, intervals)
-        future = data.future(panel.origin, horizon + gap)
-        fc = model.forecast(horizon + gap, future=future, n_samples=n_samples, rng=rng)
+        fc = forecast_over_drivers(
+            model,
+            data,
+            panel.origin,
+            horizon + gap,
+            n_samples=n_samples,
+            seed=origin_seed(seed, config.key, label),
+            config=drivers,
+        )
     meta = dict(fc.meta)
     notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     if notes:
@@ -383,6 +397,7 @@ def _run_batch(
     horizon: int,
     n_samples: int,
     seed: int,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> list[tuple[str, pd.Timestamp, CountForecast | None, str | None, float]]:
     """Fit ``config`` at each origin; a failure is returned with its reason, not raised
     (an origin where a model cannot fit must not hide the others)."""
@@ -390,7 +405,9 @@ def _run_batch(
     for o in origins:
         t0 = time.perf_counter()
         try:
-            _, fc = fit_and_forecast(data, config, o, horizon, n_samples=n_samples, seed=seed)
+            _, fc = fit_and_forecast(
+                data, config, o, horizon, n_samples=n_samples, seed=seed, drivers=drivers
+            )
             out.append((config.key, o, fc, None, time.perf_counter() - t0))
         except Exception as exc:  # any model error is a result of the backtest
             reason = f"{type(exc).__name__}: {exc}"
@@ -422,12 +439,16 @@ def run_backtest(
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
     precomputed: Precomputed | None = None,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> BacktestResult:
     """Backtest ``models`` on ``data`` at every origin (period labels) for horizons
     ``1..horizon``. Climatology is added when missing (the reference of skill).
     ``progress(done, total)`` is called as (model, origin) fits complete.
     ``precomputed``: forecasts already made for some (model key, origin) pairs (seeded
-    by ``origin_seed`` like the rest); only the other pairs are fitted here."""
+    by ``origin_seed`` like the rest); only the other pairs are fitted here.
+    ``drivers``: deterministic (default) or simulated driver futures for every fit
+    (``cadence.experiments.driver_futures``; models without driver columns are
+    unaffected)."""
     if horizon < 1:
         raise BacktestConfigError(f"horizon: expected an integer >= 1, got {horizon}")
     if not origins:
@@ -470,7 +491,7 @@ def run_backtest(
             results[(key, o)] = OriginForecast(key, o, fc, truths[o], None, secs)
             done += 1
     tasks = [
-        (c, [o for o in batch if (c.key, o) not in results], horizon, n_samples, seed)
+        (c, [o for o in batch if (c.key, o) not in results], horizon, n_samples, seed, drivers)
         for c, batch in _batches(base, origin_list, ex.workers)
     ]
     tasks = [t for t in tasks if t[1]]

@@ -17,9 +17,14 @@ Body::
 
     {"series", "origin", "model": {"name", "version", "run_id"}, "horizon", "n_samples",
      "seed", "uses_drivers": bool, "note": str | null,
-     "baseline": <forecast body>, "scenario": <forecast body>,
+     "baseline": <forecast body>, "scenario": <forecast body>, "driver_futures": {...},
      "difference": {"periods": [{"date", "mean", "p_any"}],
                     "windows": [{"days", "mean", "p_at_least": {"k": p}}]}}
+
+``driver_futures`` says how the forecast period's strikes and statements were filled:
+``{"mode": "none"}`` (the deterministic continuation, as the served forecast) or
+``{"mode": "simulated", "paths", "fit"}`` (``cadence.experiments.driver_futures``; the
+same simulated futures and seeds in both forecasts, the scenario's events on top).
 
 Differences are scenario minus baseline. Cost is bounded by ``ScenarioLimits``; requests
 beyond them raise ``ScenarioLimitError`` before any work.
@@ -40,6 +45,11 @@ from sqlalchemy import Engine
 from cadence.columns import Frequency
 from cadence.experiments import registry as reg
 from cadence.experiments.data import horizon_index, load_series_data, period_end
+from cadence.experiments.driver_futures import (
+    DETERMINISTIC,
+    DriverFuturesConfig,
+    forecast_over_drivers,
+)
 from cadence.experiments.errors import ExperimentError, TrackingError
 from cadence.experiments.level_batch import refit_as_many
 from cadence.experiments.serving import DEFAULT_QUANTILES, forecast_payload
@@ -194,11 +204,15 @@ def scenario_forecast(
     seed: int = 0,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     limits: ScenarioLimits | None = None,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> dict[str, Any]:
     """The champion's forecast of ``series`` with and without ``scenario`` (see the module
-    docstring for the body). Raises ``NotFoundError`` (unknown series or no forecast
-    yet), ``ScenarioLimitError`` (beyond the limits or the horizon), ``FeatureError``
-    (a malformed scenario event)."""
+    docstring for the body). ``drivers``: the forecast period's drivers besides the
+    scenario's events, deterministic (default: the served forecast's) or simulated
+    (``cadence.experiments.driver_futures``: both forecasts share the same simulated
+    futures and seeds, the scenario's events come on top). Raises ``NotFoundError``
+    (unknown series or no forecast yet), ``ScenarioLimitError`` (beyond the limits or
+    the horizon), ``FeatureError`` (a malformed scenario event)."""
     limits = limits or ScenarioLimits()
     stored = require_current_forecast(engine, series)
     h = int(horizon if horizon is not None else stored.horizon)
@@ -212,19 +226,27 @@ def scenario_forecast(
     frequency = cast(Frequency, wrapper.frequency)
     _check_dates(scenario, horizon_index(origin, h, frequency), frequency)
     uses_drivers = wrapper.future is not None
+    model = wrapper.model
     if uses_drivers:
         data = load_series_data(engine, series)
-        base_future: pd.DataFrame | None = data.future(origin, h)
-        scen_future: pd.DataFrame | None = data.future(origin, h, scenario)
+        base, scen = (
+            forecast_over_drivers(
+                model,
+                data,
+                origin,
+                h,
+                n_samples=n_samples,
+                seed=seed,
+                config=drivers,
+                scenario=s,
+            )
+            for s in (None, scenario)
+        )
     else:
-        base_future = scen_future = None
-    model = wrapper.model
-    base = model.forecast(
-        h, future=base_future, n_samples=n_samples, rng=np.random.default_rng(seed)
-    )
-    scen = model.forecast(
-        h, future=scen_future, n_samples=n_samples, rng=np.random.default_rng(seed)
-    )
+        base, scen = (
+            model.forecast(h, future=None, n_samples=n_samples, rng=np.random.default_rng(seed))
+            for _ in range(2)
+        )
     now = utcnow()
 
     def body(fc: Any) -> dict[str, Any]:
@@ -261,4 +283,5 @@ def scenario_forecast(
         "baseline": base_body,
         "scenario": scen_body,
         "difference": _difference(base_body, scen_body),
+        "driver_futures": base.meta.get("driver_futures", {"mode": "none"}),
     }

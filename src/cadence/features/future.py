@@ -35,6 +35,7 @@ __all__ = [
     "ScenarioRetaliation",
     "ScenarioStatement",
     "future_frame",
+    "horizon_days",
 ]
 
 
@@ -127,27 +128,13 @@ def _day_in(date: pd.Timestamp, lo: int, hi: int) -> int:
     return day
 
 
-def future_frame(
-    spec: SeriesSpec,
-    events: pd.DataFrame | None,
-    statements: pd.DataFrame | None,
-    *,
-    origin: object,
-    horizon: int,
-    scenario: Scenario | None = None,
-) -> pd.DataFrame:
-    """Exogenous columns (``ret_``, ``stm_``, ``cal_``) for the ``horizon`` periods after
-    ``origin``, indexed by their period labels (``date``, regular ``freq``).
-
-    Columns and their order match ``Panel.exogenous`` of the same series. Raises
-    ``InputError`` if ``origin`` is not a period label or ``horizon < 1``, and
-    ``ScenarioError`` for scenario events outside the horizon or for a driver the series
-    does not have.
-    """
+def horizon_days(spec: SeriesSpec, origin: object, horizon: int) -> tuple[int, int, int]:
+    """(ordinal of the origin period, its last day, the horizon's last day); days are
+    days since 1970-01-01. Raises ``InputError`` if ``origin`` is not a period label or
+    ``horizon < 1``."""
     freq = spec.frequency
     if not isinstance(horizon, int | np.integer) or isinstance(horizon, bool) or horizon < 1:
         raise InputError(f"horizon: expected an integer >= 1, got {horizon!r}")
-    horizon = int(horizon)
     origin_day = day_of(origin, "origin")
     o = int(to_ordinals(np.array([origin_day]), freq)[0])
     if int(first_day(np.array([o]), freq)[0]) != origin_day:
@@ -156,8 +143,40 @@ def future_frame(
             f"got {np.datetime64(origin_day, 'D')}"
         )
     known_until = int(first_day(np.array([o + 1]), freq)[0]) - 1
-    horizon_end = int(first_day(np.array([o + horizon + 1]), freq)[0]) - 1
+    horizon_end = int(first_day(np.array([o + int(horizon) + 1]), freq)[0]) - 1
+    return o, known_until, horizon_end
+
+
+def future_frame(
+    spec: SeriesSpec,
+    events: pd.DataFrame | None,
+    statements: pd.DataFrame | None,
+    *,
+    origin: object,
+    horizon: int,
+    scenario: Scenario | None = None,
+    simulated: tuple[RetaliationMarks, StatementMarks] | None = None,
+) -> pd.DataFrame:
+    """Exogenous columns (``ret_``, ``stm_``, ``cal_``) for the ``horizon`` periods after
+    ``origin``, indexed by their period labels (``date``, regular ``freq``).
+
+    ``simulated``: marks of simulated driver events after the origin (one driver future,
+    ``cadence.features.driver_process``), injected like a scenario's events; the
+    scenario's events come on top. Columns and their order match ``Panel.exogenous`` of
+    the same series. Raises
+    ``InputError`` if ``origin`` is not a period label or ``horizon < 1``, and
+    ``ScenarioError`` for scenario events outside the horizon or for a driver the series
+    does not have.
+    """
+    freq = spec.frequency
+    o, known_until, horizon_end = horizon_days(spec, origin, horizon)
+    horizon = int(horizon)
     ret, stm = driver_marks(spec, events, statements, known_until)
+    if simulated is not None:
+        for days in (simulated[0].days, simulated[1].days):
+            if days.size and (int(days.min()) <= known_until or int(days.max()) > horizon_end):
+                raise InputError("simulated driver events: expected days inside the horizon")
+        ret, stm = ret + simulated[0], stm + simulated[1]
     if scenario is not None:
         if scenario.retaliations and spec.retaliation is None:
             raise ScenarioError(f"series {spec.name!r} has no retaliation driver")

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from cadence.experiments.driver_futures import DriverFuturesConfig
 from cadence.experiments.errors import ExperimentError, TrackingError
 from cadence.experiments.scenarios import ScenarioLimitError, ScenarioLimits, scenario_forecast
 from cadence.service.api.auth import ReadKey
@@ -59,6 +60,7 @@ async def scenarios(name: str, body: ScenarioIn, request: Request) -> dict[str, 
         seed=body.seed,
         quantiles=tuple(body.quantiles),
         limits=limits,
+        drivers=DriverFuturesConfig(body.driver_futures, paths=body.driver_paths),
     )
     try:
         return await asyncio.wait_for(work, timeout=settings.scenario_timeout_seconds)

@@ -103,6 +103,15 @@ class ScenarioIn(BaseModel):
     quantiles: list[float] = Field(
         default=[0.1, 0.5, 0.9], min_length=1, max_length=19, description="levels in (0, 1)"
     )
+    driver_futures: Literal["none", "simulated"] = Field(
+        default="none",
+        description="strikes and statements after the origin besides the scenario's events: "
+        "none (the deterministic continuation, as the served forecast) or simulated from a "
+        "driver process fitted at the origin (both forecasts share the same futures)",
+    )
+    driver_paths: int = Field(
+        default=20, ge=1, le=200, description="simulated driver futures (n_samples split)"
+    )
 
     def scenario(self) -> Scenario:
         out = Scenario()
@@ -134,6 +143,7 @@ SCENARIO_EXAMPLE: dict[str, Any] = {
         "periods": [{"date": "2024-07-01", "mean": 3.8, "p_any": 0.01}],
         "windows": [{"days": 7, "mean": 12.5, "p_at_least": {"1": 0.0, "5": 0.02}}],
     },
+    "driver_futures": {"mode": "none"},
 }
 
 

@@ -32,6 +32,7 @@ from cadence.experiments.backtest import (
     run_backtest,
 )
 from cadence.experiments.data import load_series_data
+from cadence.experiments.driver_futures import DEFAULT_PATHS, DriverFuturesConfig
 from cadence.experiments.errors import ExecutorError, ExperimentError
 from cadence.experiments.executors import make_executor
 from cadence.models.errors import ModelError
@@ -46,6 +47,16 @@ from cadence.store.series_repo import list_series
 
 ENSEMBLE = "ensemble"
 _SHOWN_FAILURES = 20
+
+
+class DriverFuturesName(StrEnum):
+    none = "none"
+    simulated = "simulated"
+
+
+class DriverProcessName(StrEnum):
+    rate = "rate"
+    self_exciting = "self_exciting"
 
 
 class ExecutorName(StrEnum):
@@ -142,7 +153,11 @@ def report_failures(result: BacktestResult) -> None:
 
 
 def track(
-    result: BacktestResult, configs: Sequence[ModelConfig], n_samples: int, seed: int
+    result: BacktestResult,
+    configs: Sequence[ModelConfig],
+    n_samples: int,
+    seed: int,
+    tags: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """MLflow run ids by model key, or {} when tracking is not available."""
     try:
@@ -154,11 +169,22 @@ def track(
     if log_backtest is None:
         err.print("runs not tracked: no log_backtest in cadence.experiments.tracking")
         return {}
-    optional = {"configs": list(configs), "n_samples": n_samples, "seed": seed}
+    optional = {"configs": list(configs), "n_samples": n_samples, "seed": seed, "tags": tags}
     accepted = inspect.signature(log_backtest).parameters
     kwargs = {k: v for k, v in optional.items() if k in accepted}
     ids = log_backtest(result, tracking_uri=settings().resolved_tracking_uri, **kwargs)
     return {str(k): str(v) for k, v in dict(ids).items()}
+
+
+def _driver_tags(drivers: DriverFuturesConfig) -> dict[str, str]:
+    """MLflow tags of the driver futures a backtest used (none: no tag, as before)."""
+    if not drivers.simulated:
+        return {}
+    return {
+        "cadence.driver_futures": drivers.mode,
+        "cadence.driver_paths": str(drivers.paths),
+        "cadence.driver_process": drivers.process,
+    }
 
 
 @app.command("backtest")
@@ -186,17 +212,43 @@ def backtest(
     seed: int = typer.Option(0, help="base seed (each model x origin derives its own)"),
     no_tracking: bool = typer.Option(False, "--no-tracking", help="do not log MLflow runs"),
     known_at: str | None = typer.Option(None, "--known-at", help=KNOWN_AT_HELP),
+    driver_futures: DriverFuturesName = typer.Option(
+        DriverFuturesName.none,
+        "--driver-futures",
+        help="strikes and statements after each origin: none (the deterministic "
+        "continuation) or simulated from a driver process fitted at the origin",
+    ),
+    driver_paths: int = typer.Option(
+        DEFAULT_PATHS,
+        "--driver-paths",
+        min=1,
+        max=500,
+        help="simulated driver futures per forecast (--samples are split among them)",
+    ),
+    driver_process: DriverProcessName = typer.Option(
+        DriverProcessName.rate,
+        "--driver-process",
+        help="rate (recent rate, gamma-Poisson) or self_exciting (Hawkes, excited by the "
+        "target's counts too)",
+    ),
 ) -> int:
     """Backtest models on SERIES at rolling origins; print scores, write JSON. Several
     names, a glob or --all backtest many series: one result per series under
     {"series": [...], "summary": {...}}."""
     configs = model_configs(models)
+    drivers = DriverFuturesConfig(
+        mode=driver_futures.value, paths=driver_paths, process=driver_process.value
+    )
     kind = ExecutorName.dask.value if scheduler else executor.value
     s = settings()
     chosen = select_series([x.name for x in list_series(engine_for(s))], selected, all_series)
     stored_at = parse_known_at(known_at)
     if chosen.many and stored_at is not None:
         raise typer.BadParameter("--known-at takes one series", param_hint="--known-at")
+    if chosen.many and drivers.simulated:
+        raise typer.BadParameter(
+            "--driver-futures simulated takes one series", param_hint="--driver-futures"
+        )
     if chosen.many:
         return backtest_many(
             chosen.names,
@@ -220,7 +272,8 @@ def backtest(
         err.print(
             f"{series}: {len(origins)} origins {origins[0]:%Y-%m-%d} .. {origins[-1]:%Y-%m-%d}, "
             f"horizon {horizon}, {len(configs)} models, executor {kind}, data by "
-            f"{mode_label(stored_at)}",
+            f"{mode_label(stored_at)}, driver futures {drivers.mode}"
+            + (f" ({drivers.paths} paths, {drivers.process})" if drivers.simulated else ""),
             highlight=False,
         )
         dask_dir = s.home / "dask-worker-space"
@@ -247,6 +300,7 @@ def backtest(
                 seed=seed,
                 executor=ex,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                drivers=drivers,
             )
     except ExecutorError as exc:
         err.print(f"error: {exc}", highlight=False)
@@ -277,7 +331,7 @@ def backtest(
     run_ids: dict[str, str] = {}
     if not no_tracking:
         try:
-            run_ids = track(result, configs, samples, seed)
+            run_ids = track(result, configs, samples, seed, _driver_tags(drivers))
         except Exception as exc:  # tracking must not lose the scores just computed
             err.print(f"[red]MLflow logging failed:[/] {type(exc).__name__}: {exc}")
             status = FAILURE
@@ -285,7 +339,18 @@ def backtest(
             err.print(f"mlflow run {key}: {run_id}", highlight=False)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        body = {**result.to_json(run_ids), "data_mode": mode_label(stored_at)}
+        body = {
+            **result.to_json(run_ids),
+            "data_mode": mode_label(stored_at),
+            "driver_futures": {
+                "mode": drivers.mode,
+                **(
+                    {"paths": drivers.paths, "process": drivers.process}
+                    if drivers.simulated
+                    else {}
+                ),
+            },
+        }
         json_path.write_text(json.dumps(body, indent=2) + "\n")
         err.print(f"wrote {json_path}", highlight=False)
     return status

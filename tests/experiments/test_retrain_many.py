@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.executors import DaskExecutor
-from cadence.experiments.registry import registered_name
+from cadence.experiments.model_registry import registered_name
 from cadence.experiments.retrain_many import ManyRetrain, retrain_many
 from cadence.experiments.scenarios import ForecasterCache, scenario_forecast
 from cadence.experiments.tracking import mlflow_client, quiet_mlflow

@@ -316,7 +316,7 @@ def test_retrain_runs_in_the_background_and_its_job_is_visible(home: Path, tmp_p
 
 def test_a_champion_that_ignores_drivers_says_the_scenario_changes_nothing(home: Path) -> None:
     from cadence.experiments.data import load_series_data
-    from cadence.experiments.registry import CadenceForecaster
+    from cadence.experiments.model_registry import CadenceForecaster
     from cadence.experiments.scenarios import ForecasterCache, scenario_forecast
     from cadence.features.future import Scenario
     from cadence.models.baselines import Climatology

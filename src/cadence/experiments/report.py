@@ -61,7 +61,7 @@ from cadence.features import Panel, apply_filter, feature_definitions
 from cadence.features.errors import InputError
 from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
-from cadence.models.registry import available_models, model_class
+from cadence.models.lookup import available_models, model_class
 
 __all__ = [
     "DEFAULT_PREFERENCE",

@@ -77,7 +77,7 @@ from mlflow.exceptions import MlflowException
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cadence.experiments import registry as reg
+from cadence.experiments import model_registry as reg
 from cadence.experiments.accuracy import DriftBand, accuracy_status
 from cadence.experiments.backtest import (
     CLIMATOLOGY,

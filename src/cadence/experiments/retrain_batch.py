@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from cadence.experiments import registry as reg
+from cadence.experiments import model_registry as reg
 from cadence.experiments.backtest import (
     CLIMATOLOGY,
     BacktestResult,

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Engine
 
-from cadence.experiments import registry as reg
+from cadence.experiments import model_registry as reg
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.retrain import (
     EXPECTED_FAILURES,

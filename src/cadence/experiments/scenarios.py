@@ -38,7 +38,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cadence.columns import Frequency
-from cadence.experiments import registry as reg
+from cadence.experiments import model_registry as reg
 from cadence.experiments.data import horizon_index, load_series_data, period_end
 from cadence.experiments.errors import ExperimentError, TrackingError
 from cadence.experiments.level_batch import refit_as_many

@@ -35,7 +35,7 @@ from cadence.experiments.data import load_series_data
 from cadence.experiments.errors import ExecutorError, ExperimentError
 from cadence.experiments.executors import make_executor
 from cadence.models.errors import ModelError
-from cadence.models.registry import available_models
+from cadence.models.lookup import available_models
 from cadence.service.cli.app import app, engine_for, err, out, settings
 from cadence.service.cli.backtest_many import backtest_many
 from cadence.service.cli.errors import BAD_INPUT, FAILURE

@@ -30,7 +30,7 @@ from cadence.experiments.errors import ExperimentError
 from cadence.experiments.report import build_report
 from cadence.experiments.report_render import to_html, to_markdown
 from cadence.models.errors import ModelError
-from cadence.models.registry import available_models
+from cadence.models.lookup import available_models
 from cadence.service.cli.app import app, engine_for, err, print_json, settings
 from cadence.service.cli.errors import BAD_INPUT
 from cadence.service.cli.known_at import HELP as KNOWN_AT_HELP
@@ -48,7 +48,7 @@ def _champion(engine: Engine, series: str, tracking_uri: str) -> ModelConfig | N
         return None
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     try:
-        from cadence.experiments.registry import alias_version
+        from cadence.experiments.model_registry import alias_version
 
         version = alias_version(tracking_uri, series)
     except Exception as exc:  # an unreachable registry must not stop a report

@@ -5,7 +5,7 @@
 known on that day (with ``--known-at``: only the rows stored by that instant, what
 happened included) and writes what it knew, its forecast (7/14/28-day totals, P(>= k),
 a fan chart), the effects of retaliation and statements, and, where later data exists,
-what happened, scored (``cadence.experiments.report``). Without ``--model`` the
+what happened, scored (``cadence.experiments.report.build``). Without ``--model`` the
 registered champion's configuration is used when the series has one.
 
 Output: ``--out FILE.md`` writes Markdown and the chart beside it (``FILE.png``);
@@ -27,8 +27,8 @@ from sqlalchemy import Engine
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.data import load_series_data
 from cadence.experiments.errors import ExperimentError
-from cadence.experiments.report import build_report
-from cadence.experiments.report_render import to_html, to_markdown
+from cadence.experiments.report.build import build_report
+from cadence.experiments.report.render import to_html, to_markdown
 from cadence.models.errors import ModelError
 from cadence.models.lookup import available_models
 from cadence.service.cli.app import app, engine_for, err, print_json, settings
@@ -103,7 +103,7 @@ def report_cmd(
         if not as_json:
             typer.echo(to_markdown(report), nl=False)
         return 0
-    from cadence.experiments.report_plot import report_png
+    from cadence.experiments.report.plot import report_png
 
     png = report_png(report)
     out.parent.mkdir(parents=True, exist_ok=True)

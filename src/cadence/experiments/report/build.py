@@ -5,7 +5,7 @@ what happened.
 the future frame are built from rows dated on or before the last day of the origin
 period (``fit_and_forecast``), observations count once their last day has passed, and the
 recent strikes and statements listed are dated on or before ``as_of``. Later rows are
-read only to score (``report_truth``), so adding or changing anything dated after
+read only to score (``report.truth``), so adding or changing anything dated after
 ``as_of`` cannot change the forecast, the effects or the lists.
 
 Time convention: ``origin`` is the label of the last *complete* period on or before
@@ -55,7 +55,7 @@ from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig, build_model, 
 from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
 from cadence.experiments.driver_ablation import drivers_used
 from cadence.experiments.errors import ExperimentError
-from cadence.experiments.report_truth import LaterTruth, TotalScore, later_truth, score_total
+from cadence.experiments.report.truth import LaterTruth, TotalScore, later_truth, score_total
 from cadence.experiments.serving import window_periods
 from cadence.features import Panel, apply_filter, feature_definitions
 from cadence.features.errors import InputError

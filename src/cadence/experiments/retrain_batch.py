@@ -37,7 +37,7 @@ from cadence.experiments.backtest import (
 from cadence.experiments.data import SeriesData
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.level_batch import batchable, level_forecasts
-from cadence.experiments.many_panels import prebuild
+from cadence.experiments.many.panels import prebuild
 from cadence.experiments.retrain import Decision, champion_effects, decide, recent_origins_for
 from cadence.models.forecast import CountForecast
 

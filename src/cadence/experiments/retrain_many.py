@@ -8,13 +8,13 @@ many series (a family, ``--all``) with the same promotion rule, but:
    served (``retrain.reconcile``) and its champion's accuracy alarm read. All jobs'
    leases are kept by one heartbeat thread.
 2. **data**: every series' rows come from one read of the events and statements
-   (``many_data.load_many``).
+   (``many.data.load_many``).
 3. **fit** (the executor: serial, process pool or Dask; batches of whole series,
-   ``many.series_batches``): backtest, decision, refit and served paths per series
+   ``many.backtest.series_batches``): backtest, decision, refit and served paths per series
    (``retrain_batch.fit_batch``, ``local_level`` batched across the series of a batch).
    A series that fails is recorded with its reason; the others go on.
 4. **track**: one MLflow run per model per family with per-series tables
-   (``many_tracking.log_many``), not one run per series and model.
+   (``many.tracking.log_many``), not one run per series and model.
 5. **register and serve** (this process, per series, each in its own transaction as
    ``retrain`` does): a new version is registered only when the champion's
    configuration changes (or there was none); a champion that stays serves its refitted
@@ -42,9 +42,14 @@ from cadence.experiments import model_registry as reg
 from cadence.experiments.accuracy import DriftBand, accuracy_status
 from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig
 from cadence.experiments.executors import Executor, SerialExecutor
-from cadence.experiments.many import ManyResult, ManySettings, SeriesBacktest, series_batches
-from cadence.experiments.many_data import load_many
-from cadence.experiments.many_tracking import log_many
+from cadence.experiments.many.backtest import (
+    ManyResult,
+    ManySettings,
+    SeriesBacktest,
+    series_batches,
+)
+from cadence.experiments.many.data import load_many
+from cadence.experiments.many.tracking import log_many
 from cadence.experiments.retrain import (
     DEFAULT_CANDIDATES,
     EXPECTED_FAILURES,

@@ -1,10 +1,10 @@
 """``cadence backtest`` over several series (names, globs, ``--all``).
 
-Reads the stored rows once (``experiments.many_data.load_many``), backtests the series in
-batches of whole series on the chosen executor (``experiments.many.run_many``), prints
+Reads the stored rows once (``experiments.many.data.load_many``), backtests the series in
+batches of whole series on the chosen executor (``experiments.many.backtest.run_many``), prints
 one line per series and the summary per model (share of series where it beats
 Climatology on CRPS, mean skill), logs bounded MLflow runs
-(``experiments.many_tracking``) and writes ``{"series": [...], "summary": {...}}`` with
+(``experiments.many.tracking``) and writes ``{"series": [...], "summary": {...}}`` with
 ``--json``. A series that fails is reported and skipped. Exit status: 0 when every
 series has a result, 1 when one failed (or tracking failed), 2 for bad input.
 """
@@ -23,8 +23,8 @@ from rich.table import Table
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.errors import ExecutorError
 from cadence.experiments.executors import make_executor
-from cadence.experiments.many import ManyResult, ManySettings, run_many
-from cadence.experiments.many_data import load_many
+from cadence.experiments.many.backtest import ManyResult, ManySettings, run_many
+from cadence.experiments.many.data import load_many
 from cadence.service.cli.app import engine_for, err, out, settings
 from cadence.service.cli.errors import FAILURE
 
@@ -146,7 +146,7 @@ def backtest_many(
     run_ids: dict[str, dict[str, str]] = {}
     if not no_tracking:
         try:
-            from cadence.experiments.many_tracking import log_many
+            from cadence.experiments.many.tracking import log_many
 
             run_ids = log_many(
                 result,

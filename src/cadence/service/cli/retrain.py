@@ -33,7 +33,7 @@ from sqlalchemy import Engine
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.errors import ExperimentError
 from cadence.experiments.executors import make_executor
-from cadence.experiments.many_summary import retrain_summary
+from cadence.experiments.many.summary import retrain_summary
 from cadence.experiments.replay import replay_forecast
 from cadence.experiments.retrain import FAILED_OUTCOME, retrain
 from cadence.experiments.retrain_many import ManyRetrain, retrain_many

@@ -24,8 +24,8 @@ One run of ``retrain(engine, series, ...)``:
    no champion, or when the 95% bootstrap interval of its CRPS difference to the champion
    over origins (``BacktestResult.crps_difference``) lies below zero. A champion that
    failed in the backtest yields to the best eligible candidate. A champion whose served
-   forecasts raised the accuracy alarm (``cadence.experiments.accuracy``: rolling 80%
-   coverage outside its band, or rolling CRPS worse than Climatology) is *unproven*: it
+   forecasts raised the accuracy alarm (``cadence.experiments.accuracy.rolling``: rolling
+   80% coverage outside its band, or rolling CRPS worse than Climatology) is *unproven*: it
    competes as one more candidate, without the advantage of the interval rule. With no
    champion and no eligible candidate, Climatology itself serves (the reference every
    model must beat), also when nothing could be scored (counts known only as interval
@@ -78,7 +78,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cadence.experiments import model_registry as reg
-from cadence.experiments.accuracy import DriftBand, accuracy_status
+from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
 from cadence.experiments.backtest import (
     CLIMATOLOGY,
     BacktestResult,

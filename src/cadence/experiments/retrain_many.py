@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from cadence.experiments import model_registry as reg
-from cadence.experiments.accuracy import DriftBand, accuracy_status
+from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
 from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig
 from cadence.experiments.executors import Executor, SerialExecutor
 from cadence.experiments.many.backtest import (

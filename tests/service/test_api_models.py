@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from cadence.experiments import retrain as RT
 from cadence.experiments.backtest import ModelConfig
+from cadence.jobs.retrain import job as RT
 from cadence.service.api import create_app
 from cadence.service.catalog import apply_catalog_file
 from cadence.service.settings import Settings

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.retrain import DEFAULT_CANDIDATES
+from cadence.jobs.retrain.job import DEFAULT_CANDIDATES
 from cadence.models.lookup import available_models
 
 __all__ = ["parse_candidates"]

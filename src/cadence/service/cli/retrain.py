@@ -2,7 +2,7 @@
 
 ``cadence retrain --series NAME | --all`` backtests the candidates against the champion
 on recent origins, promotes only on evidence and writes the champion's forecast for
-serving (``cadence.experiments.retrain``). Exit status: 0 when every series now serves a
+serving (``cadence.jobs.retrain.job``). Exit status: 0 when every series now serves a
 fresh forecast, 1 when a retrain failed or another one of the same series is running
 (the previous champion keeps serving), 2 for bad input (unknown series or model).
 
@@ -35,9 +35,9 @@ from cadence.experiments.errors import ExperimentError
 from cadence.experiments.executors import make_executor
 from cadence.experiments.many.summary import retrain_summary
 from cadence.experiments.replay import replay_forecast
-from cadence.experiments.retrain import FAILED_OUTCOME, retrain
-from cadence.experiments.retrain_many import ManyRetrain, retrain_many
 from cadence.experiments.serving import forecast_payload
+from cadence.jobs.retrain.job import FAILED_OUTCOME, retrain
+from cadence.jobs.retrain.many import ManyRetrain, retrain_many
 from cadence.models.forecast import CountForecast
 from cadence.service.candidates import parse_candidates
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings

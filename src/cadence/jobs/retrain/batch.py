@@ -2,7 +2,7 @@
 
 For each series of a batch (``fit_batch``): the backtest of the candidates and the
 champion's configuration on the recent origins (``local_level`` of all the batch's
-series fitted together, ``experiments.level_batch``), the decision (``retrain.decide``,
+series fitted together, ``experiments.level_batch``), the decision (``job.decide``,
 an unproven champion competing as a candidate), the refit of the chosen configuration
 on all the data (falling back to the champion's, then Climatology), the served paths,
 and the challenger's refit when the registry needs a new challenger version. Nothing
@@ -38,7 +38,7 @@ from cadence.experiments.data import SeriesData
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.level_batch import batchable, level_forecasts
 from cadence.experiments.many.panels import prebuild
-from cadence.experiments.retrain import Decision, champion_effects, decide, recent_origins_for
+from cadence.jobs.retrain.job import Decision, champion_effects, decide, recent_origins_for
 from cadence.models.forecast import CountForecast
 
 __all__ = ["RetrainSettings", "SeriesFit", "SeriesTask", "fit_batch"]
@@ -46,7 +46,7 @@ __all__ = ["RetrainSettings", "SeriesFit", "SeriesTask", "fit_batch"]
 
 @dataclass(frozen=True)
 class RetrainSettings:
-    """What every series' retrain shares (``retrain.retrain``'s arguments)."""
+    """What every series' retrain shares (``job.retrain``'s arguments)."""
 
     candidates: tuple[ModelConfig, ...]
     recent_origins: int = 8

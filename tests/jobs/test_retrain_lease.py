@@ -18,8 +18,8 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cadence.experiments import model_registry
-from cadence.experiments import retrain as RT
 from cadence.experiments.backtest import ModelConfig
+from cadence.jobs.retrain import job as RT
 from cadence.store import jobs_repo as J
 from cadence.store.forecasts_repo import current_forecast
 from cadence.store.ingest import ingest_counts
@@ -46,7 +46,7 @@ def _synthetic_counts() -> pd.DataFrame:
 _CHILD = """
 import datetime as dt, sys, time
 from cadence.experiments import model_registry
-from cadence.experiments import retrain as RT
+from cadence.jobs.retrain import job as RT
 from cadence.experiments.backtest import ModelConfig
 from cadence.store.engine import make_engine
 

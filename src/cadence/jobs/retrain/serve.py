@@ -1,7 +1,7 @@
 """The driver's half of a many-series retrain for one series: register on change, serve.
 
-``serve_fit`` takes what a worker fitted for a series (``retrain_batch.SeriesFit``) and,
-as ``retrain.retrain`` does in its last steps, registers and serves it in the series'
+``serve_fit`` takes what a worker fitted for a series (``batch.SeriesFit``) and,
+as ``job.retrain`` does in its last steps, registers and serves it in the series'
 own transaction, moving the aliases just before the commit. Unlike ``retrain``, a new
 registry version is made only when the champion's configuration changes (or there was
 no champion): a champion that stays serves its refitted paths under its current version
@@ -21,7 +21,10 @@ from sqlalchemy import Engine
 
 from cadence.experiments import model_registry as reg
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.retrain import (
+from cadence.experiments.serving import forecast_payload
+from cadence.features.families import family_of
+from cadence.jobs.retrain.batch import RetrainSettings, SeriesFit
+from cadence.jobs.retrain.job import (
     EXPECTED_FAILURES,
     FAILED_OUTCOME,
     FALLBACK,
@@ -32,9 +35,6 @@ from cadence.experiments.retrain import (
     _mlflow,
     _serve,
 )
-from cadence.experiments.retrain_batch import RetrainSettings, SeriesFit
-from cadence.experiments.serving import forecast_payload
-from cadence.features.families import family_of
 from cadence.store.forecasts_repo import NewForecast
 from cadence.store.jobs_repo import FAILED, JobInfo, finish_job
 from cadence.store.tables import utcnow

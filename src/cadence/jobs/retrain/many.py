@@ -1,6 +1,6 @@
 """Retrains of many series at once: fits in parallel batches, registry writes only on change.
 
-``retrain_many(engine, names, ...)`` runs the weekly retrain of ``retrain.retrain`` for
+``retrain_many(engine, names, ...)`` runs the weekly retrain of ``job.retrain`` for
 many series (a family, ``--all``) with the same promotion rule, but:
 
 1. **lock and read** (this process): each series' retrain job is started (a series
@@ -11,7 +11,7 @@ many series (a family, ``--all``) with the same promotion rule, but:
    (``many.data.load_many``).
 3. **fit** (the executor: serial, process pool or Dask; batches of whole series,
    ``many.backtest.series_batches``): backtest, decision, refit and served paths per series
-   (``retrain_batch.fit_batch``, ``local_level`` batched across the series of a batch).
+   (``batch.fit_batch``, ``local_level`` batched across the series of a batch).
    A series that fails is recorded with its reason; the others go on.
 4. **track**: one MLflow run per model per family with per-series tables
    (``many.tracking.log_many``), not one run per series and model.
@@ -50,15 +50,15 @@ from cadence.experiments.many.backtest import (
 )
 from cadence.experiments.many.data import load_many
 from cadence.experiments.many.tracking import log_many
-from cadence.experiments.retrain import (
+from cadence.jobs.retrain.batch import RetrainSettings, SeriesFit, SeriesTask, fit_batch
+from cadence.jobs.retrain.job import (
     DEFAULT_CANDIDATES,
     EXPECTED_FAILURES,
     FAILED_OUTCOME,
     RetrainOutcome,
     reconcile,
 )
-from cadence.experiments.retrain_batch import RetrainSettings, SeriesFit, SeriesTask, fit_batch
-from cadence.experiments.retrain_serve import LiveSeries, fail_series, serve_fit
+from cadence.jobs.retrain.serve import LiveSeries, fail_series, serve_fit
 from cadence.store.errors import ConflictError
 from cadence.store.job_lease import LeaseKeeper
 from cadence.store.jobs_repo import (

@@ -26,9 +26,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from cadence.experiments import model_registry
-from cadence.experiments import retrain as RT
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.tracking import mlflow_client, quiet_mlflow
+from cadence.jobs.retrain import job as RT
 from cadence.models import lookup
 from cadence.models.baselines import RecentRate
 from cadence.models.forecast import CountForecast
@@ -549,7 +549,7 @@ def test_serve_and_refuse_on_each_backend(
 _KILLED_CHILD = """
 import os, signal, sys
 from cadence.experiments import model_registry
-from cadence.experiments import retrain as RT
+from cadence.jobs.retrain import job as RT
 from cadence.experiments.backtest import ModelConfig
 from cadence.store.engine import make_engine
 

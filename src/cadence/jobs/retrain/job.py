@@ -7,29 +7,30 @@ One run of ``retrain(engine, series, ...)``:
    runs, a background thread renews its lease every ``heartbeat_every``; a job left
    ``running`` by a killed process is taken over (recorded ``abandoned``) once it has not
    been renewed for ``stale_after``.
-2. **reconcile**: the database says what is served; if the registry's ``champion`` alias
-   points elsewhere (a process killed between moving the alias and committing), the
-   alias is put back on the served version. A ``challenger`` alias on a version newer
-   than any the serving job registered (moved by a retrain that never committed) is put
-   back on the challenger that job recorded (removed when it had none).
+2. **reconcile** (``aliases``): the database says what is served; if the registry's
+   ``champion`` alias points elsewhere (a process killed between moving the alias and
+   committing), the alias is put back on the served version. A ``challenger`` alias on a
+   version newer than any the serving job registered (moved by a retrain that never
+   committed) is put back on the challenger that job recorded (removed when it had
+   none).
 3. **data**: the series' stored rows are read afresh (``load_series_data``).
 4. **backtest**: the candidates, the champion's configuration and Climatology on the
    same ``recent_origins`` (rolling origins ``every`` apart, the last one ``horizon``
    periods before the end of the data); one MLflow run per configuration.
-5. **decide**: a candidate is *eligible* when it was scored at every origin and has a
-   lower mean CRPS than Climatology over the same (origin, horizon) pairs, and (daily
-   series) a lower mean CRPS of 7-day totals too (it *beats Climatology*). The best
-   eligible candidate (lowest mean of its daily and 7-day-total CRPS relative to
-   Climatology's; lowest CRPS when no total is scored) is promoted when there is
-   no champion, or when the 95% bootstrap interval of its CRPS difference to the champion
+5. **decide** (``decide``): a candidate is *eligible* when it was scored at every origin
+   and has a lower mean CRPS than Climatology over the same (origin, horizon) pairs, and
+   (daily series) a lower mean CRPS of 7-day totals too (it *beats Climatology*). The
+   best eligible candidate (lowest mean of its daily and 7-day-total CRPS relative to
+   Climatology's; lowest CRPS when no total is scored) is promoted when there is no
+   champion, or when the 95% bootstrap interval of its CRPS difference to the champion
    over origins (``BacktestResult.crps_difference``) lies below zero. A champion that
    failed in the backtest yields to the best eligible candidate. A champion whose served
-   forecasts raised the accuracy alarm (``cadence.experiments.accuracy.rolling``: rolling
-   80% coverage outside its band, or rolling CRPS worse than Climatology) is *unproven*: it
-   competes as one more candidate, without the advantage of the interval rule. With no
-   champion and no eligible candidate, Climatology itself serves (the reference every
-   model must beat), also when nothing could be scored (counts known only as interval
-   totals).
+   forecasts raised the accuracy alarm (``cadence.experiments.accuracy.rolling``:
+   rolling 80% coverage outside its band, or rolling CRPS worse than Climatology) is
+   *unproven*: it competes as one more candidate, without the advantage of the interval
+   rule. With no champion and no eligible candidate, Climatology itself serves (the
+   reference every model must beat), also when nothing could be scored (counts known
+   only as interval totals).
 6. **refit**: the chosen configuration is fitted on all the data (``fit_and_forecast`` at
    the last period). If it raises, a warning is logged, its MLflow run is tagged
    ``cadence.refit_failed``, and the next configuration serves instead (the current
@@ -67,8 +68,8 @@ import datetime as dt
 import logging
 import time
 import warnings
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import numpy as np
@@ -85,26 +86,28 @@ from cadence.experiments.backtest import (
     ModelConfig,
     fit_and_forecast,
     run_backtest,
-    skill_against_climatology,
     stride_for,
 )
 from cadence.experiments.data import SeriesData, load_series_data, shift_periods
 from cadence.experiments.driver_ablation import driver_ablation
-from cadence.experiments.errors import ExperimentError, NoServableModelError, TrackingError
+from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.executors import Executor
 from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.serving import forecast_payload
 from cadence.experiments.tracking import log_backtest, mlflow_client, quiet_mlflow
 from cadence.features.errors import FeatureError
+from cadence.jobs.retrain.aliases import mlflow_call, point_alias, reconcile, restore_alias
+from cadence.jobs.retrain.decide import (
+    Decision,
+    all_crps,
+    decide,
+    decide_unproven,
+    failure_notes,
+)
 from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
 from cadence.store.errors import StoreError
-from cadence.store.forecasts_repo import (
-    NewForecast,
-    StoredForecast,
-    current_forecast,
-    write_forecast,
-)
+from cadence.store.forecasts_repo import NewForecast, write_forecast
 from cadence.store.job_lease import keep_lease
 from cadence.store.jobs_repo import (
     DEFAULT_HEARTBEAT,
@@ -114,7 +117,6 @@ from cadence.store.jobs_repo import (
     SUCCEEDED,
     JobInfo,
     finish_job,
-    get_job,
     start_job,
 )
 from cadence.store.tables import utcnow
@@ -122,6 +124,7 @@ from cadence.store.tables import utcnow
 __all__ = [
     "DEFAULT_CANDIDATES",
     "Decision",
+    "RetrainJob",
     "RetrainOutcome",
     "champion_effects",
     "decide",
@@ -158,24 +161,6 @@ EXPECTED_FAILURES: Final = (
     MlflowException,
     OSError,  # includes connection errors of a remote tracking server
 )
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Which configuration serves next and why. ``difference``: (mean, low, high) of
-    the CRPS difference candidate - champion when it was computed."""
-
-    chosen: str | None
-    promoted: bool
-    reason: str
-    difference: tuple[float, float, float] | None = None
-    eligible: tuple[str, ...] = ()
-
-    def challengers(self, served: str, skip: Collection[str] = ()) -> tuple[str, ...]:
-        """Who the ``challenger`` alias may point at, best first: the eligible candidates
-        (lowest CRPS first) other than the ``served`` configuration and those in
-        ``skip`` (e.g. configurations that could not be refitted)."""
-        return tuple(k for k in self.eligible if k != served and k not in skip)
 
 
 @dataclass
@@ -236,152 +221,6 @@ class RetrainOutcome:
         }
 
 
-# --- decision -----------------------------------------------------------------------------
-
-
-def _all_crps(result: BacktestResult) -> dict[str, float]:
-    s = result.scores
-    if s.empty:
-        return {}
-    rows = s[s["horizon"].astype(str) == "all"]
-    return {str(m): float(v) for m, v in zip(rows["model"], rows["crps"], strict=True)}
-
-
-def _weekly_skill(result: BacktestResult) -> dict[str, float]:
-    """``1 - CRPS / CRPS of climatology`` of 7-day totals, over the (origin, window)
-    pairs both scored (NaN where none); empty when the backtest scored no 7-day total."""
-    po = result.total_per_origin.get(7)
-    if po is None:
-        return {}
-    po = po[np.isfinite(po["crps"].to_numpy(dtype=float))]  # a tally series scores none
-    if po.empty or CLIMATOLOGY not in set(po["model"]):
-        return {}
-    return skill_against_climatology(po, result.models)
-
-
-def decide(
-    result: BacktestResult,
-    candidates: Sequence[str],
-    champion: str | None,
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> Decision:
-    """The promotion rule of the module docstring, on one backtest. ``candidates`` and
-    ``champion`` are model keys of ``result``."""
-    crps = _all_crps(result)
-    skill = result.skill_vs_climatology()
-    weekly = _weekly_skill(result)
-    # the origins where anything was scored: a tally series has origins whose horizon
-    # holds no whole interval, and origins before its first observation where every
-    # model fails; nothing can be compared there
-    scored_all = result.per_origin
-    if not scored_all.empty and "crps" in scored_all:
-        scored_all = scored_all[np.isfinite(scored_all["crps"].to_numpy(dtype=float))]
-    n_scored = not scored_all.empty
-    n_origins = scored_all["origin"].nunique() if n_scored else len(result.origins)
-    compared = set(scored_all["origin"]) if n_scored else set(result.origins)
-    failed = {m for m, o, _ in result.failures if o in compared} | set(result.skipped)
-
-    def clean(key: str) -> bool:
-        seen = scored_all[scored_all["model"] == key]["origin"].nunique() if n_scored else 0
-        return (
-            key in result.models
-            and key not in failed
-            and np.isfinite(crps.get(key, np.nan))
-            and seen == n_origins
-        )
-
-    def beats_climatology(key: str) -> bool:
-        # on daily CRPS and, where scored, on the CRPS of 7-day totals
-        return skill.get(key, -1.0) > 0 and (not weekly or weekly.get(key, -1.0) > 0)
-
-    def rank(key: str) -> float:
-        # the mean of the two relative CRPS (model / climatology) when totals are scored
-        if not weekly:
-            return crps[key]
-        return 1.0 - 0.5 * (skill[key] + weekly[key])
-
-    eligible = tuple(
-        sorted(
-            (k for k in candidates if k != CLIMATOLOGY and clean(k) and beats_climatology(k)),
-            key=rank,
-        )
-    )
-    best = eligible[0] if eligible else None
-    if champion is None:
-        if best is not None:
-            why = (
-                f"no champion yet; {best} has the lowest CRPS ({crps[best]:.4g})"
-                if not weekly
-                else f"no champion yet; {best} ranks best on daily and 7-day-total CRPS "
-                f"relative to climatology (daily {crps[best]:.4g}, skill {skill[best]:+.3f}; "
-                f"7-day totals skill {weekly[best]:+.3f})"
-            )
-            return Decision(best, True, f"{why} and beats climatology", None, eligible)
-        if clean(CLIMATOLOGY):
-            return Decision(
-                CLIMATOLOGY,
-                True,
-                "no champion yet and no candidate beats climatology: the baseline serves",
-                None,
-                eligible,
-            )
-        if CLIMATOLOGY in result.models and CLIMATOLOGY not in failed:
-            # e.g. counts known only as interval totals leave nothing to score against
-            return Decision(
-                CLIMATOLOGY,
-                True,
-                "no champion yet and no model could be scored at every origin: the baseline serves",
-                None,
-                eligible,
-            )
-        return Decision(None, False, "no model was scored at every origin", None, eligible)
-    if not clean(champion):
-        if best is not None:
-            return Decision(
-                best,
-                True,
-                f"champion {champion} failed or was not scored at every origin; "
-                f"{best} beats climatology",
-                None,
-                eligible,
-            )
-        return Decision(
-            champion,
-            False,
-            f"champion {champion} kept: it failed or was not scored at every origin, and no "
-            "candidate beats climatology",
-            None,
-            eligible,
-        )
-    if best is None or best == champion:
-        why = "no candidate beats climatology" if best is None else "the champion scores best"
-        return Decision(champion, False, f"champion {champion} kept: {why}", None, eligible)
-    diff = result.crps_difference(best, champion, n_boot=n_boot, seed=seed)
-    mean, lo, hi = diff
-    if np.isfinite(hi) and hi < 0:
-        return Decision(
-            best,
-            True,
-            f"{best} beats champion {champion}: CRPS difference {mean:.4g} "
-            f"(95% interval {lo:.4g} .. {hi:.4g})",
-            diff,
-            eligible,
-        )
-    # per-origin means can order the two differently from the pooled CRPS that made
-    # ``best`` the best candidate: say which case this is
-    where = "includes zero" if lo <= 0 else "lies above zero: the champion is better per origin"
-    return Decision(
-        champion,
-        False,
-        f"champion {champion} kept: {best} differs by {mean:.4g} CRPS "
-        f"(95% interval {lo:.4g} .. {hi:.4g} {where})",
-        diff,
-        eligible,
-    )
-
-
 # --- steps ----------------------------------------------------------------------------------
 
 
@@ -417,77 +256,6 @@ class _Step:
         now = time.perf_counter()
         self.seconds[self.name] = round(self.seconds.get(self.name, 0.0) + now - self._t, 3)
         self._t = now
-
-
-def _mlflow(step: str, fn: Callable[[], Any]) -> Any:
-    """Run one MLflow interaction; its failures become ``TrackingError`` naming ``step``."""
-    try:
-        return fn()
-    except (MlflowException, OSError) as exc:
-        raise TrackingError(
-            f"MLflow failed while {step}: {type(exc).__name__}: {exc}", step
-        ) from exc
-
-
-def reconcile(
-    engine: Engine, series: str, tracking_uri: str
-) -> tuple[reg.RegisteredVersion | None, list[str]]:
-    """The champion the registry and the database agree on; notes on what was repaired
-    (the champion alias, and the challenger alias recorded by the serving job)."""
-    champ = _mlflow("reading the champion alias", lambda: reg.alias_version(tracking_uri, series))
-    served = current_forecast(engine, series, with_samples=False)
-    if served is None or served.model_version is None:
-        return champ, []
-    notes = _reconcile_challenger(engine, series, tracking_uri, served)
-    if champ is not None and champ.version == served.model_version:
-        return champ, notes
-    _mlflow(
-        "restoring the champion alias",
-        lambda: reg.set_alias(tracking_uri, series, reg.CHAMPION, str(served.model_version)),
-    )
-    note = (
-        f"champion alias was on version {champ.version if champ else None} but version "
-        f"{served.model_version} is served; alias restored"
-    )
-    log.warning("%s: %s", series, note)
-    restored = _mlflow(
-        "reading the champion alias", lambda: reg.alias_version(tracking_uri, series)
-    )
-    return restored, [note, *notes]
-
-
-def _reconcile_challenger(
-    engine: Engine, series: str, tracking_uri: str, served: StoredForecast
-) -> list[str]:
-    """Put the ``challenger`` alias back where the job that served the current forecast
-    left it (None: removed) when it points at a version registered after that job's
-    (champion or challenger): a retrain that moved it and never committed. An alias on an
-    older version (set by hand) is left alone; so is a job that recorded no challenger."""
-    if served.job_id is None or served.model_version is None:
-        return []
-    details = get_job(engine, served.job_id).details or {}
-    if "challenger_version" not in details:
-        return []
-    recorded = details["challenger_version"]
-    expected = None if recorded is None else str(recorded)
-    current = _mlflow(
-        "reading the challenger alias",
-        lambda: reg.alias_version(tracking_uri, series, reg.CHALLENGER),
-    )
-    newest = max(int(v) for v in (served.model_version, expected) if v is not None)
-    if current is None or int(current.version) <= newest:
-        return []
-    _mlflow(
-        "restoring the challenger alias",
-        lambda: _point_alias(tracking_uri, series, reg.CHALLENGER, expected),
-    )
-    note = (
-        f"challenger alias was on version {current.version}, registered after the served "
-        f"forecast by a retrain that never committed; the serving job {served.job_id} "
-        f"recorded {expected}; alias restored"
-    )
-    log.warning("%s: %s", series, note)
-    return [note]
 
 
 def _tag_run(tracking_uri: str, run_id: str | None, key: str, value: str) -> None:
@@ -541,11 +309,12 @@ def _register_challenger(
     seed: int,
     tracking_uri: str,
     job_id: str,
-    outcome: RetrainOutcome,
+    run_ids: dict[str, str],
+    notes: list[str],
 ) -> tuple[str, str] | None:
     """Fit the first configuration of ``order`` that fits on all the data and register
     it as a new version (no alias: ``_serve`` moves it): (model key, version); None when
-    ``order`` is empty or none fits (refit failures are noted in ``outcome.warnings``)."""
+    ``order`` is empty or none fits (refit failures are noted in ``notes``)."""
     if not order:
         return None
     try:
@@ -556,8 +325,8 @@ def _register_challenger(
             n_samples=1,
             seed=seed,
             tracking_uri=tracking_uri,
-            run_ids=outcome.run_ids,
-            notes=outcome.warnings,
+            run_ids=run_ids,
+            notes=notes,
         )
     except NoServableModelError:
         return None
@@ -570,7 +339,7 @@ def _register_challenger(
         future=future,
         horizon=horizon,
         tracking_uri=tracking_uri,
-        run_ids=outcome.run_ids,
+        run_ids=run_ids,
         tags={"cadence.job_id": job_id, "cadence.promoted": "false"},
     )
     return config.key, str(registered.version)
@@ -593,7 +362,7 @@ def _register(
     alias (``_serve`` moves them), linked to the run of its configuration."""
     return cast(
         reg.RegisteredVersion,
-        _mlflow(
+        mlflow_call(
             step,
             lambda: reg.register_forecaster(
                 model,
@@ -664,12 +433,12 @@ def _serve(
         with engine.begin() as conn:
             forecast_id = write_forecast(conn, series, forecast)
             finish_job(conn, job.id, SUCCEEDED, reason=reason, details=details)
-            _mlflow(
+            mlflow_call(
                 "moving the challenger alias",
-                lambda: _point_alias(tracking_uri, series, reg.CHALLENGER, challenger),
+                lambda: point_alias(tracking_uri, series, reg.CHALLENGER, challenger),
             )
             moved.append((reg.CHALLENGER, previous_challenger))
-            _mlflow(
+            mlflow_call(
                 "moving the champion alias",
                 lambda: reg.set_alias(tracking_uri, series, reg.CHAMPION, version),
             )
@@ -677,25 +446,8 @@ def _serve(
         return forecast_id
     except BaseException:
         for alias, before in reversed(moved):
-            _restore_alias(tracking_uri, series, alias, before)
+            restore_alias(tracking_uri, series, alias, before)
         raise
-
-
-def _point_alias(tracking_uri: str, series: str, alias: str, version: str | None) -> None:
-    """Point ``alias`` at ``version``, or remove it when ``version`` is None."""
-    if version is None:
-        reg.remove_alias(tracking_uri, series, alias)
-    else:
-        reg.set_alias(tracking_uri, series, alias, version)
-
-
-def _restore_alias(tracking_uri: str, series: str, alias: str, previous: str | None) -> None:
-    try:
-        _point_alias(tracking_uri, series, alias, previous)
-    except (MlflowException, OSError) as exc:
-        # champion: the next retrain's reconcile step repairs it from the served forecast;
-        # challenger: the next retrain moves it
-        log.error("%s: could not move the %s alias back: %s", series, alias, exc)
 
 
 def _fail(engine: Engine, job: JobInfo | None, reason: str, details: dict[str, Any]) -> None:
@@ -706,9 +458,6 @@ def _fail(engine: Engine, job: JobInfo | None, reason: str, details: dict[str, A
     except (StoreError, SQLAlchemyError) as exc:
         # the database itself is failing: the job stays running until it goes stale
         log.error("job %s: could not record the failure (%s): %s", job.id, exc, reason)
-
-
-# --- the job --------------------------------------------------------------------------------
 
 
 def retrain(
@@ -749,286 +498,445 @@ def retrain(
     t0 = time.perf_counter()
     step = _Step()
     step("lock", progress)
+    job = _lock(
+        engine, series, job, candidates=candidates, horizon=horizon, stale_after=stale_after
+    )
+    outcome = RetrainJob(
+        engine,
+        series,
+        job,
+        tracking_uri=tracking_uri,
+        candidates=candidates,
+        recent_origins=recent_origins,
+        every=every,
+        horizon=horizon,
+        n_samples=n_samples,
+        seed=seed,
+        n_boot=n_boot,
+        executor=executor,
+        plots=plots,
+        drift_band=drift_band or DriftBand(),
+        heartbeat_every=heartbeat_every,
+        progress=progress,
+        step=step,
+    ).run()
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    """What the first half of a retrain found: the data, the backtest and the decision,
+    with the configurations to try in order (the chosen one, then its fallbacks)."""
+
+    data: SeriesData
+    result: BacktestResult
+    decision: Decision
+    order: list[ModelConfig]
+    by_key: dict[str, ModelConfig]
+    champion: ModelConfig | None
+
+
+@dataclass(frozen=True)
+class _Refitted:
+    """The configuration that was fitted on all the data, and how it came to serve."""
+
+    config: ModelConfig
+    model: Any
+    origin: pd.Timestamp
+    promoted: bool
+    fell_back: bool
+    reason: str
+
+
+@dataclass
+class RetrainJob:
+    """One retrain of one series whose job row is already held (see the module docstring
+    for the steps). Each step is a method that returns what it found; ``run`` calls them
+    in order and records their results on ``outcome`` and on the job's ``details`` as
+    they become known, so a failure still reports everything found before it."""
+
+    engine: Engine
+    series: str
+    job: JobInfo
+    tracking_uri: str
+    candidates: Sequence[ModelConfig]
+    recent_origins: int
+    every: int | str
+    horizon: int
+    n_samples: int
+    seed: int
+    n_boot: int
+    executor: Executor | None
+    plots: bool
+    drift_band: DriftBand
+    heartbeat_every: dt.timedelta = DEFAULT_HEARTBEAT
+    progress: Callable[[str], None] | None = None
+    step: _Step = field(default_factory=_Step)
+    outcome: RetrainOutcome = field(init=False)
+    details: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outcome = RetrainOutcome(
+            series=self.series, job_id=self.job.id, status=FAILED_OUTCOME, reason=""
+        )
+        self.details = {"candidates": [c.key for c in self.candidates], "horizon": self.horizon}
+
+    def run(self) -> RetrainOutcome:
+        """Run every step under the job's lease; expected failures become a ``failed``
+        outcome, anything else is recorded on the job and re-raised."""
+        with keep_lease(self.engine, self.job.id, every=self.heartbeat_every):
+            try:
+                self._promote(self._evaluate())
+            except EXPECTED_FAILURES as exc:
+                self._failed(exc)
+            except BaseException as exc:  # a bug or an interruption: recorded, then re-raised
+                self.details["failed_step"] = self.step.name
+                reason = f"{self.step.name}: {type(exc).__name__}: {exc}"
+                _fail(self.engine, self.job, reason, self.details)
+                raise
+        self.step.close()
+        self.outcome.step_seconds = {k: v for k, v in self.step.seconds.items() if k != "start"}
+        return self.outcome
+
+    def _begin(self, name: str) -> None:
+        self.step(name, self.progress)
+
+    def _failed(self, exc: BaseException) -> None:
+        o, name = self.outcome, self.step.name
+        o.status = FAILED_OUTCOME
+        o.reason = f"{name}: {type(exc).__name__}: {exc}"
+        o.champion, o.champion_version = o.previous_champion, o.previous_version
+        self.details["failed_step"] = name
+        _fail(self.engine, self.job, o.reason, self.details)
+        log.warning("retrain of %s failed at %s: %s", self.series, name, exc)
+
+    # --- the first half: what should serve ------------------------------------------------
+
+    def _evaluate(self) -> _Evaluation:
+        o = self.outcome
+        self._begin("registry")
+        champ, notes = reconcile(self.engine, self.series, self.tracking_uri)
+        o.warnings.extend(notes)
+        champ_config = champ.config if champ is not None else None
+        o.previous_champion = champ_config.key if champ_config else None
+        o.previous_version = champ.version if champ is not None else None
+        self._begin("data")
+        data, origins = self.load()
+        self._begin("backtest")
+        configs, result = self.backtest(data, origins, champ_config)
+        o.crps, o.skill = all_crps(result), result.skill_vs_climatology()
+        o.failures = failure_notes(result)
+        self._begin("tracking")
+        all_configs = [*configs, ModelConfig(CLIMATOLOGY)]
+        o.run_ids = self.track(result, all_configs)
+        self.details["backtest"] = result.to_json(o.run_ids)
+        self._begin("decide")
+        unproven = self.unproven(champ_config)
+        if unproven:
+            self.details["unproven"] = unproven
+            o.warnings.append("champion unproven: " + "; ".join(unproven))
+        decision = self.decide(result, champ_config, unproven)
+        o.difference = decision.difference
+        self.details.update(decision=decision.reason, eligible=list(decision.eligible))
+        if decision.chosen is None:
+            raise NoServableModelError(f"series {self.series!r}: {decision.reason}")
+        by_key = {c.key: c for c in all_configs}
+        order = _serving_order(by_key[decision.chosen], champ_config)
+        return _Evaluation(data, result, decision, order, by_key, champ_config)
+
+    def load(self) -> tuple[SeriesData, list[pd.Timestamp]]:
+        """The series' stored rows and the recent origins of its backtest."""
+        data = load_series_data(self.engine, self.series)
+        origins = recent_origins_for(
+            data, n=self.recent_origins, every=self.every, horizon=self.horizon
+        )
+        if not origins:
+            raise ExperimentError(
+                f"series {self.series!r}: no origin with {self.horizon} periods of data after it"
+            )
+        return data, origins
+
+    def backtest(
+        self, data: SeriesData, origins: list[pd.Timestamp], champion: ModelConfig | None
+    ) -> tuple[list[ModelConfig], BacktestResult]:
+        """The candidates and the champion's configuration on the recent origins."""
+        configs = list(self.candidates)
+        if champion is not None and champion.key not in {c.key for c in configs}:
+            configs.append(champion)
+        result = run_backtest(
+            data,
+            configs,
+            origins=origins,
+            horizon=self.horizon,
+            n_samples=self.n_samples,
+            seed=self.seed,
+            executor=self.executor,
+        )
+        return configs, result
+
+    def track(self, result: BacktestResult, configs: list[ModelConfig]) -> dict[str, str]:
+        """One MLflow run per configuration: their ids by model key."""
+        return cast(
+            dict[str, str],
+            mlflow_call(
+                "logging the backtest",
+                lambda: log_backtest(
+                    result,
+                    tracking_uri=self.tracking_uri,
+                    configs=configs,
+                    n_samples=self.n_samples,
+                    seed=self.seed,
+                    tags={"cadence.job_id": self.job.id},
+                    plots=self.plots,
+                ),
+            ),
+        )
+
+    def unproven(self, champion: ModelConfig | None) -> list[str]:
+        """Why the champion's served forecasts raised the accuracy alarm (empty: they did
+        not, or there is no champion)."""
+        if champion is None:
+            return []
+        live = accuracy_status(self.engine, self.series, self.drift_band)
+        return list(live.reasons) if live.alarm else []
+
+    def decide(
+        self, result: BacktestResult, champion: ModelConfig | None, unproven: list[str]
+    ) -> Decision:
+        """The promotion rule; an ``unproven`` champion competes as one more candidate."""
+        return decide_unproven(
+            result,
+            [c.key for c in self.candidates],
+            champion.key if champion else None,
+            unproven,
+            n_boot=self.n_boot,
+            seed=self.seed,
+        )
+
+    # --- the second half: refit, register, serve ------------------------------------------
+
+    def _promote(self, ev: _Evaluation) -> None:
+        o = self.outcome
+        self._begin("refit")
+        fit = self.refit(ev)
+        self._begin("drivers")
+        drivers, ids = self.drivers(ev, fit)
+        o.run_ids.update(ids)
+        self.details["drivers"] = drivers
+        self.details["backtest"]["drivers"] = drivers
+        self._begin("register")
+        future = ev.data.future(fit.origin, self.horizon)
+        registered = self.register(ev.data, fit, future)
+        self._begin("challenger")
+        challenger = self.challenger(ev, fit, future)
+        previous_challenger = mlflow_call(
+            "reading the challenger alias",
+            lambda: reg.alias_version(self.tracking_uri, self.series, reg.CHALLENGER),
+        )
+        self._begin("serve")
+        o.forecast_id = self.serve(
+            ev.data, fit, future, registered, challenger, previous_challenger
+        )
+        o.status = FALLBACK if fit.fell_back else PROMOTED if fit.promoted else KEPT
+        o.reason = fit.reason
+        o.champion = fit.config.key
+        o.champion_version = registered.version
+        if challenger is not None:
+            o.challenger, o.challenger_version = challenger
+        o.origin = fit.origin.date().isoformat()
+
+    def refit(self, ev: _Evaluation) -> _Refitted:
+        """The first configuration of the serving order fitted on all the data."""
+        config, model, origin = _refit(
+            ev.data,
+            ev.order,
+            horizon=self.horizon,
+            n_samples=self.n_samples,
+            seed=self.seed,
+            tracking_uri=self.tracking_uri,
+            run_ids=self.outcome.run_ids,
+            notes=self.outcome.warnings,
+        )
+        promoted = config.key != (ev.champion.key if ev.champion else None)
+        fell_back = config.key != ev.decision.chosen
+        reason = ev.decision.reason if not fell_back else "; ".join(self.outcome.warnings)
+        return _Refitted(config, model, origin, promoted, fell_back, reason)
+
+    def drivers(self, ev: _Evaluation, fit: _Refitted) -> tuple[Any, dict[str, str]]:
+        """The with/without-drivers comparison, and the ids of its MLflow runs."""
+        drivers, ablation, ablated = driver_ablation(
+            ev.data,
+            ev.result,
+            fit.config,
+            fit.model,
+            horizon=self.horizon,
+            n_samples=self.n_samples,
+            seed=self.seed,
+        )
+        if ablation is None or ablated is None:
+            return drivers, {}
+        tags = {"cadence.job_id": self.job.id, "cadence.driver_ablation": fit.config.key}
+        ids = mlflow_call(
+            "logging the driver ablation",
+            lambda: log_backtest(
+                ablation,
+                tracking_uri=self.tracking_uri,
+                configs=[ablated, ModelConfig(CLIMATOLOGY)],
+                n_samples=self.n_samples,
+                seed=self.seed,
+                tags=tags,
+                plots=False,
+            ),
+        )
+        return drivers, ids
+
+    def register(
+        self, data: SeriesData, fit: _Refitted, future: pd.DataFrame | None
+    ) -> reg.RegisteredVersion:
+        """The fitted model as a new registry version (its aliases move at ``serve``)."""
+        return _register(
+            "registering the model",
+            fit.model,
+            fit.config,
+            data,
+            origin=fit.origin,
+            future=future,
+            horizon=self.horizon,
+            tracking_uri=self.tracking_uri,
+            run_ids=self.outcome.run_ids,
+            tags={"cadence.job_id": self.job.id, "cadence.promoted": str(fit.promoted).lower()},
+        )
+
+    def challenger(
+        self, ev: _Evaluation, fit: _Refitted, future: pd.DataFrame | None
+    ) -> tuple[str, str] | None:
+        """The runner-up registered as its own version: (model key, version), or None."""
+        refit_failed = {c.key for c in ev.order[: ev.order.index(fit.config)]}
+        return _register_challenger(
+            ev.data,
+            [ev.by_key[k] for k in ev.decision.challengers(fit.config.key, refit_failed)],
+            series=self.series,
+            origin=fit.origin,
+            future=future,
+            horizon=self.horizon,
+            seed=self.seed,
+            tracking_uri=self.tracking_uri,
+            job_id=self.job.id,
+            run_ids=self.outcome.run_ids,
+            notes=self.outcome.warnings,
+        )
+
+    def serve(
+        self,
+        data: SeriesData,
+        fit: _Refitted,
+        future: pd.DataFrame | None,
+        registered: reg.RegisteredVersion,
+        challenger: tuple[str, str] | None,
+        previous_challenger: reg.RegisteredVersion | None,
+    ) -> int:
+        """Draw the served paths from the registered model, write them and finish the
+        job in one transaction, moving the aliases just before the commit."""
+        forecast = self._forecast(data, fit, future, registered)
+        self.details.update(
+            champion=fit.config.key,
+            version=registered.version,
+            challenger=None if challenger is None else challenger[0],
+            challenger_version=None if challenger is None else challenger[1],
+            promoted=fit.promoted,
+            effects=champion_effects(fit.model),
+        )
+        return _serve(
+            self.engine,
+            self.series,
+            job=self.job,
+            forecast=forecast,
+            tracking_uri=self.tracking_uri,
+            version=registered.version,
+            previous=self.outcome.previous_version,
+            details=self.details,
+            reason=fit.reason,
+            challenger=None if challenger is None else challenger[1],
+            previous_challenger=_version(previous_challenger),
+        )
+
+    def _forecast(
+        self,
+        data: SeriesData,
+        fit: _Refitted,
+        future: pd.DataFrame | None,
+        registered: reg.RegisteredVersion,
+    ) -> NewForecast:
+        """The served forecast: paths drawn as the registered model draws them."""
+        wrapper = reg.CadenceForecaster(
+            fit.model,
+            series=self.series,
+            frequency=data.frequency,
+            origin=fit.origin,
+            max_horizon=self.horizon,
+            future=future,
+        )
+        fc = _served_forecast(wrapper, self.horizon, self.n_samples, self.seed)
+        generated = utcnow()
+        payload = forecast_payload(
+            self.series,
+            data.frequency,
+            fc,
+            model_name=fit.config.key,
+            version=registered.version,
+            run_id=registered.run_id,
+            generated_at=generated,
+        )
+        return NewForecast(
+            origin=fit.origin.date(),
+            horizon=self.horizon,
+            generated_at=generated,
+            model_name=fit.config.key,
+            payload=payload,
+            samples=fc.samples,
+            model_version=registered.version,
+            run_id=registered.run_id,
+            job_id=self.job.id,
+        )
+
+
+def _version(registered: reg.RegisteredVersion | None) -> str | None:
+    return None if registered is None else registered.version
+
+
+def _serving_order(chosen: ModelConfig, champion: ModelConfig | None) -> list[ModelConfig]:
+    """The chosen configuration, then the champion's, then Climatology (each once)."""
+    order = [chosen]
+    for fallback in (champion, ModelConfig(CLIMATOLOGY)):
+        if fallback is not None and fallback.key not in {c.key for c in order}:
+            order.append(fallback)
+    return order
+
+
+def _lock(
+    engine: Engine,
+    series: str,
+    job: JobInfo | None,
+    *,
+    candidates: Sequence[ModelConfig],
+    horizon: int,
+    stale_after: dt.timedelta | None,
+) -> JobInfo:
+    """The running retrain job of ``series``: the one given, or a new one."""
     if job is None:
-        job = start_job(
+        return start_job(
             engine,
             KIND_RETRAIN,
             series,
             details={"candidates": [c.key for c in candidates], "horizon": horizon},
             stale_after=stale_after,
         )
-    elif job.kind != KIND_RETRAIN or job.series != series:
+    if job.kind != KIND_RETRAIN or job.series != series:
         raise ValueError(
             f"job {job.id} is a {job.kind} of {job.series!r}, not a retrain of {series!r}"
         )
-    outcome = RetrainOutcome(series=series, job_id=job.id, status=FAILED_OUTCOME, reason="")
-    details: dict[str, Any] = {"candidates": [c.key for c in candidates], "horizon": horizon}
-    with keep_lease(engine, job.id, every=heartbeat_every):
-        try:
-            _run(
-                engine,
-                series,
-                job,
-                outcome,
-                details,
-                step,
-                progress,
-                tracking_uri=tracking_uri,
-                candidates=candidates,
-                recent_origins=recent_origins,
-                every=every,
-                horizon=horizon,
-                n_samples=n_samples,
-                seed=seed,
-                n_boot=n_boot,
-                executor=executor,
-                plots=plots,
-                drift_band=drift_band or DriftBand(),
-            )
-        except EXPECTED_FAILURES as exc:
-            outcome.status = FAILED_OUTCOME
-            outcome.reason = f"{step.name}: {type(exc).__name__}: {exc}"
-            outcome.champion, outcome.champion_version = (
-                outcome.previous_champion,
-                outcome.previous_version,
-            )
-            details["failed_step"] = step.name
-            _fail(engine, job, outcome.reason, details)
-            log.warning("retrain of %s failed at %s: %s", series, step.name, exc)
-        except BaseException as exc:  # a bug or an interruption: recorded, then re-raised
-            details["failed_step"] = step.name
-            _fail(engine, job, f"{step.name}: {type(exc).__name__}: {exc}", details)
-            raise
-    step.close()
-    outcome.step_seconds = {k: v for k, v in step.seconds.items() if k != "start"}
-    outcome.seconds = time.perf_counter() - t0
-    return outcome
-
-
-def _run(
-    engine: Engine,
-    series: str,
-    job: JobInfo,
-    outcome: RetrainOutcome,
-    details: dict[str, Any],
-    step: _Step,
-    progress: Callable[[str], None] | None,
-    *,
-    tracking_uri: str,
-    candidates: Sequence[ModelConfig],
-    recent_origins: int,
-    every: int | str,
-    horizon: int,
-    n_samples: int,
-    seed: int,
-    n_boot: int,
-    executor: Executor | None,
-    plots: bool,
-    drift_band: DriftBand,
-) -> None:
-    step("registry", progress)
-    champ, notes = reconcile(engine, series, tracking_uri)
-    outcome.warnings.extend(notes)
-    champ_config = champ.config if champ is not None else None
-    outcome.previous_champion = champ_config.key if champ_config else None
-    outcome.previous_version = champ.version if champ is not None else None
-
-    step("data", progress)
-    data = load_series_data(engine, series)
-    origins = recent_origins_for(data, n=recent_origins, every=every, horizon=horizon)
-    if not origins:
-        raise ExperimentError(
-            f"series {series!r}: no origin with {horizon} periods of data after it"
-        )
-
-    step("backtest", progress)
-    configs = list(candidates)
-    keys = {c.key for c in configs}
-    if champ_config is not None and champ_config.key not in keys:
-        configs.append(champ_config)
-    result = run_backtest(
-        data,
-        configs,
-        origins=origins,
-        horizon=horizon,
-        n_samples=n_samples,
-        seed=seed,
-        executor=executor,
-    )
-    outcome.crps = _all_crps(result)
-    outcome.skill = result.skill_vs_climatology()
-    outcome.failures = [f"{m} at {o:%Y-%m-%d}: {r}" for m, o, r in result.failures] + [
-        f"{m}: {r}" for m, r in result.skipped.items()
-    ]
-
-    step("tracking", progress)
-    all_configs = [*configs, ModelConfig(CLIMATOLOGY)]
-    outcome.run_ids = _mlflow(
-        "logging the backtest",
-        lambda: log_backtest(
-            result,
-            tracking_uri=tracking_uri,
-            configs=all_configs,
-            n_samples=n_samples,
-            seed=seed,
-            tags={"cadence.job_id": job.id},
-            plots=plots,
-        ),
-    )
-
-    details["backtest"] = result.to_json(outcome.run_ids)
-
-    step("decide", progress)
-    contenders = [c.key for c in candidates]
-    holder = champ_config.key if champ_config else None
-    if holder is not None:
-        live = accuracy_status(engine, series, drift_band)
-        if live.alarm:
-            # unproven: the champion competes like any candidate
-            details["unproven"] = list(live.reasons)
-            outcome.warnings.append("champion unproven: " + "; ".join(live.reasons))
-            contenders = [*contenders, holder] if holder not in contenders else contenders
-            holder = None
-    decision = decide(result, contenders, holder, n_boot=n_boot, seed=seed)
-    if "unproven" in details:
-        why = "; ".join(details["unproven"])
-        rule = decision.reason.replace("no champion yet", "the champion competing as a candidate")
-        decision = replace(decision, reason=f"champion unproven ({why}): {rule}")
-    outcome.difference = decision.difference
-    details.update(decision=decision.reason, eligible=list(decision.eligible))
-    if decision.chosen is None:
-        raise NoServableModelError(f"series {series!r}: {decision.reason}")
-    by_key = {c.key: c for c in all_configs}
-    order = [by_key[decision.chosen]]
-    for fallback in (champ_config, ModelConfig(CLIMATOLOGY)):
-        if fallback is not None and fallback.key not in {c.key for c in order}:
-            order.append(fallback)
-
-    step("refit", progress)
-    config, model, origin = _refit(
-        data,
-        order,
-        horizon=horizon,
-        n_samples=n_samples,
-        seed=seed,
-        tracking_uri=tracking_uri,
-        run_ids=outcome.run_ids,
-        notes=outcome.warnings,
-    )
-    promoted = config.key != (champ_config.key if champ_config else None)
-    fell_back = config.key != decision.chosen
-    reason = decision.reason if not fell_back else "; ".join(outcome.warnings)
-
-    step("drivers", progress)
-    drivers, ablation, ablated = driver_ablation(
-        data, result, config, model, horizon=horizon, n_samples=n_samples, seed=seed
-    )
-    if ablation is not None and ablated is not None:
-        ids = _mlflow(
-            "logging the driver ablation",
-            lambda: log_backtest(
-                ablation,
-                tracking_uri=tracking_uri,
-                configs=[ablated, ModelConfig(CLIMATOLOGY)],
-                n_samples=n_samples,
-                seed=seed,
-                tags={"cadence.job_id": job.id, "cadence.driver_ablation": config.key},
-                plots=False,
-            ),
-        )
-        outcome.run_ids.update(ids)
-    details["drivers"] = drivers
-    details["backtest"]["drivers"] = drivers
-
-    step("register", progress)
-    future = data.future(origin, horizon)
-    registered = _register(
-        "registering the model",
-        model,
-        config,
-        data,
-        origin=origin,
-        future=future,
-        horizon=horizon,
-        tracking_uri=tracking_uri,
-        run_ids=outcome.run_ids,
-        tags={"cadence.job_id": job.id, "cadence.promoted": str(promoted).lower()},
-    )
-
-    step("challenger", progress)
-    refit_failed = {c.key for c in order[: order.index(config)]}
-    challenger = _register_challenger(
-        data,
-        [by_key[k] for k in decision.challengers(config.key, refit_failed)],
-        series=series,
-        origin=origin,
-        future=future,
-        horizon=horizon,
-        seed=seed,
-        tracking_uri=tracking_uri,
-        job_id=job.id,
-        outcome=outcome,
-    )
-    previous_challenger = _mlflow(
-        "reading the challenger alias",
-        lambda: reg.alias_version(tracking_uri, series, reg.CHALLENGER),
-    )
-
-    step("serve", progress)
-    wrapper = reg.CadenceForecaster(
-        model,
-        series=series,
-        frequency=data.frequency,
-        origin=origin,
-        max_horizon=horizon,
-        future=future,
-    )
-    fc = _served_forecast(wrapper, horizon, n_samples, seed)
-    generated = utcnow()
-    payload = forecast_payload(
-        series,
-        data.frequency,
-        fc,
-        model_name=config.key,
-        version=registered.version,
-        run_id=registered.run_id,
-        generated_at=generated,
-    )
-    details.update(
-        champion=config.key,
-        version=registered.version,
-        challenger=None if challenger is None else challenger[0],
-        challenger_version=None if challenger is None else challenger[1],
-        promoted=promoted,
-        effects=champion_effects(model),
-    )
-    outcome.forecast_id = _serve(
-        engine,
-        series,
-        job=job,
-        forecast=NewForecast(
-            origin=origin.date(),
-            horizon=horizon,
-            generated_at=generated,
-            model_name=config.key,
-            payload=payload,
-            samples=fc.samples,
-            model_version=registered.version,
-            run_id=registered.run_id,
-            job_id=job.id,
-        ),
-        tracking_uri=tracking_uri,
-        version=registered.version,
-        previous=outcome.previous_version,
-        details=details,
-        reason=reason,
-        challenger=None if challenger is None else challenger[1],
-        previous_challenger=None if previous_challenger is None else previous_challenger.version,
-    )
-    outcome.status = FALLBACK if fell_back else PROMOTED if promoted else KEPT
-    outcome.reason = reason
-    outcome.champion = config.key
-    outcome.champion_version = registered.version
-    if challenger is not None:
-        outcome.challenger, outcome.challenger_version = challenger
-    outcome.origin = origin.date().isoformat()
+    return job

@@ -195,9 +195,7 @@ def retrain_many(
         fits = _fit_all(engine, lives, tasks, settings, executor, progress, clock)
         run_ids = _track(engine, lives, fits, settings, tracking_uri)
         clock.lap("tracking")
-        for name, fit in fits.items():
-            if name in lives:
-                serve_fit(engine, lives[name], fit, run_ids.get(name, {}), settings, tracking_uri)
+        _serve_all(engine, lives, fits, run_ids, settings, tracking_uri)
         clock.lap("register_and_serve")
     except BaseException as exc:  # a bug, a lost cluster or an interruption: jobs recorded
         for live in lives.values():
@@ -208,6 +206,20 @@ def retrain_many(
         keeper.stop()
     ordered = [outcomes[n] for n in names]
     return ManyRetrain(ordered, steps, _summed_steps(ordered), time.perf_counter() - t0)
+
+
+def _serve_all(
+    engine: Engine,
+    lives: dict[str, LiveSeries],
+    fits: dict[str, SeriesFit],
+    run_ids: dict[str, dict[str, str]],
+    settings: RetrainSettings,
+    tracking_uri: str,
+) -> None:
+    """Register and serve what came back, series by series, in their own transactions."""
+    for name, fit in fits.items():
+        if name in lives:
+            serve_fit(engine, lives[name], fit, run_ids.get(name, {}), settings, tracking_uri)
 
 
 def _summed_steps(outcomes: Sequence[RetrainOutcome]) -> dict[str, float]:

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.data import load_series_data
 from cadence.experiments.errors import ExperimentError
-from cadence.experiments.report.build import build_report
+from cadence.experiments.report.build import Report, build_report
 from cadence.experiments.report.render import to_html, to_markdown
 from cadence.models.errors import ModelError
 from cadence.models.lookup import available_models
@@ -103,6 +103,13 @@ def report_cmd(
         if not as_json:
             typer.echo(to_markdown(report), nl=False)
         return 0
+    _write(report, out)
+    _print_outline(report)
+    return 0
+
+
+def _write(report: Report, out: Path) -> None:
+    """``out`` as Markdown with the chart beside it, or as one HTML page."""
     from cadence.experiments.report.plot import report_png
 
     png = report_png(report)
@@ -115,6 +122,10 @@ def report_cmd(
         image.write_bytes(png)
         out.write_text(to_markdown(report, image.name), encoding="utf-8")
         err.print(f"wrote {out} and {image}", highlight=False)
+
+
+def _print_outline(report: Report) -> None:
+    """The forecast windows and the scored totals, one line each (stderr)."""
     for w in report.windows:
         err.print(
             f"{w.label}: mean {w.mean:.1f}, median {w.quantiles[0.5]}, 80% interval "
@@ -129,7 +140,6 @@ def report_cmd(
         )
     if not report.scored:
         err.print("nothing scored: no later data pins down a total in the horizon")
-    return 0
 
 
 __all__ = ["report_cmd"]

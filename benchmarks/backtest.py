@@ -67,7 +67,7 @@ from cadence.experiments.executors import (  # noqa: E402
     SerialExecutor,
 )
 from cadence.features import SeriesSpec  # noqa: E402
-from cadence.models.registry import available_models  # noqa: E402
+from cadence.models.lookup import available_models  # noqa: E402
 from cadence.service.bundled import load_bundled  # noqa: E402
 from cadence.service.settings import Settings  # noqa: E402
 from cadence.store import migrate  # noqa: E402

@@ -59,7 +59,7 @@ def main() -> None:
     os.environ["CADENCE_DATA_DIR"] = str(data)
 
     # imported after the environment is set: the CLI reads settings at call time
-    from cadence.experiments import registry as reg
+    from cadence.experiments import model_registry
     from cadence.experiments.replay import replay
     from cadence.service.bundled import alert_counts
     from cadence.service.cli import main as cli
@@ -87,7 +87,7 @@ def main() -> None:
     run("load-bundled")
     run("retrain", "--series", SERIES, "--models", args.models)
     settings = Settings()
-    champ = reg.alias_version(settings.resolved_tracking_uri, SERIES)
+    champ = model_registry.alias_version(settings.resolved_tracking_uri, SERIES)
     assert champ is not None and champ.config is not None
     print(f"champion: {champ.config.key} v{champ.version}", file=sys.stderr)
     engine = make_engine(settings.resolved_database_url)

@@ -14,7 +14,7 @@
    origins every ``--every`` weeks over the last ``--window`` weeks, ``--samples`` paths)
    serially in this process, then on a Dask ``LocalCluster`` of ``--workers``
    single-threaded worker processes, in batches of whole series
-   (``cadence.experiments.many``); cluster start-up is timed apart.
+   (``cadence.experiments.many.backtest``); cluster start-up is timed apart.
 4. Prints wall time, CPU time, peak resident memory (this process; each Dask worker),
    the summary (share of series beating Climatology, mean skill) and whether the Dask
    result equals the serial one (every series' scores, the JSON shape compared whole).
@@ -50,7 +50,7 @@ from cadence.experiments.backtest import ModelConfig  # noqa: E402
 from cadence.experiments.data import SeriesData, shift_periods  # noqa: E402
 from cadence.experiments.executors import DaskExecutor  # noqa: E402
 from cadence.experiments.hierarchy import compare_bottom_up  # noqa: E402
-from cadence.experiments.many import ManyResult, ManySettings, run_many  # noqa: E402
+from cadence.experiments.many.backtest import ManyResult, ManySettings, run_many  # noqa: E402
 from cadence.features import SeriesSpec  # noqa: E402
 from cadence.features.many import build_panels  # noqa: E402
 

@@ -12,7 +12,7 @@
 2. Retrains ``--sample`` of them serially in this process, in a home of their own, and
    extrapolates to all of them (the figure is labelled EXTRAPOLATED).
 3. Retrains all of them on a Dask ``LocalCluster`` of ``--workers`` single-threaded
-   worker processes (``cadence.experiments.retrain_many``: batches of whole series,
+   worker processes (``cadence.jobs.retrain.many``: batches of whole series,
    ``local_level`` batched, one MLflow run per family and model, registry versions only
    for new champions). Cluster start-up is timed apart.
 4. With ``--second``, ingests one more week and retrains again (the steady weekly run:
@@ -45,7 +45,7 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
 
 from cadence.experiments.executors import DaskExecutor, Executor, SerialExecutor  # noqa: E402
-from cadence.experiments.retrain_many import ManyRetrain, retrain_many  # noqa: E402
+from cadence.jobs.retrain.many import ManyRetrain, retrain_many  # noqa: E402
 from cadence.service.candidates import parse_candidates  # noqa: E402
 from cadence.store import migrate  # noqa: E402
 from cadence.store.engine import make_engine  # noqa: E402

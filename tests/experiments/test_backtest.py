@@ -25,7 +25,7 @@ from cadence.experiments.data import SeriesData
 from cadence.experiments.errors import NoOriginsError
 from cadence.experiments.scoring import METRICS
 from cadence.features import SeriesSpec
-from cadence.models import registry
+from cadence.models import lookup
 from cadence.models.baselines import Climatology
 
 SPEC = {
@@ -270,10 +270,8 @@ class FlakyModel(Climatology):
 
 @pytest.fixture
 def flaky(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = registry.ModelSpec("flaky", f"{__name__}:FlakyModel", "test double")
-    monkeypatch.setattr(
-        registry, "REGISTRY", MappingProxyType({**registry.REGISTRY, "flaky": spec})
-    )
+    spec = lookup.ModelSpec("flaky", f"{__name__}:FlakyModel", "test double")
+    monkeypatch.setattr(lookup, "REGISTRY", MappingProxyType({**lookup.REGISTRY, "flaky": spec}))
 
 
 @pytest.mark.usefixtures("flaky")

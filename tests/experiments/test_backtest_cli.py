@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import pytest
 
-from cadence.models import registry
+from cadence.models import lookup
 from cadence.service.cli import main
 from tests.store.synthetic import native_event_rows, write_csv
 
@@ -102,10 +102,8 @@ def test_failures_are_named_and_bad_input_exits_2(
 def test_a_model_failing_at_an_origin_is_named_with_its_reason(
     home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = registry.ModelSpec("flaky", "tests.experiments.test_backtest:FlakyModel", "double")
-    monkeypatch.setattr(
-        registry, "REGISTRY", MappingProxyType({**registry.REGISTRY, "flaky": spec})
-    )
+    spec = lookup.ModelSpec("flaky", "tests.experiments.test_backtest:FlakyModel", "double")
+    monkeypatch.setattr(lookup, "REGISTRY", MappingProxyType({**lookup.REGISTRY, "flaky": spec}))
     args = ["backtest", "--series", "synthetic-attacks", "--models", "flaky", "--start"]
     assert (
         main([*args, "2024-02-20", "--end", "2024-04-10", "--horizon", "7", "--no-tracking"]) == 0

@@ -11,9 +11,9 @@ import pandas as pd
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cadence.experiments.accuracy import DriftBand, accuracy_status
+from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
+from cadence.experiments.accuracy.scores import score_served
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.live_scores import score_served
 from cadence.experiments.replay import replay
 from cadence.service.api import create_app
 from cadence.service.settings import Settings

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.experiments import retrain as RT
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.tracking import quiet_mlflow
 from cadence.features.spec import SeriesSpec
+from cadence.jobs.retrain import job as RT
 from cadence.service.cli import main
 from cadence.store import migrate
 from cadence.store.engine import make_engine

@@ -15,8 +15,8 @@ import scoringrules as sr
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from cadence.experiments.accuracy.scores import score_served
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.live_scores import score_served
 from cadence.experiments.replay import replay
 from cadence.service.api import create_app
 from cadence.service.cli import main

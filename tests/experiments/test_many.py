@@ -18,10 +18,10 @@ from sqlalchemy import Engine
 from cadence.experiments.backtest import ModelConfig, default_origins, run_backtest
 from cadence.experiments.data import SeriesData, load_series_data
 from cadence.experiments.executors import DaskExecutor
-from cadence.experiments.many import ManySettings, run_many, series_batches
-from cadence.experiments.many_data import load_many
-from cadence.experiments.many_panels import PrebuiltSeriesData, prebuild
-from cadence.experiments.many_summary import skill_summary
+from cadence.experiments.many.backtest import ManySettings, run_many, series_batches
+from cadence.experiments.many.data import load_many
+from cadence.experiments.many.panels import PrebuiltSeriesData, prebuild
+from cadence.experiments.many.summary import skill_summary
 from cadence.features import SeriesSpec
 from cadence.features.errors import SpecError
 from cadence.features.families import FamilySpec, family_of

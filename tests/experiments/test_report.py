@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.report import (
+from cadence.experiments.report.build import (
     Report,
     ReportError,
     build_report,
     choose_model,
     report_origin,
 )
-from cadence.experiments.report_plot import report_png
-from cadence.experiments.report_render import to_html, to_markdown
-from cadence.models.registry import available_models, model_class
+from cadence.experiments.report.plot import report_png
+from cadence.experiments.report.render import to_html, to_markdown
+from cadence.models.lookup import available_models, model_class
 from tests.experiments.report_synthetic import FIRST_DAY, event_series, tally_series
 
 DAY0 = pd.Timestamp(FIRST_DAY)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cadence.columns import ACTOR, COUNT, DATE, END, KIND, SERIES, SOURCE, STANCE, START, TARGET
 from cadence.experiments.data import SeriesData
-from cadence.experiments.report import Report, build_report
+from cadence.experiments.report.build import Report, build_report
 from tests.experiments.report_synthetic import FIRST_DAY, event_series, tally_series, with_rows
 
 DAY0 = pd.Timestamp(FIRST_DAY)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cadence.experiments.report import WindowForecast, _sampled_bounds
-from cadence.experiments.report_truth import LaterTruth
+from cadence.experiments.report.build import WindowForecast, _sampled_bounds
+from cadence.experiments.report.truth import LaterTruth
 
 
 def _window(label: str, n: int, idx: pd.DatetimeIndex) -> WindowForecast:

@@ -27,7 +27,7 @@ from cadence.models.errors import (
     PanelError,
     ShortHistoryWarning,
 )
-from cadence.models.registry import model_class
+from cadence.models.lookup import model_class
 from tests.models import synthetic
 from tests.models.synthetic import SyntheticCase
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from cadence.experiments import retrain as RT
 from cadence.experiments.backtest import ModelConfig
+from cadence.jobs.retrain import job as RT
 from cadence.service.api import create_app
 from cadence.service.catalog import apply_catalog_file
 from cadence.service.settings import Settings
@@ -316,7 +316,7 @@ def test_retrain_runs_in_the_background_and_its_job_is_visible(home: Path, tmp_p
 
 def test_a_champion_that_ignores_drivers_says_the_scenario_changes_nothing(home: Path) -> None:
     from cadence.experiments.data import load_series_data
-    from cadence.experiments.registry import CadenceForecaster
+    from cadence.experiments.model_registry import CadenceForecaster
     from cadence.experiments.scenarios import ForecasterCache, scenario_forecast
     from cadence.features.future import Scenario
     from cadence.models.baselines import Climatology

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from cadence.experiments.serving import forecast_payload
 from cadence.models.forecast import CountForecast
-from cadence.service import accuracy
+from cadence.service.accuracy import rescoring
 from cadence.service.api import create_app
 from cadence.service.catalog import apply_catalog_file
 from cadence.service.settings import Settings
@@ -96,7 +96,7 @@ def test_writes_rescore_only_the_touched_series_once(
     served: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[list[str]] = []
-    monkeypatch.setattr(accuracy, "rescore", lambda _e, names, _s, **_k: calls.append(list(names)))
+    monkeypatch.setattr(rescoring, "rescore", lambda _e, names, _s, **_k: calls.append(list(names)))
     key = create_key(served, "writer", ("write",))[0]
     settings = Settings(home=tmp_path / "home", database_url=db_url, rescore_debounce_seconds=1)
     auth = {"Authorization": f"Bearer {key}"}

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from cadence.experiments.data import SeriesData, load_series_data
-from cadence.experiments.retrain import recent_origins_for
 from cadence.features import SeriesSpec
+from cadence.jobs.retrain.job import recent_origins_for
 from cadence.service.api import create_app
 from cadence.service.catalog import apply_catalog_file
 from cadence.service.settings import Settings

@@ -56,7 +56,7 @@ from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.scoring import METRICS, WINDOW_DAYS, score_paths, summarize, window_totals
 from cadence.features.errors import SpecError
 from cadence.features.periods import default_stride, stride_periods
-from cadence.models import registry
+from cadence.models import lookup as registry
 from cadence.models.base import CountModel
 from cadence.models.ensemble import PoolScores, energy_terms, mix_paths
 from cadence.models.forecast import CountForecast

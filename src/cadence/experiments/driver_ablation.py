@@ -24,7 +24,7 @@ import pandas as pd
 from cadence.columns import PREFIX_RETALIATION, PREFIX_STATEMENT
 from cadence.experiments.backtest import BacktestResult, ModelConfig, run_backtest
 from cadence.experiments.data import SeriesData
-from cadence.models import registry
+from cadence.models import lookup
 
 __all__ = ["ABLATION_SUFFIX", "ablation_config", "driver_ablation", "drivers_used"]
 
@@ -41,7 +41,7 @@ def ablation_config(config: ModelConfig, model: object) -> ModelConfig | None:
     """``config`` without the drivers its fitted ``model`` used, or None when it used
     none or its family takes no named ``covariates``."""
     used = drivers_used(model)
-    if not used or "covariates" not in registry.model_class(config.name)._get_param_names():
+    if not used or "covariates" not in lookup.model_class(config.name)._get_param_names():
         return None
     kept = [c for c in getattr(model, "covariates_", []) if c not in set(used)]
     return ModelConfig(

@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cadence.columns import Frequency
-from cadence.experiments import registry as reg
+from cadence.experiments import model_registry as reg
 from cadence.experiments.backtest import ModelConfig, fit_and_forecast
 from cadence.experiments.data import (
     SeriesData,

@@ -43,7 +43,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cadence.columns import Frequency
-from cadence.experiments import registry as reg
+from cadence.experiments import model_registry as reg
 from cadence.experiments.data import horizon_index, load_series_data, period_end
 from cadence.experiments.driver_futures import (
     DETERMINISTIC,

@@ -7,7 +7,7 @@ n_samples, rng) -> CountForecast``).
 
 from cadence.models.base import CountModel
 from cadence.models.forecast import CountForecast
-from cadence.models.registry import available_models, make_model, model_class
+from cadence.models.lookup import available_models, make_model, model_class
 from cadence.models.series_input import panel_from_series
 
 __all__ = [

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.retrain import DEFAULT_CANDIDATES
-from cadence.models.registry import available_models
+from cadence.jobs.retrain.job import DEFAULT_CANDIDATES
+from cadence.models.lookup import available_models
 
 __all__ = ["parse_candidates"]
 

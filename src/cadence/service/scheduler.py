@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.retrain import DEFAULT_CANDIDATES, RetrainOutcome, retrain
+from cadence.jobs.retrain.job import DEFAULT_CANDIDATES, RetrainOutcome, retrain
 from cadence.service.settings import JobLease
 from cadence.store.errors import ConflictError
 from cadence.store.jobs_repo import DEFAULT_HEARTBEAT, DEFAULT_LEASE_EXPIRY

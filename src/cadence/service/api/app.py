@@ -10,8 +10,8 @@ from fastapi import FastAPI
 
 from cadence import __version__
 from cadence.experiments.scenarios import ForecasterCache
-from cadence.service import accuracy
-from cadence.service.accuracy import band_from
+from cadence.service.accuracy import rescoring
+from cadence.service.accuracy.rescoring import band_from
 from cadence.service.api import docs, errors, headers, limits, metrics
 from cadence.service.api.fast_forecast import FastForecastMiddleware
 from cadence.service.api.forecast_cache import ForecastCache
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.state.retrain_queue = {}
     app.state.job_leases = LeaseKeeper(engine, every=s.job_lease["heartbeat_every"])
     app.state.rescore_queue = RescoreQueue(
-        lambda names: accuracy.rescore(engine, names, s),
+        lambda names: rescoring.rescore(engine, names, s),
         debounce=s.rescore_debounce_seconds,
         max_pending=s.rescore_max_pending,
     )

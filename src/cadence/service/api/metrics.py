@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cadence.experiments.accuracy import DriftBand, accuracy_status
+from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
 from cadence.store.errors import DatabaseUnavailableError
 from cadence.store.forecasts_repo import current_forecast
 from cadence.store.jobs_repo import KIND_RETRAIN, SUCCEEDED, list_jobs

@@ -1,5 +1,5 @@
 """``GET /v1/series/{name}/accuracy``: how the served forecasts scored as the truth came
-(body: ``cadence.service.accuracy_report``)."""
+(body: ``cadence.service.accuracy.report``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from cadence.service.accuracy import band_from
-from cadence.service.accuracy_report import accuracy_body
+from cadence.service.accuracy.report import accuracy_body
+from cadence.service.accuracy.rescoring import band_from
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.deps import EngineDep, SettingsDep
 from cadence.service.api.series_names import SERIES

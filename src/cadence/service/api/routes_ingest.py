@@ -18,7 +18,7 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from cadence.features.stance import resolve_stances
-from cadence.service.accuracy import series_touched_by_events, series_with_forecasts
+from cadence.service.accuracy.rescoring import series_touched_by_events, series_with_forecasts
 from cadence.service.api.auth import WriteKey
 from cadence.service.api.deps import EngineDep, SettingsDep
 from cadence.service.rescore_queue import RescoreQueue

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.retrain import retrain
+from cadence.jobs.retrain.job import retrain
 from cadence.service.api.auth import AdminKey, ReadKey
 from cadence.service.api.schemas_models import JobOut, RetrainIn, RetrainOut
 from cadence.service.settings import JobLease, Settings

@@ -16,8 +16,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from cadence.experiments.accuracy import accuracy_status
-from cadence.service.accuracy import band_from
+from cadence.experiments.accuracy.rolling import accuracy_status
+from cadence.service.accuracy.rescoring import band_from
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.deps import EngineDep, SettingsDep
 from cadence.service.api.schemas import HealthOut, ReadyOut

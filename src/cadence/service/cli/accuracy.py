@@ -18,8 +18,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cadence.service.accuracy import band_from, rescore
-from cadence.service.accuracy_report import accuracy_body
+from cadence.service.accuracy.report import accuracy_body
+from cadence.service.accuracy.rescoring import band_from, rescore
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.store.forecasts_repo import KIND_CHAMPION
 

@@ -11,6 +11,7 @@ series). The mode is printed and written as ``data_mode``.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import inspect
 import json
@@ -31,18 +32,19 @@ from cadence.experiments.backtest import (
     default_origins,
     run_backtest,
 )
-from cadence.experiments.data import load_series_data
+from cadence.experiments.data import SeriesData, load_series_data
 from cadence.experiments.driver_futures import DEFAULT_PATHS, DriverFuturesConfig
 from cadence.experiments.errors import ExecutorError, ExperimentError
-from cadence.experiments.executors import make_executor
+from cadence.experiments.executors import Executor
 from cadence.models.errors import ModelError
-from cadence.models.registry import available_models
+from cadence.models.lookup import available_models
 from cadence.service.cli.app import app, engine_for, err, out, settings
-from cadence.service.cli.backtest_many import backtest_many
+from cadence.service.cli.backtest_many import BacktestOptions, backtest_many
 from cadence.service.cli.errors import BAD_INPUT, FAILURE
 from cadence.service.cli.known_at import HELP as KNOWN_AT_HELP
 from cadence.service.cli.known_at import mode_label, parse_known_at
 from cadence.service.cli.selection import select_series
+from cadence.service.settings import Settings
 from cadence.store.series_repo import list_series
 
 ENSEMBLE = "ensemble"
@@ -176,6 +178,13 @@ def track(
     return {str(k): str(v) for k, v in dict(ids).items()}
 
 
+def _driver_json(drivers: DriverFuturesConfig) -> dict[str, object]:
+    """The driver futures a backtest used, for its JSON output."""
+    if not drivers.simulated:
+        return {"mode": drivers.mode}
+    return {"mode": drivers.mode, "paths": drivers.paths, "process": drivers.process}
+
+
 def _driver_tags(drivers: DriverFuturesConfig) -> dict[str, str]:
     """MLflow tags of the driver futures a backtest used (none: no tag, as before)."""
     if not drivers.simulated:
@@ -239,7 +248,6 @@ def backtest(
     drivers = DriverFuturesConfig(
         mode=driver_futures.value, paths=driver_paths, process=driver_process.value
     )
-    kind = ExecutorName.dask.value if scheduler else executor.value
     s = settings()
     chosen = select_series([x.name for x in list_series(engine_for(s))], selected, all_series)
     stored_at = parse_known_at(known_at)
@@ -249,65 +257,101 @@ def backtest(
         raise typer.BadParameter(
             "--driver-futures simulated takes one series", param_hint="--driver-futures"
         )
+    opts = BacktestOptions(
+        configs=configs,
+        start=start,
+        end=end,
+        every=every,
+        horizon=horizon,
+        kind=ExecutorName.dask.value if scheduler else executor.value,
+        scheduler=scheduler,
+        workers=workers,
+        json_path=json_path,
+        samples=samples,
+        seed=seed,
+        no_tracking=no_tracking,
+        drivers=drivers,
+    )
     if chosen.many:
-        return backtest_many(
-            chosen.names,
-            configs,
-            start=start,
-            end=end,
-            every=every,
-            horizon=horizon,
-            kind=kind,
-            scheduler=scheduler,
-            workers=workers,
-            json_path=json_path,
-            samples=samples,
-            seed=seed,
-            no_tracking=no_tracking,
-        )
-    series = chosen.names[0]
+        return backtest_many(chosen.names, opts)
+    return _backtest_one(s, chosen.names[0], opts, stored_at)
+
+
+def _backtest_one(
+    s: Settings, series: str, opts: BacktestOptions, stored_at: dt.datetime | None
+) -> int:
+    """``cadence backtest`` of one series: run, print, track, write."""
+    configs, horizon, drivers = opts.configs, opts.horizon, opts.drivers
     try:
         data = load_series_data(engine_for(s), series, known_at=stored_at)
-        origins = default_origins(data, start=start, end=end, every=every, horizon=horizon)
+        origins = default_origins(
+            data, start=opts.start, end=opts.end, every=opts.every, horizon=horizon
+        )
         err.print(
             f"{series}: {len(origins)} origins {origins[0]:%Y-%m-%d} .. {origins[-1]:%Y-%m-%d}, "
-            f"horizon {horizon}, {len(configs)} models, executor {kind}, data by "
+            f"horizon {horizon}, {len(configs)} models, executor {opts.kind}, data by "
             f"{mode_label(stored_at)}, driver futures {drivers.mode}"
             + (f" ({drivers.paths} paths, {drivers.process})" if drivers.simulated else ""),
             highlight=False,
         )
-        dask_dir = s.home / "dask-worker-space"
-        with (
-            make_executor(
-                kind, workers=workers, scheduler=scheduler, local_directory=dask_dir
-            ) as ex,
-            Progress(
-                TextColumn("backtest"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as bar,
-        ):
-            task = bar.add_task("fits", total=None)
-            result = run_backtest(
-                data,
-                configs,
-                origins=origins,
-                horizon=horizon,
-                n_samples=samples,
-                seed=seed,
-                executor=ex,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-                drivers=drivers,
-            )
+        with opts.executor(s) as ex:
+            result = _run_with_bar(data, configs, origins, opts, ex)
     except ExecutorError as exc:
         err.print(f"error: {exc}", highlight=False)
         return FAILURE
     except (ExperimentError, ModelError) as exc:
         err.print(f"error: {exc}", highlight=False)
         return BAD_INPUT
+    _print_scores(result, series, data.frequency)
+    status, run_ids = (
+        (0, {})
+        if opts.no_tracking
+        else _track_and_print(result, configs, opts.samples, opts.seed, drivers)
+    )
+    if opts.json_path is not None:
+        opts.json_path.parent.mkdir(parents=True, exist_ok=True)
+        body = {
+            **result.to_json(run_ids),
+            "data_mode": mode_label(stored_at),
+            "driver_futures": _driver_json(drivers),
+        }
+        opts.json_path.write_text(json.dumps(body, indent=2) + "\n")
+        err.print(f"wrote {opts.json_path}", highlight=False)
+    return status
+
+
+def _run_with_bar(
+    data: SeriesData,
+    configs: list[ModelConfig],
+    origins: list[pd.Timestamp],
+    opts: BacktestOptions,
+    ex: Executor,
+) -> BacktestResult:
+    """``run_backtest`` with a progress bar of the fits (stderr, removed when done)."""
+    with Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("fits", total=None)
+        return run_backtest(
+            data,
+            configs,
+            origins=origins,
+            horizon=opts.horizon,
+            n_samples=opts.samples,
+            seed=opts.seed,
+            executor=ex,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            drivers=opts.drivers,
+        )
+
+
+def _print_scores(result: BacktestResult, series: str, frequency: str) -> None:
+    """Failures to stderr; the score tables (all horizons, then window totals) to stdout."""
     report_failures(result)
     if not result.scores.empty and int(result.scores["n"].max()) == 0:
         err.print(
@@ -320,37 +364,30 @@ def backtest(
         f"interval totals (tallies inside each horizon), {series}"
         if by_interval
         else f"daily scores, {series}"
-        if data.frequency == "D"
+        if frequency == "D"
         else f"scores, {series}"
     )
     out.print(score_table(result, result.scores, title))
     for days, scores in result.total_scores.items():
         if not scores.empty and scores["n"].sum() > 0:
             out.print(score_table(result, scores, f"{days}-day totals, {series}", show_skill=False))
+
+
+def _track_and_print(
+    result: BacktestResult,
+    configs: list[ModelConfig],
+    samples: int,
+    seed: int,
+    drivers: DriverFuturesConfig,
+) -> tuple[int, dict[str, str]]:
+    """Log the runs (a failure is reported and sets the exit status, the scores stay)."""
     status = 0
     run_ids: dict[str, str] = {}
-    if not no_tracking:
-        try:
-            run_ids = track(result, configs, samples, seed, _driver_tags(drivers))
-        except Exception as exc:  # tracking must not lose the scores just computed
-            err.print(f"[red]MLflow logging failed:[/] {type(exc).__name__}: {exc}")
-            status = FAILURE
-        for key, run_id in run_ids.items():
-            err.print(f"mlflow run {key}: {run_id}", highlight=False)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        body = {
-            **result.to_json(run_ids),
-            "data_mode": mode_label(stored_at),
-            "driver_futures": {
-                "mode": drivers.mode,
-                **(
-                    {"paths": drivers.paths, "process": drivers.process}
-                    if drivers.simulated
-                    else {}
-                ),
-            },
-        }
-        json_path.write_text(json.dumps(body, indent=2) + "\n")
-        err.print(f"wrote {json_path}", highlight=False)
-    return status
+    try:
+        run_ids = track(result, configs, samples, seed, _driver_tags(drivers))
+    except Exception as exc:  # tracking must not lose the scores just computed
+        err.print(f"[red]MLflow logging failed:[/] {type(exc).__name__}: {exc}")
+        status = FAILURE
+    for key, run_id in run_ids.items():
+        err.print(f"mlflow run {key}: {run_id}", highlight=False)
+    return status, run_ids

@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from cadence.features.stance import resolve_stances
-from cadence.service.accuracy import rescore_after_ingest
+from cadence.service.accuracy.rescoring import rescore_after_ingest
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.store.ingest import (
     IngestSummary,

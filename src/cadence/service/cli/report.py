@@ -5,7 +5,7 @@
 known on that day (with ``--known-at``: only the rows stored by that instant, what
 happened included) and writes what it knew, its forecast (7/14/28-day totals, P(>= k),
 a fan chart), the effects of retaliation and statements, and, where later data exists,
-what happened, scored (``cadence.experiments.report``). Without ``--model`` the
+what happened, scored (``cadence.experiments.report.build``). Without ``--model`` the
 registered champion's configuration is used when the series has one.
 
 Output: ``--out FILE.md`` writes Markdown and the chart beside it (``FILE.png``);
@@ -27,10 +27,10 @@ from sqlalchemy import Engine
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.data import load_series_data
 from cadence.experiments.errors import ExperimentError
-from cadence.experiments.report import build_report
-from cadence.experiments.report_render import to_html, to_markdown
+from cadence.experiments.report.build import Report, build_report
+from cadence.experiments.report.render import to_html, to_markdown
 from cadence.models.errors import ModelError
-from cadence.models.registry import available_models
+from cadence.models.lookup import available_models
 from cadence.service.cli.app import app, engine_for, err, print_json, settings
 from cadence.service.cli.errors import BAD_INPUT
 from cadence.service.cli.known_at import HELP as KNOWN_AT_HELP
@@ -48,7 +48,7 @@ def _champion(engine: Engine, series: str, tracking_uri: str) -> ModelConfig | N
         return None
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     try:
-        from cadence.experiments.registry import alias_version
+        from cadence.experiments.model_registry import alias_version
 
         version = alias_version(tracking_uri, series)
     except Exception as exc:  # an unreachable registry must not stop a report
@@ -103,7 +103,14 @@ def report_cmd(
         if not as_json:
             typer.echo(to_markdown(report), nl=False)
         return 0
-    from cadence.experiments.report_plot import report_png
+    _write(report, out)
+    _print_outline(report)
+    return 0
+
+
+def _write(report: Report, out: Path) -> None:
+    """``out`` as Markdown with the chart beside it, or as one HTML page."""
+    from cadence.experiments.report.plot import report_png
 
     png = report_png(report)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +122,10 @@ def report_cmd(
         image.write_bytes(png)
         out.write_text(to_markdown(report, image.name), encoding="utf-8")
         err.print(f"wrote {out} and {image}", highlight=False)
+
+
+def _print_outline(report: Report) -> None:
+    """The forecast windows and the scored totals, one line each (stderr)."""
     for w in report.windows:
         err.print(
             f"{w.label}: mean {w.mean:.1f}, median {w.quantiles[0.5]}, 80% interval "
@@ -129,7 +140,6 @@ def report_cmd(
         )
     if not report.scored:
         err.print("nothing scored: no later data pins down a total in the horizon")
-    return 0
 
 
 __all__ = ["report_cmd"]

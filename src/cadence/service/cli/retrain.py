@@ -2,7 +2,7 @@
 
 ``cadence retrain --series NAME | --all`` backtests the candidates against the champion
 on recent origins, promotes only on evidence and writes the champion's forecast for
-serving (``cadence.experiments.retrain``). Exit status: 0 when every series now serves a
+serving (``cadence.jobs.retrain.job``). Exit status: 0 when every series now serves a
 fresh forecast, 1 when a retrain failed or another one of the same series is running
 (the previous champion keeps serving), 2 for bad input (unknown series or model).
 
@@ -33,11 +33,11 @@ from sqlalchemy import Engine
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.errors import ExperimentError
 from cadence.experiments.executors import make_executor
-from cadence.experiments.many_summary import retrain_summary
+from cadence.experiments.many.summary import retrain_summary
 from cadence.experiments.replay import replay_forecast
-from cadence.experiments.retrain import FAILED_OUTCOME, retrain
-from cadence.experiments.retrain_many import ManyRetrain, retrain_many
 from cadence.experiments.serving import forecast_payload
+from cadence.jobs.retrain.job import FAILED_OUTCOME, retrain
+from cadence.jobs.retrain.many import ManyRetrain, retrain_many
 from cadence.models.forecast import CountForecast
 from cadence.service.candidates import parse_candidates
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
@@ -211,51 +211,21 @@ def retrain_cmd(
     engine = engine_for(s)
     chosen = select_series([x.name for x in list_series(engine)], selected, all_series)
     names = chosen.names
-    if chosen.many:
-        kind = "dask" if scheduler else _many_executor(executor, len(names))
-        run = _retrain_many(
-            engine,
-            names,
-            kind=kind,
-            workers=workers,
-            scheduler=scheduler,
-            local_directory=s.home / "dask-worker-space",
-            quiet=as_json,
-            tracking_uri=s.resolved_tracking_uri,
-            candidates=candidates,
-            recent_origins=origins,
-            every=every,
-            horizon=horizon,
-            n_samples=samples,
-            seed=seed,
-            **s.job_lease,
-        )
-        outcomes = [o.as_dict() for o in run.outcomes]
-        status = FAILURE if any(o["status"] == FAILED_OUTCOME for o in outcomes) else 0
-        timing: dict[str, object] = {
-            "seconds": round(run.seconds, 3),
-            "steps": run.step_seconds,
-            "fit_steps": run.fit_seconds,
-        }
-    else:
-        outcomes, status = _retrain_one(
-            engine,
-            names[0],
-            kind="dask" if scheduler else executor or "serial",
-            workers=workers,
-            scheduler=scheduler,
-            local_directory=s.home / "dask-worker-space",
-            quiet=as_json,
-            tracking_uri=s.resolved_tracking_uri,
-            candidates=candidates,
-            recent_origins=origins,
-            every=every,
-            horizon=horizon,
-            n_samples=samples,
-            seed=seed,
-            **s.job_lease,
-        )
-        timing = {}
+    kw: dict[str, Any] = dict(
+        workers=workers,
+        scheduler=scheduler,
+        local_directory=s.home / "dask-worker-space",
+        quiet=as_json,
+        tracking_uri=s.resolved_tracking_uri,
+        candidates=candidates,
+        recent_origins=origins,
+        every=every,
+        horizon=horizon,
+        n_samples=samples,
+        seed=seed,
+        **s.job_lease,
+    )
+    outcomes, status, timing = _run_retrains(engine, names, chosen.many, executor, kw)
     if as_json:
         print_json(
             {"series": outcomes, "summary": {**retrain_summary(outcomes), "timing": timing}}
@@ -263,20 +233,45 @@ def retrain_cmd(
             else outcomes
         )
     else:
-        t = Table(title="retrain")
-        for col in ("series", "status", "champion", "version", "seconds", "reason"):
-            t.add_column(col, overflow="fold")
-        for o in outcomes:
-            t.add_row(
-                str(o["series"]),
-                str(o["status"]),
-                str(o.get("champion") or "-"),
-                str(o.get("champion_version") or "-"),
-                str(o.get("seconds", "-")),
-                str(o.get("reason") or ""),
-            )
-        out.print(t)
+        out.print(_outcome_table(outcomes))
     return status
+
+
+def _run_retrains(
+    engine: Engine, names: list[str], many: bool, executor: str | None, kw: dict[str, Any]
+) -> tuple[list[dict[str, object]], int, dict[str, object]]:
+    """The outcomes as JSON, the exit status and (many series) the timing summary."""
+    scheduler = kw["scheduler"]
+    if not many:
+        kind = "dask" if scheduler else executor or "serial"
+        outcomes, status = _retrain_one(engine, names[0], kind=kind, **kw)
+        return outcomes, status, {}
+    kind = "dask" if scheduler else _many_executor(executor, len(names))
+    run = _retrain_many(engine, names, kind=kind, **kw)
+    outcomes = [o.as_dict() for o in run.outcomes]
+    status = FAILURE if any(o["status"] == FAILED_OUTCOME for o in outcomes) else 0
+    timing: dict[str, object] = {
+        "seconds": round(run.seconds, 3),
+        "steps": run.step_seconds,
+        "fit_steps": run.fit_seconds,
+    }
+    return outcomes, status, timing
+
+
+def _outcome_table(outcomes: list[dict[str, object]]) -> Table:
+    t = Table(title="retrain")
+    for col in ("series", "status", "champion", "version", "seconds", "reason"):
+        t.add_column(col, overflow="fold")
+    for o in outcomes:
+        t.add_row(
+            str(o["series"]),
+            str(o["status"]),
+            str(o.get("champion") or "-"),
+            str(o.get("champion_version") or "-"),
+            str(o.get("seconds", "-")),
+            str(o.get("reason") or ""),
+        )
+    return t
 
 
 @app.command("forecast")
@@ -312,38 +307,46 @@ def forecast_cmd(
         if body is None:
             return BAD_INPUT
         return _print_forecast(series, body, as_json)
+    body = _stored_body(engine, series, horizon)
+    if body is None:
+        return BAD_INPUT
+    return _print_forecast(series, body, as_json)
+
+
+def _stored_body(engine: Engine, series: str, horizon: int | None) -> dict[str, Any] | None:
+    """The served forecast body of ``series``, cut to ``horizon`` periods (its windows
+    summarised again from the stored paths); None after printing why there is none."""
     try:
         stored = require_current_forecast(engine, series)
     except NotFoundError as exc:
         err.print(f"error: {exc}", highlight=False)
-        return BAD_INPUT
+        return None
     body = stored.payload
-    if horizon is not None:
-        if horizon > stored.horizon:
-            err.print(
-                f"error: --horizon {horizon} exceeds the stored horizon {stored.horizon}",
-                highlight=False,
-            )
-            return BAD_INPUT
-        if stored.samples is not None:
-            fc = CountForecast(
-                origin=pd.Timestamp(stored.origin),
-                samples=stored.samples,
-                index=pd.DatetimeIndex([pd.Timestamp(p["date"]) for p in body["periods"]]),
-            )
-            body = forecast_payload(
-                series,
-                str(body["frequency"]),
-                fc,
-                model_name=stored.model_name,
-                version=stored.model_version,
-                run_id=stored.run_id,
-                generated_at=stored.generated_at,
-                horizon=horizon,
-            )
-        else:
-            body = {**body, "periods": body["periods"][:horizon]}
-    return _print_forecast(series, body, as_json)
+    if horizon is None:
+        return body
+    if horizon > stored.horizon:
+        err.print(
+            f"error: --horizon {horizon} exceeds the stored horizon {stored.horizon}",
+            highlight=False,
+        )
+        return None
+    if stored.samples is None:
+        return {**body, "periods": body["periods"][:horizon]}
+    fc = CountForecast(
+        origin=pd.Timestamp(stored.origin),
+        samples=stored.samples,
+        index=pd.DatetimeIndex([pd.Timestamp(p["date"]) for p in body["periods"]]),
+    )
+    return forecast_payload(
+        series,
+        str(body["frequency"]),
+        fc,
+        model_name=stored.model_name,
+        version=stored.model_version,
+        run_id=stored.run_id,
+        generated_at=stored.generated_at,
+        horizon=horizon,
+    )
 
 
 def _replay(

@@ -105,43 +105,54 @@ def run(
     if as_json:
         print_json({"load": loaded, "series": summary, "retrain": outcomes, "tables": counts})
     else:
-        t = Table(title="bundled series")
-        keys = (
-            "series",
-            "frequency",
-            "target",
-            "first",
-            "last",
-            "periods_known",
-            "intervals",
-            "total",
-        )
-        for col in (
-            "series",
-            "freq",
-            "target",
-            "first",
-            "last",
-            "periods known",
-            "intervals",
-            "total",
-        ):
-            t.add_column(col, no_wrap=True)
-        for r in summary:
-            t.add_row(*(str(r[k]) if r[k] is not None else "-" for k in keys))
-        out.print(t)
-        if outcomes:
-            rt = Table(title="retrain")
-            for col in ("series", "status", "champion", "version", "reason"):
-                rt.add_column(col)
-            for row in outcomes:
-                cells = ("series", "status", "champion", "version", "reason")
-                rt.add_row(*(str(row[k] or "-") for k in cells))
-            out.print(rt)
-        out.print("stored rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        out.print(
-            f"forecast: cadence forecast --series israel-alerts   or, with the API "
-            f"running:  curl -s http://{host}:{port}/v1/series/israel-alerts/forecast"
-        )
+        _print_summary(summary, outcomes, counts, host, port)
     if serve:
         serve_api(host=host, port=port, workers=1)
+
+
+def _print_summary(
+    summary: list[dict[str, object]],
+    outcomes: list[dict[str, object]],
+    counts: dict[str, int],
+    host: str,
+    port: int,
+) -> None:
+    """The bundled series, the retrain outcomes and the stored rows, as tables."""
+    t = Table(title="bundled series")
+    keys = (
+        "series",
+        "frequency",
+        "target",
+        "first",
+        "last",
+        "periods_known",
+        "intervals",
+        "total",
+    )
+    for col in (
+        "series",
+        "freq",
+        "target",
+        "first",
+        "last",
+        "periods known",
+        "intervals",
+        "total",
+    ):
+        t.add_column(col, no_wrap=True)
+    for r in summary:
+        t.add_row(*(str(r[k]) if r[k] is not None else "-" for k in keys))
+    out.print(t)
+    if outcomes:
+        rt = Table(title="retrain")
+        for col in ("series", "status", "champion", "version", "reason"):
+            rt.add_column(col)
+        for row in outcomes:
+            cells = ("series", "status", "champion", "version", "reason")
+            rt.add_row(*(str(row[k] or "-") for k in cells))
+        out.print(rt)
+    out.print("stored rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    out.print(
+        f"forecast: cadence forecast --series israel-alerts   or, with the API "
+        f"running:  curl -s http://{host}:{port}/v1/series/israel-alerts/forecast"
+    )

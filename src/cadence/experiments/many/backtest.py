@@ -25,8 +25,8 @@ from typing import Any
 from cadence.experiments.backtest import BacktestResult, ModelConfig, default_origins, run_backtest
 from cadence.experiments.data import SeriesData
 from cadence.experiments.executors import Executor, SerialExecutor
-from cadence.experiments.many_panels import prebuild
-from cadence.experiments.many_summary import skill_summary
+from cadence.experiments.many.panels import prebuild
+from cadence.experiments.many.summary import skill_summary
 
 __all__ = [
     "ManyResult",
@@ -43,7 +43,7 @@ class ManySettings:
     """What every series' backtest shares: models, origin rule (``default_origins``'s
     ``start``, ``end``, ``every``), horizon, paths and seed. ``prebuild_panels``: build
     the panels of a batch's eligible series in one vectorized pass
-    (``experiments.many_panels``); the results are the same either way."""
+    (``experiments.many.panels``); the results are the same either way."""
 
     configs: tuple[ModelConfig, ...]
     horizon: int

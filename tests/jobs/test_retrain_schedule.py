@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from cadence.experiments.retrain import RetrainOutcome
+from cadence.jobs.retrain.job import RetrainOutcome
 from cadence.service import scheduler as S
 from cadence.store.jobs_repo import JobConflictError, JobInfo
 from cadence.store.series_repo import apply_series

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from cadence.experiments.accuracy import DriftBand
+from cadence.experiments.accuracy.rolling import DriftBand
+from cadence.experiments.accuracy.scores import ScoreRun, score_served
+from cadence.experiments.accuracy.tracking import log_live_accuracy
 from cadence.experiments.errors import TrackingError
-from cadence.experiments.live_scores import ScoreRun, score_served
-from cadence.experiments.live_tracking import log_live_accuracy
 from cadence.features import SeriesSpec, apply_filter
 from cadence.features.errors import SpecError
 from cadence.service.settings import Settings

@@ -25,11 +25,11 @@ from mlflow.exceptions import MlflowException
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from cadence.experiments import registry as R
-from cadence.experiments import retrain as RT
+from cadence.experiments import model_registry
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.tracking import mlflow_client, quiet_mlflow
-from cadence.models import registry as model_registry
+from cadence.jobs.retrain import job as RT
+from cadence.models import lookup
 from cadence.models.baselines import RecentRate
 from cadence.models.forecast import CountForecast
 from cadence.store import jobs_repo as J
@@ -107,7 +107,7 @@ def stores(seeded: tuple[Path, Path], tmp_path: Path) -> Iterator[Stores]:
 
 
 def _champion(s: Stores) -> tuple[str, str | None]:
-    found = R.alias_version(s.tracking_uri, SERIES)
+    found = model_registry.alias_version(s.tracking_uri, SERIES)
     assert found is not None and found.config is not None
     return found.version, found.config.key
 
@@ -141,7 +141,7 @@ def test_first_retrain_serves_what_the_registered_champion_forecasts(
     assert body["model"] == {"name": "recent_rate", "version": "1", "run_id": served.run_id}
     assert body["origin"] == "2024-08-27" and len(body["periods"]) == 7
     # the registry's champion, loaded by alias, draws the served paths with the same seed
-    model = R.load_forecaster(stores.tracking_uri, SERIES)
+    model = model_registry.load_forecaster(stores.tracking_uri, SERIES)
     out = model.predict(pd.DataFrame({"horizon": [7], "n_samples": [200], "seed": [0]}))
     np.testing.assert_allclose(out["mean"].to_numpy(), served.samples.mean(axis=0))
     assert [p["mean"] for p in body["periods"]] == pytest.approx(list(out["mean"]), abs=1e-6)
@@ -173,7 +173,9 @@ def test_better_candidate_promoted_and_worse_one_not(stores: Stores) -> None:
     assert list(kept.step_seconds) == steps
     assert sum(kept.step_seconds.values()) == pytest.approx(kept.seconds, abs=0.05)
     # a clearly better candidate (a shorter recent window) against a climatology champion
-    R.set_alias(s.tracking_uri, SERIES, R.CHAMPION, _register_climatology(s))
+    model_registry.set_alias(
+        s.tracking_uri, SERIES, model_registry.CHAMPION, _register_climatology(s)
+    )
     with s.engine.begin() as conn:  # serve what the alias says, as a retrain would
         conn.exec_driver_sql("DELETE FROM forecasts")
     better = ModelConfig("recent_rate", {"window": 14})
@@ -187,12 +189,12 @@ def test_better_candidate_promoted_and_worse_one_not(stores: Stores) -> None:
 
 
 def _register_climatology(s: Stores) -> str:
-    model = model_registry.make_model("climatology")
+    model = lookup.make_model("climatology")
     panel = pd.DataFrame(
         {"count": np.ones(60)}, index=pd.date_range("2024-06-29", periods=60, freq="D", name="date")
     )
     model.fit(panel)
-    version = R.register_forecaster(
+    version = model_registry.register_forecaster(
         model,
         CLIM,
         series=SERIES,
@@ -217,7 +219,9 @@ def _eligible(s: Stores, out: RT.RetrainOutcome) -> list[str]:
 
 def test_challenger_is_the_best_candidate_not_served(stores: Stores) -> None:
     s = stores
-    assert R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER) is None  # seeded: no runner-up
+    assert (
+        model_registry.alias_version(s.tracking_uri, SERIES, model_registry.CHALLENGER) is None
+    )  # seeded: no runner-up
     out = RT.retrain(
         s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[CLIM, RECENT, WIDE], **FAST
     )
@@ -227,7 +231,7 @@ def test_challenger_is_the_best_candidate_not_served(stores: Stores) -> None:
     runner_up = next(k for k in eligible if k != out.champion)
     assert out.challenger == runner_up and out.challenger_version == "3"
     assert out.champion_version == "2" and _champion(s) == ("2", out.champion)
-    found = R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER)
+    found = model_registry.alias_version(s.tracking_uri, SERIES, model_registry.CHALLENGER)
     assert found is not None and found.config is not None
     assert (found.version, found.config.key) == ("3", runner_up)
     with quiet_mlflow():
@@ -235,7 +239,7 @@ def test_challenger_is_the_best_candidate_not_served(stores: Stores) -> None:
     assert mv.tags["cadence.promoted"] == "false" and mv.tags["cadence.job_id"] == out.job_id
     assert mv.run_id == out.run_ids[runner_up]  # logged into its own backtest run
     # loaded by alias, the challenger forecasts like the runner-up it is
-    model = R.load_forecaster(s.tracking_uri, SERIES, R.CHALLENGER)
+    model = model_registry.load_forecaster(s.tracking_uri, SERIES, model_registry.CHALLENGER)
     assert model.unwrap_python_model().model.window == (60 if runner_up == WIDE.key else None)
     summary = model.predict(pd.DataFrame({"horizon": [7], "n_samples": [100], "seed": [0]}))
     assert len(summary) == 7 and (summary["mean"] > 0).all()
@@ -246,7 +250,7 @@ def test_challenger_is_the_best_candidate_not_served(stores: Stores) -> None:
     alone = RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[CLIM], **FAST)
     assert alone.status != RT.FAILED_OUTCOME, alone.reason
     assert alone.challenger is None and alone.as_dict()["challenger_version"] is None
-    assert R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER) is None
+    assert model_registry.alias_version(s.tracking_uri, SERIES, model_registry.CHALLENGER) is None
 
 
 def test_challenger_refit_failure_skips_to_the_next_candidate(
@@ -273,7 +277,7 @@ def test_challenger_refit_failure_skips_to_the_next_candidate(
     assert WIDE.key in eligible and len(eligible) == 3
     expected = next(k for k in eligible if k not in (out.champion, WIDE.key))
     assert out.challenger == expected and out.champion != WIDE.key
-    found = R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER)
+    found = model_registry.alias_version(s.tracking_uri, SERIES, model_registry.CHALLENGER)
     assert found is not None and found.config is not None and found.config.key == expected
     assert any(WIDE.key in w and "singular" in w for w in out.warnings)
 
@@ -293,9 +297,9 @@ class BrokenModel(RecentRate):
 def test_failing_candidate_leaves_the_champion(
     stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    specs = dict(model_registry.REGISTRY)
-    specs["broken"] = model_registry.ModelSpec("broken", f"{__name__}:BrokenModel", "raises")
-    monkeypatch.setattr(model_registry, "REGISTRY", MappingProxyType(specs))
+    specs = dict(lookup.REGISTRY)
+    specs["broken"] = lookup.ModelSpec("broken", f"{__name__}:BrokenModel", "raises")
+    monkeypatch.setattr(lookup, "REGISTRY", MappingProxyType(specs))
     s = stores
     out = RT.retrain(
         s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[ModelConfig("broken")], **FAST
@@ -389,11 +393,13 @@ def test_alias_move_failure_rolls_the_forecast_back(
 ) -> None:
     s = stores
     served = _served_id(s)
-    R.set_alias(s.tracking_uri, SERIES, R.CHALLENGER, "1")  # some earlier challenger
+    model_registry.set_alias(
+        s.tracking_uri, SERIES, model_registry.CHALLENGER, "1"
+    )  # some earlier challenger
     real = MlflowClient.set_registered_model_alias
 
     def refuse_champion(self: MlflowClient, name: str, alias: str, version: str) -> None:
-        if alias == R.CHAMPION:
+        if alias == model_registry.CHAMPION:
             raise MlflowException("registry unavailable (synthetic)")
         real(self, name, alias, version)
 
@@ -407,7 +413,7 @@ def test_alias_move_failure_rolls_the_forecast_back(
     # the refitted champion and a challenger were registered (versions 2 and 3), but the
     # challenger alias moved with the failed transaction is back where it was
     assert out.challenger is None
-    challenger = R.alias_version(s.tracking_uri, SERIES, R.CHALLENGER)
+    challenger = model_registry.alias_version(s.tracking_uri, SERIES, model_registry.CHALLENGER)
     assert challenger is not None and challenger.version == "1"
     with quiet_mlflow():
         versions = mlflow_client(s.tracking_uri).search_model_versions(f"name='cadence-{SERIES}'")
@@ -453,7 +459,9 @@ def test_killed_process_is_taken_over_and_the_alias_repaired(stores: Stores) -> 
     # a process killed (SIGKILL) after moving the alias, before its commit: its job row
     # stays running and the alias points at a version that was never served
     dead = J.start_job(s.engine, J.KIND_RETRAIN, SERIES)
-    R.set_alias(s.tracking_uri, SERIES, R.CHAMPION, _register_climatology(s))
+    model_registry.set_alias(
+        s.tracking_uri, SERIES, model_registry.CHAMPION, _register_climatology(s)
+    )
     with pytest.raises(J.JobConflictError):  # not stale yet: the lock holds
         RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
     assert _served_id(s) == served
@@ -575,19 +583,19 @@ def test_serve_and_refuse_on_each_backend(
 
 _KILLED_CHILD = """
 import os, signal, sys
-from cadence.experiments import registry as R
-from cadence.experiments import retrain as RT
+from cadence.experiments import model_registry
+from cadence.jobs.retrain import job as RT
 from cadence.experiments.backtest import ModelConfig
 from cadence.store.engine import make_engine
 
-real = R.set_alias
+real = model_registry.set_alias
 
 def move_then_die(uri, series, alias, version):
     real(uri, series, alias, version)
-    if alias == R.CHAMPION:  # the alias moved; the forecast transaction is still open
+    if alias == model_registry.CHAMPION:  # the alias moved; the forecast transaction is still open
         os.kill(os.getpid(), signal.SIGKILL)
 
-R.set_alias = move_then_die
+model_registry.set_alias = move_then_die
 engine = make_engine(sys.argv[1])
 RT.retrain(engine, sys.argv[3], tracking_uri=sys.argv[2], candidates=[ModelConfig("recent_rate")],
            recent_origins=4, every=7, horizon=7, n_samples=200, n_boot=200, plots=False)

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from cadence.experiments import registry as R
-from cadence.experiments import retrain as RT
+from cadence.experiments import model_registry
 from cadence.experiments.backtest import ModelConfig
+from cadence.jobs.retrain import job as RT
 from cadence.store import jobs_repo as J
 from cadence.store.forecasts_repo import current_forecast
 from cadence.store.ingest import ingest_counts
@@ -45,20 +45,20 @@ def _synthetic_counts() -> pd.DataFrame:
 # the child moves the challenger alias, then hangs inside the serving transaction
 _CHILD = """
 import datetime as dt, sys, time
-from cadence.experiments import registry as R
-from cadence.experiments import retrain as RT
+from cadence.experiments import model_registry
+from cadence.jobs.retrain import job as RT
 from cadence.experiments.backtest import ModelConfig
 from cadence.store.engine import make_engine
 
-real = R.set_alias
+real = model_registry.set_alias
 
 def move_then_hang(uri, series, alias, version):
     real(uri, series, alias, version)
-    if alias == R.CHALLENGER:
+    if alias == model_registry.CHALLENGER:
         print(version, flush=True)
         time.sleep(600)
 
-R.set_alias = move_then_hang
+model_registry.set_alias = move_then_hang
 configs = [ModelConfig("climatology"), ModelConfig("recent_rate"),
            ModelConfig("recent_rate", {"window": 60})]
 RT.retrain(make_engine(sys.argv[1]), sys.argv[3], tracking_uri=sys.argv[2], candidates=configs,
@@ -101,7 +101,7 @@ def test_killed_retrain_is_taken_over_and_its_challenger_alias_repaired(
     dead = J.running_job(engine, J.KIND_RETRAIN, SERIES)
     assert dead is not None  # what the kill left: a running job, a moved challenger alias
     assert moved != first.challenger_version
-    challenger = R.alias_version(tracking, SERIES, R.CHALLENGER)
+    challenger = model_registry.alias_version(tracking, SERIES, model_registry.CHALLENGER)
     assert challenger is not None and challenger.version == moved
 
     time.sleep(EXPIRY.total_seconds())  # no one renews the dead job's lease

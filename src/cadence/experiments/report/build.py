@@ -5,7 +5,7 @@ what happened.
 the future frame are built from rows dated on or before the last day of the origin
 period (``fit_and_forecast``), observations count once their last day has passed, and the
 recent strikes and statements listed are dated on or before ``as_of``. Later rows are
-read only to score (``report_truth``), so adding or changing anything dated after
+read only to score (``report.truth``), so adding or changing anything dated after
 ``as_of`` cannot change the forecast, the effects or the lists.
 
 Time convention: ``origin`` is the label of the last *complete* period on or before
@@ -55,13 +55,13 @@ from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig, build_model, 
 from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
 from cadence.experiments.driver_ablation import drivers_used
 from cadence.experiments.errors import ExperimentError
-from cadence.experiments.report_truth import LaterTruth, TotalScore, later_truth, score_total
+from cadence.experiments.report.truth import LaterTruth, TotalScore, later_truth, score_total
 from cadence.experiments.serving import window_periods
 from cadence.features import Panel, apply_filter, feature_definitions
 from cadence.features.errors import InputError
 from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
-from cadence.models.registry import available_models, model_class
+from cadence.models.lookup import available_models, model_class
 
 __all__ = [
     "DEFAULT_PREFERENCE",
@@ -194,36 +194,13 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         """The report as plain JSON values (dates ISO, NaN as None)."""
-
-        def num(x: object) -> float | None:
-            v = float(cast(float, x))
-            return v if np.isfinite(v) else None
-
-        def day(t: object) -> str:
-            return pd.Timestamp(cast(str, t)).date().isoformat()
-
-        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            out = []
-            for r in frame.to_dict("records"):
-                row: dict[str, Any] = {}
-                for k, v in r.items():
-                    if isinstance(v, pd.Timestamp):
-                        row[str(k)] = v.date().isoformat()
-                    elif isinstance(v, float | np.floating):
-                        row[str(k)] = num(v)
-                    elif isinstance(v, np.integer):
-                        row[str(k)] = int(v)
-                    else:
-                        row[str(k)] = v
-                out.append(row)
-            return out
-
+        freq = cast(Any, self.frequency)
         return {
             "series": self.series,
             "frequency": self.frequency,
-            "as_of": day(self.as_of),
-            "origin": day(self.origin),
-            "data_through": day(self.data_through),
+            "as_of": _day(self.as_of),
+            "origin": _day(self.origin),
+            "data_through": _day(self.data_through),
             "horizon": self.horizon,
             "model": {
                 "key": self.choice.config.key,
@@ -233,54 +210,83 @@ class Report:
                 "notes": list(self.fit_notes),
             },
             "skipped": dict(self.choice.skipped),
-            "windows": [
-                {
-                    "label": w.label,
-                    "periods": w.periods,
-                    "first": day(w.first),
-                    "last": day(period_end(w.last, cast(Any, self.frequency))),
-                    "mean": num(w.mean),
-                    "quantiles": {f"{q:g}": v for q, v in w.quantiles.items()},
-                    "p_at_least": {str(k): num(p) for k, p in w.p_at_least.items()},
-                    "known_periods": w.known_periods,
-                }
-                for w in self.windows
-            ],
-            "recent": records(self.recent),
-            "strikes": records(self.strikes),
-            "statements": records(self.statements),
-            "effects": {"source": self.effects_source, "rows": records(self.effects)},
-            "scored": [
-                {
-                    "label": s.label,
-                    "first": day(s.first),
-                    "last": day(period_end(s.last, cast(Any, self.frequency))),
-                    "periods": s.periods,
-                    "observed": num(s.score.observed),
-                    "mean": num(s.score.mean),
-                    "q10": s.score.q10,
-                    "q50": s.score.q50,
-                    "q90": s.score.q90,
-                    "crps": num(s.score.crps),
-                    "inside_80": s.score.inside_80,
-                    "pit": num(s.score.pit),
-                    "reference_crps": None if s.reference_crps is None else num(s.reference_crps),
-                }
-                for s in self.scored
-            ],
+            "windows": [_window_dict(w, freq) for w in self.windows],
+            "recent": _records(self.recent),
+            "strikes": _records(self.strikes),
+            "statements": _records(self.statements),
+            "effects": {"source": self.effects_source, "rows": _records(self.effects)},
+            "scored": [_scored_dict(s, freq) for s in self.scored],
             "truth_notes": list(self.truth_notes),
             "sampled_bounds": [
                 {
                     "label": b.label,
-                    "first": day(b.first),
-                    "last": day(period_end(b.last, cast(Any, self.frequency))),
-                    "at_least": num(b.reported),
+                    "first": _day(b.first),
+                    "last": _day(period_end(b.last, freq)),
+                    "at_least": _num(b.reported),
                 }
                 for b in self.sampled_bounds
             ],
             "seed": self.seed,
             "n_samples": self.n_samples,
         }
+
+
+def _num(x: object) -> float | None:
+    v = float(cast(float, x))
+    return v if np.isfinite(v) else None
+
+
+def _day(t: object) -> str:
+    return pd.Timestamp(cast(str, t)).date().isoformat()
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as JSON values (timestamps as ISO dates, NaN as None)."""
+    out = []
+    for r in frame.to_dict("records"):
+        row: dict[str, Any] = {}
+        for k, v in r.items():
+            if isinstance(v, pd.Timestamp):
+                row[str(k)] = v.date().isoformat()
+            elif isinstance(v, float | np.floating):
+                row[str(k)] = _num(v)
+            elif isinstance(v, np.integer):
+                row[str(k)] = int(v)
+            else:
+                row[str(k)] = v
+        out.append(row)
+    return out
+
+
+def _window_dict(w: WindowForecast, freq: Any) -> dict[str, Any]:
+    return {
+        "label": w.label,
+        "periods": w.periods,
+        "first": _day(w.first),
+        "last": _day(period_end(w.last, freq)),
+        "mean": _num(w.mean),
+        "quantiles": {f"{q:g}": v for q, v in w.quantiles.items()},
+        "p_at_least": {str(k): _num(p) for k, p in w.p_at_least.items()},
+        "known_periods": w.known_periods,
+    }
+
+
+def _scored_dict(s: ScoredTotal, freq: Any) -> dict[str, Any]:
+    return {
+        "label": s.label,
+        "first": _day(s.first),
+        "last": _day(period_end(s.last, freq)),
+        "periods": s.periods,
+        "observed": _num(s.score.observed),
+        "mean": _num(s.score.mean),
+        "q10": s.score.q10,
+        "q50": s.score.q50,
+        "q90": s.score.q90,
+        "crps": _num(s.score.crps),
+        "inside_80": s.score.inside_80,
+        "pit": _num(s.score.pit),
+        "reference_crps": None if s.reference_crps is None else _num(s.reference_crps),
+    }
 
 
 # --- the origin and the model ------------------------------------------------------------
@@ -317,37 +323,10 @@ def choose_model(
     can fit). Raises ``ReportError`` for an unknown name or a requested model that
     cannot fit the series (the message says why and which can)."""
     n_iv = len(panel.intervals)
-    why_intervals = (
-        f"cannot fit interval observations; series {panel.spec.name!r} has {n_iv} count(s) "
-        "known only as totals over several periods"
-    )
-    skipped: dict[str, str] = {}
-    for name in available_models():
-        if name == "ensemble":
-            skipped[name] = (
-                "a mixture of other models' forecasts whose members and weights come from a "
-                "backtest; it forecasts here only as a retrained champion"
-            )
-            continue
-        try:
-            cls = model_class(name)
-        except ModelError as exc:
-            skipped[name] = f"not available: {exc}"
-            continue
-        if n_iv and not getattr(cls, "supports_intervals", False):
-            skipped[name] = f"{name} {why_intervals}"
-    usable = [n for n in available_models() if n not in skipped]
+    skipped = _unusable_models(panel)
     if requested is not None:
-        if requested not in available_models():
-            raise ReportError(
-                f"no model named {requested!r}; available: {', '.join(available_models())}"
-            )
-        if requested in skipped:
-            raise ReportError(
-                f"model {requested!r} cannot forecast this series: {skipped[requested]}; "
-                f"models that can: {', '.join(usable)}"
-            )
-        return ModelChoice(ModelConfig(requested), "named on the command line", skipped)
+        return _requested_model(requested, skipped)
+    usable = [n for n in available_models() if n not in skipped]
     note = ""
     if champion is not None:
         why_not = _usable(champion, bool(n_iv))
@@ -371,6 +350,46 @@ def choose_model(
             prefix = note or "no registered champion; "
             return ModelChoice(ModelConfig(name), f"{prefix}{why}", skipped)
     raise ReportError(f"no model can forecast series {panel.spec.name!r}: {skipped}")
+
+
+def _unusable_models(panel: Panel) -> dict[str, str]:
+    """The models that cannot forecast from ``panel``, with the reason of each."""
+    n_iv = len(panel.intervals)
+    why_intervals = (
+        f"cannot fit interval observations; series {panel.spec.name!r} has {n_iv} count(s) "
+        "known only as totals over several periods"
+    )
+    skipped: dict[str, str] = {}
+    for name in available_models():
+        if name == "ensemble":
+            skipped[name] = (
+                "a mixture of other models' forecasts whose members and weights come from a "
+                "backtest; it forecasts here only as a retrained champion"
+            )
+            continue
+        try:
+            cls = model_class(name)
+        except ModelError as exc:
+            skipped[name] = f"not available: {exc}"
+            continue
+        if n_iv and not getattr(cls, "supports_intervals", False):
+            skipped[name] = f"{name} {why_intervals}"
+    return skipped
+
+
+def _requested_model(requested: str, skipped: dict[str, str]) -> ModelChoice:
+    """The model named on the command line, when it exists and can forecast."""
+    if requested not in available_models():
+        raise ReportError(
+            f"no model named {requested!r}; available: {', '.join(available_models())}"
+        )
+    if requested in skipped:
+        usable = [n for n in available_models() if n not in skipped]
+        raise ReportError(
+            f"model {requested!r} cannot forecast this series: {skipped[requested]}; "
+            f"models that can: {', '.join(usable)}"
+        )
+    return ModelChoice(ModelConfig(requested), "named on the command line", skipped)
 
 
 # --- what was known -----------------------------------------------------------------------
@@ -664,40 +683,13 @@ def build_report(
     day = pd.Timestamp(cast(str, as_of)).normalize()
     freq = data.frequency
     origin = report_origin(day, freq)
-    cut = period_end(origin, freq)
-    try:
-        panel = data.panel(cut)
-    except InputError as exc:
-        raise ReportError(
-            f"nothing of series {data.spec.name!r} was known on {day:%Y-%m-%d}: {exc}"
-        ) from exc
+    panel = _known_panel(data, day, period_end(origin, freq))
     choice = choose_model(panel, requested=model, champion=champion)
-    try:
-        fitted, forecast = fit_and_forecast(
-            data, choice.config, origin, horizon, n_samples=n_samples, seed=seed
-        )
-    except ModelError as exc:
-        raise ReportError(f"{choice.config.key} could not be fitted: {exc}") from exc
-    fit_notes = [str(w) for w in cast(list[object], forecast.meta.get("warnings", []))]
-    if forecast.meta.get("fallback"):  # None when the family fitted without falling back
-        fit_notes.insert(0, f"{choice.config.key} forecast with {forecast.meta['fallback']}")
-    if forecast.meta.get("origin_gap"):
-        fit_notes.append(
-            f"the data known on the as-of date end {period_end(panel.origin, freq):%Y-%m-%d}: the "
-            f"{forecast.meta['origin_gap']} {'period' if freq != 'D' else 'day'}(s) up to the "
-            "origin were forecast and are not shown"
-        )
-    reference = None
-    if choice.config.name != CLIMATOLOGY:
-        _, reference = fit_and_forecast(
-            data, ModelConfig(CLIMATOLOGY), origin, horizon, n_samples=n_samples, seed=seed
-        )
+    fitted, forecast, reference = _fit(data, choice.config, origin, horizon, n_samples, seed)
     truth = later_truth(data, origin, horizon)
     windows = _windows(forecast, freq, truth)
     scored, notes = _scored(forecast, reference, windows, truth, freq, data.last_day, seed + 1)
     effects, effects_source = _effects(data, fitted, choice.config, panel, origin, seed)
-    blocks = _recent_counts(panel)
-    strikes, n_strikes, statements, n_statements = _recent_drivers(data, day, lookback_days)
     span = max(2 * horizon, _RECENT_PERIODS[freq] * 2)
     return Report(
         series=data.spec.name,
@@ -708,17 +700,12 @@ def build_report(
         data_through=period_end(panel.origin, freq),
         horizon=horizon,
         choice=choice,
-        fit_notes=fit_notes,
+        fit_notes=_fit_notes(forecast, choice.config, panel, freq),
         forecast=forecast,
         # None: the model records no covariates at all (it cannot say what it used)
         drivers=drivers_used(fitted) if hasattr(fitted, "covariates_") else None,
         windows=windows,
-        recent=blocks.tail(RECENT_ROWS).drop(columns=["last"]).reset_index(drop=True),
-        recent_rate=_recent_rate(blocks, freq),
-        strikes=strikes,
-        strikes_total=n_strikes,
-        statements=statements,
-        statements_total=n_statements,
+        **_recently_known(data, panel, day, lookback_days),
         lookback_days=lookback_days,
         effects=effects,
         effects_source=effects_source,
@@ -732,3 +719,67 @@ def build_report(
         n_samples=n_samples,
         sampled_bounds=_sampled_bounds(windows, truth),
     )
+
+
+def _fit(
+    data: SeriesData,
+    config: ModelConfig,
+    origin: pd.Timestamp,
+    horizon: int,
+    n_samples: int,
+    seed: int,
+) -> tuple[Any, CountForecast, CountForecast | None]:
+    """The fitted model and its forecast, and Climatology's forecast to score against
+    (None when the model is Climatology)."""
+    try:
+        fitted, forecast = fit_and_forecast(
+            data, config, origin, horizon, n_samples=n_samples, seed=seed
+        )
+    except ModelError as exc:
+        raise ReportError(f"{config.key} could not be fitted: {exc}") from exc
+    reference = None
+    if config.name != CLIMATOLOGY:
+        _, reference = fit_and_forecast(
+            data, ModelConfig(CLIMATOLOGY), origin, horizon, n_samples=n_samples, seed=seed
+        )
+    return fitted, forecast, reference
+
+
+def _known_panel(data: SeriesData, day: pd.Timestamp, cut: pd.Timestamp) -> Panel:
+    """The panel as of ``cut`` (the origin period's last day)."""
+    try:
+        return data.panel(cut)
+    except InputError as exc:
+        raise ReportError(
+            f"nothing of series {data.spec.name!r} was known on {day:%Y-%m-%d}: {exc}"
+        ) from exc
+
+
+def _fit_notes(forecast: CountForecast, config: ModelConfig, panel: Panel, freq: Any) -> list[str]:
+    """What the fit reported: its fallback, its warnings, a gap before the origin."""
+    fit_notes = [str(w) for w in cast(list[object], forecast.meta.get("warnings", []))]
+    if forecast.meta.get("fallback"):  # None when the family fitted without falling back
+        fit_notes.insert(0, f"{config.key} forecast with {forecast.meta['fallback']}")
+    if forecast.meta.get("origin_gap"):
+        fit_notes.append(
+            f"the data known on the as-of date end {period_end(panel.origin, freq):%Y-%m-%d}: the "
+            f"{forecast.meta['origin_gap']} {'period' if freq != 'D' else 'day'}(s) up to the "
+            "origin were forecast and are not shown"
+        )
+    return fit_notes
+
+
+def _recently_known(
+    data: SeriesData, panel: Panel, day: pd.Timestamp, lookback_days: int
+) -> dict[str, Any]:
+    """The report's recent counts, rate, strikes and statements (``Report`` fields)."""
+    blocks = _recent_counts(panel)
+    strikes, n_strikes, statements, n_statements = _recent_drivers(data, day, lookback_days)
+    return {
+        "recent": blocks.tail(RECENT_ROWS).drop(columns=["last"]).reset_index(drop=True),
+        "recent_rate": _recent_rate(blocks, data.frequency),
+        "strikes": strikes,
+        "strikes_total": n_strikes,
+        "statements": statements,
+        "statements_total": n_statements,
+    }

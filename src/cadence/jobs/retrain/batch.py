@@ -2,7 +2,7 @@
 
 For each series of a batch (``fit_batch``): the backtest of the candidates and the
 champion's configuration on the recent origins (``local_level`` of all the batch's
-series fitted together, ``experiments.level_batch``), the decision (``retrain.decide``,
+series fitted together, ``experiments.level_batch``), the decision (``decide.decide_unproven``,
 an unproven champion competing as a candidate), the refit of the chosen configuration
 on all the data (falling back to the champion's, then Climatology), the served paths,
 and the challenger's refit when the registry needs a new challenger version. Nothing
@@ -20,12 +20,12 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from cadence.experiments import registry as reg
+from cadence.experiments import model_registry as reg
 from cadence.experiments.backtest import (
     CLIMATOLOGY,
     BacktestResult,
@@ -37,8 +37,9 @@ from cadence.experiments.backtest import (
 from cadence.experiments.data import SeriesData
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.level_batch import batchable, level_forecasts
-from cadence.experiments.many_panels import prebuild
-from cadence.experiments.retrain import Decision, champion_effects, decide, recent_origins_for
+from cadence.experiments.many.panels import prebuild
+from cadence.jobs.retrain.decide import Decision, decide_unproven
+from cadence.jobs.retrain.job import champion_effects, recent_origins_for
 from cadence.models.forecast import CountForecast
 
 __all__ = ["RetrainSettings", "SeriesFit", "SeriesTask", "fit_batch"]
@@ -46,7 +47,7 @@ __all__ = ["RetrainSettings", "SeriesFit", "SeriesTask", "fit_batch"]
 
 @dataclass(frozen=True)
 class RetrainSettings:
-    """What every series' retrain shares (``retrain.retrain``'s arguments)."""
+    """What every series' retrain shares (``job.retrain``'s arguments)."""
 
     candidates: tuple[ModelConfig, ...]
     recent_origins: int = 8
@@ -100,15 +101,7 @@ def _configs(s: RetrainSettings, task: SeriesTask) -> list[ModelConfig]:
 def _decide(s: RetrainSettings, task: SeriesTask, result: BacktestResult) -> Decision:
     contenders = [c.key for c in s.candidates]
     holder = task.champion.key if task.champion is not None else None
-    if holder is not None and task.unproven:
-        contenders = [*contenders, holder] if holder not in contenders else contenders
-        holder = None
-    decision = decide(result, contenders, holder, n_boot=s.n_boot, seed=s.seed)
-    if task.unproven:
-        why = "; ".join(task.unproven)
-        rule = decision.reason.replace("no champion yet", "the champion competing as a candidate")
-        decision = replace(decision, reason=f"champion unproven ({why}): {rule}")
-    return decision
+    return decide_unproven(result, contenders, holder, task.unproven, n_boot=s.n_boot, seed=s.seed)
 
 
 def _refit(

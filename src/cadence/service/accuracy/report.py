@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from cadence.experiments.accuracy import (
+from cadence.experiments.accuracy.rolling import (
     DriftBand,
     accuracy_status,
     daily_accuracy,

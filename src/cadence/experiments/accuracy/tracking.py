@@ -14,7 +14,7 @@ import time
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 
-from cadence.experiments.accuracy import Rolling
+from cadence.experiments.accuracy.rolling import Rolling
 from cadence.experiments.errors import TrackingError
 from cadence.experiments.tracking import mlflow_client, quiet_mlflow
 

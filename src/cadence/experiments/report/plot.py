@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from cadence.columns import COUNT, DATE, DE_ESCALATION, END, ESCALATION, PANDAS_FREQ, STANCE, START
 from cadence.experiments.data import shift_periods
-from cadence.experiments.report import Report
+from cadence.experiments.report.build import Report
 from cadence.experiments.scoring import COVERAGE_LEVELS
 
 __all__ = ["report_figure", "report_png"]

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.experiments import retrain as RT
-from cadence.experiments.accuracy import DriftBand
+from cadence.experiments.accuracy.rolling import DriftBand
+from cadence.experiments.accuracy.scores import score_served
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.live_scores import score_served
 from cadence.experiments.replay import replay
 from cadence.experiments.tracking import mlflow_client, quiet_mlflow
-from cadence.service.accuracy import rescore
+from cadence.jobs.retrain import job as RT
+from cadence.service.accuracy.rescoring import rescore
 from cadence.service.settings import Settings
 from cadence.store import migrate
 from cadence.store.engine import make_engine

@@ -8,8 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from cadence.models import available_models, make_model
-from cadence.models import registry as reg
+from cadence.models import available_models, lookup, make_model
 from cadence.models.baselines import Climatology
 from cadence.models.errors import ModelUnavailableError, UnknownModelError
 
@@ -43,13 +42,13 @@ def test_unknown_name_lists_the_choices() -> None:
 
 
 def test_unimportable_module_fails_only_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    ghost = reg.ModelSpec("ghost", "cadence.models.not_written_yet:Ghost", "missing")
-    monkeypatch.setattr(reg, "REGISTRY", MappingProxyType({**reg.REGISTRY, "ghost": ghost}))
+    ghost = lookup.ModelSpec("ghost", "cadence.models.not_written_yet:Ghost", "missing")
+    monkeypatch.setattr(lookup, "REGISTRY", MappingProxyType({**lookup.REGISTRY, "ghost": ghost}))
     with pytest.raises(ModelUnavailableError, match="cannot import"):
         make_model("ghost")
-    assert isinstance(make_model("recent_rate"), reg.CountModel)
-    bad_attr = reg.ModelSpec("bad", "cadence.models.baselines:Nope", "missing class")
-    monkeypatch.setattr(reg, "REGISTRY", MappingProxyType({**reg.REGISTRY, "bad": bad_attr}))
+    assert isinstance(make_model("recent_rate"), lookup.CountModel)
+    bad_attr = lookup.ModelSpec("bad", "cadence.models.baselines:Nope", "missing class")
+    monkeypatch.setattr(lookup, "REGISTRY", MappingProxyType({**lookup.REGISTRY, "bad": bad_attr}))
     with pytest.raises(ModelUnavailableError, match="has no Nope"):
         make_model("bad")
 

@@ -1,7 +1,7 @@
 """The driver's half of a many-series retrain for one series: register on change, serve.
 
-``serve_fit`` takes what a worker fitted for a series (``retrain_batch.SeriesFit``) and,
-as ``retrain.retrain`` does in its last steps, registers and serves it in the series'
+``serve_fit`` takes what a worker fitted for a series (``batch.SeriesFit``) and,
+as ``job.retrain`` does in its last steps, registers and serves it in the series'
 own transaction, moving the aliases just before the commit. Unlike ``retrain``, a new
 registry version is made only when the champion's configuration changes (or there was
 no champion): a champion that stays serves its refitted paths under its current version
@@ -19,22 +19,22 @@ from typing import Any, cast
 
 from sqlalchemy import Engine
 
-from cadence.experiments import registry as reg
+from cadence.experiments import model_registry as reg
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.retrain import (
+from cadence.experiments.serving import forecast_payload
+from cadence.features.families import family_of
+from cadence.jobs.retrain.aliases import mlflow_call
+from cadence.jobs.retrain.batch import RetrainSettings, SeriesFit
+from cadence.jobs.retrain.decide import all_crps, failure_notes
+from cadence.jobs.retrain.job import (
     EXPECTED_FAILURES,
     FAILED_OUTCOME,
     FALLBACK,
     KEPT,
     PROMOTED,
     RetrainOutcome,
-    _all_crps,
-    _mlflow,
     _serve,
 )
-from cadence.experiments.retrain_batch import RetrainSettings, SeriesFit
-from cadence.experiments.serving import forecast_payload
-from cadence.features.families import family_of
 from cadence.store.forecasts_repo import NewForecast
 from cadence.store.jobs_repo import FAILED, JobInfo, finish_job
 from cadence.store.tables import utcnow
@@ -84,7 +84,7 @@ def _register(
     run_id = run_ids.get(config.key) if family_of(fit.series) is None else None
     return cast(
         reg.RegisteredVersion,
-        _mlflow(
+        mlflow_call(
             what,
             lambda: reg.register_forecaster(
                 model,
@@ -170,14 +170,46 @@ def _record_backtest(live: LiveSeries, fit: SeriesFit, run_ids: dict[str, str]) 
     """The backtest and the decision in the outcome and the job's details."""
     o, result, decision = live.outcome, fit.result, fit.decision
     assert result is not None and decision is not None
-    o.crps, o.skill, o.run_ids = _all_crps(result), result.skill_vs_climatology(), run_ids
-    o.failures = [f"{m} at {x:%Y-%m-%d}: {r}" for m, x, r in result.failures] + [
-        f"{m}: {r}" for m, r in result.skipped.items()
-    ]
+    o.crps, o.skill, o.run_ids = all_crps(result), result.skill_vs_climatology(), run_ids
+    o.failures = failure_notes(result)
     o.difference = decision.difference
     o.warnings.extend(fit.warnings)
     live.details["backtest"] = result.to_json(run_ids)
     live.details.update(decision=decision.reason, eligible=list(decision.eligible))
+
+
+def _new_forecast(
+    fit: SeriesFit,
+    config: ModelConfig,
+    version: str,
+    run_id: str | None,
+    *,
+    horizon: int,
+    job_id: str,
+) -> NewForecast:
+    """The forecast row of what the worker drew for ``config``, served as ``version``."""
+    assert fit.forecast is not None and fit.origin is not None
+    generated = utcnow()
+    payload = forecast_payload(
+        fit.series,
+        fit.frequency,
+        fit.forecast,
+        model_name=config.key,
+        version=version,
+        run_id=run_id,
+        generated_at=generated,
+    )
+    return NewForecast(
+        origin=fit.origin.date(),
+        horizon=horizon,
+        generated_at=generated,
+        model_name=config.key,
+        payload=payload,
+        samples=fit.forecast.samples,
+        model_version=version,
+        run_id=run_id,
+        job_id=job_id,
+    )
 
 
 def _serve_one(
@@ -203,15 +235,8 @@ def _serve_one(
     o.step_seconds["register"] = round(time.perf_counter() - t0, 4)
     t1 = time.perf_counter()
     step[0] = "serve"
-    generated = utcnow()
-    payload = forecast_payload(
-        fit.series,
-        fit.frequency,
-        fit.forecast,
-        model_name=config.key,
-        version=version,
-        run_id=run_id,
-        generated_at=generated,
+    forecast = _new_forecast(
+        fit, config, version, run_id, horizon=settings.horizon, job_id=live.job.id
     )
     details.update(
         champion=config.key,
@@ -226,17 +251,7 @@ def _serve_one(
         engine,
         fit.series,
         job=live.job,
-        forecast=NewForecast(
-            origin=fit.origin.date(),
-            horizon=settings.horizon,
-            generated_at=generated,
-            model_name=config.key,
-            payload=payload,
-            samples=fit.forecast.samples,
-            model_version=version,
-            run_id=run_id,
-            job_id=live.job.id,
-        ),
+        forecast=forecast,
         tracking_uri=tracking_uri,
         version=version,
         previous=o.previous_version,

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from cadence.experiments.accuracy import DriftBand, Rolling, accuracy_status
+from cadence.experiments.accuracy.rolling import DriftBand, Rolling, accuracy_status
 from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig, fit_and_forecast
 from cadence.experiments.data import SeriesData, horizon_index, load_series_data
 from cadence.experiments.errors import SeriesDataError

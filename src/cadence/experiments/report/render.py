@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cadence.experiments.data import period_end
-from cadence.experiments.report import Report
+from cadence.experiments.report.build import Report
 from cadence.experiments.serving import regimes_block
 
 __all__ = ["Block", "report_blocks", "to_html", "to_markdown"]
@@ -67,9 +67,31 @@ def _span(r: Report, first: pd.Timestamp, last: pd.Timestamp) -> str:
 
 
 def _known_blocks(r: Report) -> list[Block]:
-    word = r.period_word
     out = [Block("h2", f"What was known on {_d(r.as_of)}")]
-    out.append(Block("h3", "Last observations"))
+    out += _observation_blocks(r)
+    out += _recent_events(
+        r,
+        "Recent strikes (the series' retaliation driver)",
+        r.strikes,
+        r.strikes_total,
+        ["date", "actor", "location", "target", "reported casualties"],
+        ["actor", "location", "target", "notes"],
+    )
+    out += _recent_events(
+        r,
+        "Recent statements (the series' statement driver)",
+        r.statements,
+        r.statements_total,
+        ["date", "actor", "stance", "coded by", "label", "text (excerpt)"],
+        ["actor", "stance", "stance_source", "label", "excerpt"],
+    )
+    return out
+
+
+def _observation_blocks(r: Report) -> list[Block]:
+    """The last observations before the origin and the recent rate."""
+    word = r.period_word
+    out = [Block("h3", "Last observations")]
     if r.recent.empty:
         out.append(Block("p", "None."))
     else:
@@ -102,73 +124,36 @@ def _known_blocks(r: Report) -> list[Block]:
                 f"{_d(r.data_through)}.",
             )
         )
-    out.append(Block("h3", "Recent strikes (the series' retaliation driver)"))
-    if r.strikes.empty:
+    return out
+
+
+def _recent_events(
+    r: Report,
+    title: str,
+    frame: pd.DataFrame,
+    total: int,
+    headers: list[str],
+    columns: list[str],
+) -> list[Block]:
+    """A heading, then the events of ``frame`` in the lookback (a table of their date and
+    ``columns``) and how many there are, or that there are none."""
+    out = [Block("h3", title)]
+    if frame.empty:
         out.append(
             Block(
                 "p",
-                f"None in the {r.lookback_days} days to {_d(r.as_of)}"
-                f" ({r.strikes_total} known in all).",
+                f"None in the {r.lookback_days} days to {_d(r.as_of)} ({total} known in all).",
             )
         )
-    else:
-        out.append(
-            Block(
-                "table",
-                headers=["date", "actor", "location", "target", "reported casualties"],
-                rows=[
-                    [
-                        _d(x["date"]),
-                        str(x["actor"]),
-                        str(x["location"]),
-                        str(x["target"]),
-                        str(x["notes"]),
-                    ]
-                    for x in r.strikes.to_dict("records")
-                ],
-            )
+        return out
+    rows = [[_d(x["date"]), *(str(x[c]) for c in columns)] for x in frame.to_dict("records")]
+    out.append(Block("table", headers=headers, rows=rows))
+    out.append(
+        Block(
+            "p",
+            f"{len(frame)} in the {r.lookback_days} days to {_d(r.as_of)}; {total} known in all.",
         )
-        out.append(
-            Block(
-                "p",
-                f"{len(r.strikes)} in the {r.lookback_days} days to {_d(r.as_of)}; "
-                f"{r.strikes_total} known in all.",
-            )
-        )
-    out.append(Block("h3", "Recent statements (the series' statement driver)"))
-    if r.statements.empty:
-        out.append(
-            Block(
-                "p",
-                f"None in the {r.lookback_days} days to {_d(r.as_of)}"
-                f" ({r.statements_total} known in all).",
-            )
-        )
-    else:
-        out.append(
-            Block(
-                "table",
-                headers=["date", "actor", "stance", "coded by", "label", "text (excerpt)"],
-                rows=[
-                    [
-                        _d(x["date"]),
-                        str(x["actor"]),
-                        str(x["stance"]),
-                        str(x["stance_source"]),
-                        str(x["label"]),
-                        str(x["excerpt"]),
-                    ]
-                    for x in r.statements.to_dict("records")
-                ],
-            )
-        )
-        out.append(
-            Block(
-                "p",
-                f"{len(r.statements)} in the {r.lookback_days} days to {_d(r.as_of)}; "
-                f"{r.statements_total} known in all.",
-            )
-        )
+    )
     return out
 
 
@@ -252,46 +237,9 @@ def _effects_blocks(r: Report) -> list[Block]:
 
 
 def _outcome_blocks(r: Report) -> list[Block]:
-    word = r.period_word
     out = [Block("h2", "What happened")]
     if r.scored:
-        ref = any(s.reference_crps is not None for s in r.scored)
-        rows = []
-        for s in r.scored:
-            sc = s.score
-            row = [
-                s.label,
-                _span(r, s.first, s.last),
-                str(s.periods),
-                f"{sc.observed:g}",
-                str(sc.q50),
-                f"{sc.q10} .. {sc.q90}",
-                "yes" if sc.inside_80 else "no",
-                _f(sc.crps),
-            ]
-            if ref:
-                row.append(_f(s.reference_crps) if s.reference_crps is not None else "-")
-            rows.append(row)
-        headers = [
-            "total",
-            "dates",
-            f"{word}s",
-            "observed",
-            "forecast median",
-            "80% interval",
-            "inside 80%",
-            "CRPS",
-        ]
-        if ref:
-            headers.append("CRPS climatology")
-        out.append(
-            Block(
-                "table",
-                headers=headers,
-                rows=rows,
-                numeric=[False, False, True, True, True, True, False, True, *([True] * ref)],
-            )
-        )
+        out.append(_scored_table(r))
         out.append(
             Block(
                 "p",
@@ -323,6 +271,46 @@ def _outcome_blocks(r: Report) -> list[Block]:
         ]
         out.append(Block("list", items=items))
     return out
+
+
+def _scored_table(r: Report) -> Block:
+    """The totals later data pins down, against the forecast (and Climatology's CRPS when
+    it was scored)."""
+    ref = any(s.reference_crps is not None for s in r.scored)
+    rows = []
+    for s in r.scored:
+        sc = s.score
+        row = [
+            s.label,
+            _span(r, s.first, s.last),
+            str(s.periods),
+            f"{sc.observed:g}",
+            str(sc.q50),
+            f"{sc.q10} .. {sc.q90}",
+            "yes" if sc.inside_80 else "no",
+            _f(sc.crps),
+        ]
+        if ref:
+            row.append(_f(s.reference_crps) if s.reference_crps is not None else "-")
+        rows.append(row)
+    headers = [
+        "total",
+        "dates",
+        f"{r.period_word}s",
+        "observed",
+        "forecast median",
+        "80% interval",
+        "inside 80%",
+        "CRPS",
+    ]
+    if ref:
+        headers.append("CRPS climatology")
+    return Block(
+        "table",
+        headers=headers,
+        rows=rows,
+        numeric=[False, False, True, True, True, True, False, True, *([True] * ref)],
+    )
 
 
 def _regime_blocks(r: Report) -> list[Block]:

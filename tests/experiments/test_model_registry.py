@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.experiments import registry as R
+from cadence.experiments import model_registry
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.tracking import mlflow_client, quiet_mlflow
-from cadence.models.registry import make_model
+from cadence.models.lookup import make_model
 from cadence.models.simulate import synthetic_case
 
 
@@ -44,7 +44,7 @@ def _fitted(name: str = "negbin_glm", seed: int = 0):  # type: ignore[no-untyped
 def test_registered_champion_loads_by_alias_and_forecasts(tracking_uri: str) -> None:
     model, case = _fitted()
     origin = pd.Timestamp(case.panel.index[-1])
-    reg = R.register_forecaster(
+    reg = model_registry.register_forecaster(
         model,
         ModelConfig("negbin_glm"),
         series="s1",
@@ -53,14 +53,14 @@ def test_registered_champion_loads_by_alias_and_forecasts(tracking_uri: str) -> 
         future=case.future,
         max_horizon=14,
         tracking_uri=tracking_uri,
-        aliases=(R.CHALLENGER, R.CHAMPION),
+        aliases=(model_registry.CHALLENGER, model_registry.CHAMPION),
     )
     assert (reg.name, reg.version) == ("cadence-s1", "1")
-    found = R.alias_version(tracking_uri, "s1", R.CHAMPION)
+    found = model_registry.alias_version(tracking_uri, "s1", model_registry.CHAMPION)
     assert found is not None and found.version == "1" and found.run_id == reg.run_id
     assert found.config == ModelConfig("negbin_glm") and found.origin == origin
 
-    loaded = R.load_forecaster(tracking_uri, "s1")
+    loaded = model_registry.load_forecaster(tracking_uri, "s1")
     out = loaded.predict(
         pd.DataFrame({"horizon": [7], "n_samples": [500], "seed": [3], "quantiles": ["0.1,0.9"]})
     )
@@ -85,7 +85,7 @@ def test_registered_champion_loads_by_alias_and_forecasts(tracking_uri: str) -> 
 
 def test_requests_beyond_the_stored_horizon_or_sample_cap_are_refused(tracking_uri: str) -> None:
     model, case = _fitted("climatology")
-    R.register_forecaster(
+    model_registry.register_forecaster(
         model,
         ModelConfig("climatology", {"window": 90}),
         series="s2",
@@ -94,30 +94,38 @@ def test_requests_beyond_the_stored_horizon_or_sample_cap_are_refused(tracking_u
         future=None,
         max_horizon=14,
         tracking_uri=tracking_uri,
-        aliases=(R.CHAMPION,),
+        aliases=(model_registry.CHAMPION,),
     )
-    fc = R.load_forecaster(tracking_uri, "s2").unwrap_python_model()
-    assert isinstance(fc, R.CadenceForecaster)
+    fc = model_registry.load_forecaster(tracking_uri, "s2").unwrap_python_model()
+    assert isinstance(fc, model_registry.CadenceForecaster)
     with pytest.raises(ValueError, match="horizon"):
         fc.forecast(15, n_samples=10, seed=0)
     with pytest.raises(ValueError, match="n_samples"):
-        fc.forecast(3, n_samples=R.MAX_SAMPLES + 1, seed=0)
-    found = R.alias_version(tracking_uri, "s2")
+        fc.forecast(3, n_samples=model_registry.MAX_SAMPLES + 1, seed=0)
+    found = model_registry.alias_version(tracking_uri, "s2")
     assert found is not None and found.config == ModelConfig("climatology", {"window": 90})
 
 
 def test_aliases_move_between_versions_and_missing_ones_are_none(tracking_uri: str) -> None:
-    assert R.alias_version(tracking_uri, "s3") is None  # no registered model yet
+    assert model_registry.alias_version(tracking_uri, "s3") is None  # no registered model yet
     model, case = _fitted("climatology")
     kw = dict(
         series="s3", frequency="D", origin=pd.Timestamp(case.panel.index[-1]),
         future=None, max_horizon=7, tracking_uri=tracking_uri,
     )  # fmt: skip
-    v1 = R.register_forecaster(model, ModelConfig("climatology"), aliases=(R.CHAMPION,), **kw)  # type: ignore[arg-type]
-    assert R.alias_version(tracking_uri, "s3", R.CHALLENGER) is None
-    v2 = R.register_forecaster(model, ModelConfig("recent_rate"), **kw)  # type: ignore[arg-type]
-    assert R.alias_version(tracking_uri, "s3", R.CHALLENGER).version == v2.version  # type: ignore[union-attr]
-    assert R.alias_version(tracking_uri, "s3", R.CHAMPION).version == v1.version  # type: ignore[union-attr]
-    R.set_alias(tracking_uri, "s3", R.CHAMPION, v2.version)
-    assert R.alias_version(tracking_uri, "s3").config == ModelConfig("recent_rate")  # type: ignore[union-attr]
-    assert R.pip_requirements()[0].startswith("mlflow==3.")
+    v1 = model_registry.register_forecaster(
+        model, ModelConfig("climatology"), aliases=(model_registry.CHAMPION,), **kw
+    )  # type: ignore[arg-type]
+    assert model_registry.alias_version(tracking_uri, "s3", model_registry.CHALLENGER) is None
+    v2 = model_registry.register_forecaster(model, ModelConfig("recent_rate"), **kw)  # type: ignore[arg-type]
+    assert (
+        model_registry.alias_version(tracking_uri, "s3", model_registry.CHALLENGER).version
+        == v2.version
+    )  # type: ignore[union-attr]
+    assert (
+        model_registry.alias_version(tracking_uri, "s3", model_registry.CHAMPION).version
+        == v1.version
+    )  # type: ignore[union-attr]
+    model_registry.set_alias(tracking_uri, "s3", model_registry.CHAMPION, v2.version)
+    assert model_registry.alias_version(tracking_uri, "s3").config == ModelConfig("recent_rate")  # type: ignore[union-attr]
+    assert model_registry.pip_requirements()[0].startswith("mlflow==3.")

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.experiments import retrain_batch
-from cadence.experiments.registry import registered_name
+from cadence.experiments.model_registry import registered_name
 from cadence.experiments.tracking import escape_name, experiment_name, mlflow_client, quiet_mlflow
+from cadence.jobs.retrain import batch as retrain_batch
 from cadence.service.cli import main
 from cadence.store import migrate
 from cadence.store.engine import make_engine

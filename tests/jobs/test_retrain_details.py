@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.experiments import retrain as RT
 from cadence.experiments.backtest import ModelConfig
+from cadence.jobs.retrain import job as RT
 from cadence.models.baselines import Climatology
 from cadence.models.negbin_glm import NegBinGLM
 from cadence.store import jobs_repo as J

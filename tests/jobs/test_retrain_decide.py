@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cadence.experiments.backtest import BacktestResult
-from cadence.experiments.retrain import decide
 from cadence.experiments.scoring import METRICS, summarize
+from cadence.jobs.retrain.decide import decide
 
 ORIGINS = [pd.Timestamp("2024-03-04") + pd.Timedelta(days=7 * i) for i in range(12)]
 

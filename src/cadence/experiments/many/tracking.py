@@ -34,8 +34,8 @@ import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 
 from cadence.experiments.backtest import BacktestResult, ModelConfig
-from cadence.experiments.many import ManyResult
-from cadence.experiments.many_summary import skill_summary
+from cadence.experiments.many.backtest import ManyResult
+from cadence.experiments.many.summary import skill_summary
 from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.scoring import METRICS
 from cadence.experiments.tracking import (

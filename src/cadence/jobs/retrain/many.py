@@ -1,6 +1,6 @@
 """Retrains of many series at once: fits in parallel batches, registry writes only on change.
 
-``retrain_many(engine, names, ...)`` runs the weekly retrain of ``retrain.retrain`` for
+``retrain_many(engine, names, ...)`` runs the weekly retrain of ``job.retrain`` for
 many series (a family, ``--all``) with the same promotion rule, but:
 
 1. **lock and read** (this process): each series' retrain job is started (a series
@@ -8,13 +8,13 @@ many series (a family, ``--all``) with the same promotion rule, but:
    served (``retrain.reconcile``) and its champion's accuracy alarm read. All jobs'
    leases are kept by one heartbeat thread.
 2. **data**: every series' rows come from one read of the events and statements
-   (``many_data.load_many``).
+   (``many.data.load_many``).
 3. **fit** (the executor: serial, process pool or Dask; batches of whole series,
-   ``many.series_batches``): backtest, decision, refit and served paths per series
-   (``retrain_batch.fit_batch``, ``local_level`` batched across the series of a batch).
+   ``many.backtest.series_batches``): backtest, decision, refit and served paths per series
+   (``batch.fit_batch``, ``local_level`` batched across the series of a batch).
    A series that fails is recorded with its reason; the others go on.
 4. **track**: one MLflow run per model per family with per-series tables
-   (``many_tracking.log_many``), not one run per series and model.
+   (``many.tracking.log_many``), not one run per series and model.
 5. **register and serve** (this process, per series, each in its own transaction as
    ``retrain`` does): a new version is registered only when the champion's
    configuration changes (or there was none); a champion that stays serves its refitted
@@ -38,22 +38,27 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from cadence.experiments import registry as reg
-from cadence.experiments.accuracy import DriftBand, accuracy_status
+from cadence.experiments import model_registry as reg
+from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
 from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig
 from cadence.experiments.executors import Executor, SerialExecutor
-from cadence.experiments.many import ManyResult, ManySettings, SeriesBacktest, series_batches
-from cadence.experiments.many_data import load_many
-from cadence.experiments.many_tracking import log_many
-from cadence.experiments.retrain import (
+from cadence.experiments.many.backtest import (
+    ManyResult,
+    ManySettings,
+    SeriesBacktest,
+    series_batches,
+)
+from cadence.experiments.many.data import load_many
+from cadence.experiments.many.tracking import log_many
+from cadence.jobs.retrain.batch import RetrainSettings, SeriesFit, SeriesTask, fit_batch
+from cadence.jobs.retrain.job import (
     DEFAULT_CANDIDATES,
     EXPECTED_FAILURES,
     FAILED_OUTCOME,
     RetrainOutcome,
     reconcile,
 )
-from cadence.experiments.retrain_batch import RetrainSettings, SeriesFit, SeriesTask, fit_batch
-from cadence.experiments.retrain_serve import LiveSeries, fail_series, serve_fit
+from cadence.jobs.retrain.serve import LiveSeries, fail_series, serve_fit
 from cadence.store.errors import ConflictError
 from cadence.store.job_lease import LeaseKeeper
 from cadence.store.jobs_repo import (
@@ -190,9 +195,7 @@ def retrain_many(
         fits = _fit_all(engine, lives, tasks, settings, executor, progress, clock)
         run_ids = _track(engine, lives, fits, settings, tracking_uri)
         clock.lap("tracking")
-        for name, fit in fits.items():
-            if name in lives:
-                serve_fit(engine, lives[name], fit, run_ids.get(name, {}), settings, tracking_uri)
+        _serve_all(engine, lives, fits, run_ids, settings, tracking_uri)
         clock.lap("register_and_serve")
     except BaseException as exc:  # a bug, a lost cluster or an interruption: jobs recorded
         for live in lives.values():
@@ -203,6 +206,20 @@ def retrain_many(
         keeper.stop()
     ordered = [outcomes[n] for n in names]
     return ManyRetrain(ordered, steps, _summed_steps(ordered), time.perf_counter() - t0)
+
+
+def _serve_all(
+    engine: Engine,
+    lives: dict[str, LiveSeries],
+    fits: dict[str, SeriesFit],
+    run_ids: dict[str, dict[str, str]],
+    settings: RetrainSettings,
+    tracking_uri: str,
+) -> None:
+    """Register and serve what came back, series by series, in their own transactions."""
+    for name, fit in fits.items():
+        if name in lives:
+            serve_fit(engine, lives[name], fit, run_ids.get(name, {}), settings, tracking_uri)
 
 
 def _summed_steps(outcomes: Sequence[RetrainOutcome]) -> dict[str, float]:

@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from cadence.experiments.backtest import ModelConfig
+from cadence.experiments.driver_futures import DETERMINISTIC, DriverFuturesConfig
 from cadence.jobs.retrain.job import DEFAULT_CANDIDATES, RetrainOutcome, retrain
 from cadence.service.settings import JobLease
 from cadence.store.errors import ConflictError
@@ -100,11 +101,13 @@ def retrain_all(
     horizon: int = 28,
     n_samples: int = 1000,
     lease: JobLease | None = None,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> list[RetrainOutcome]:
     """Retrain ``series`` (default: every declared series) one after another. A series
     already being retrained elsewhere is skipped with a log line; failures are recorded
     on their job rows by ``retrain`` and logged here. ``lease``: ``retrain``'s
-    ``heartbeat_every`` and ``stale_after`` (``Settings.job_lease``)."""
+    ``heartbeat_every`` and ``stale_after`` (``Settings.job_lease``); ``drivers``: the
+    served forecasts' driver futures (``Settings.drivers``)."""
     names = list(series) if series is not None else [s.name for s in list_series(engine)]
     lease = lease or JobLease(heartbeat_every=DEFAULT_HEARTBEAT, stale_after=DEFAULT_LEASE_EXPIRY)
     outcomes = []
@@ -117,6 +120,7 @@ def retrain_all(
                 candidates=candidates,
                 horizon=horizon,
                 n_samples=n_samples,
+                drivers=drivers,
                 **lease,
             )
         except ConflictError as exc:
@@ -140,6 +144,7 @@ def start_retrain_scheduler(
     misfire_grace: dt.timedelta = dt.timedelta(hours=6),
     start: bool = True,
     lease: JobLease | None = None,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> BackgroundScheduler:
     """A background scheduler running ``retrain_all`` on ``cron`` (UTC). The caller
     keeps it and calls ``shutdown(wait=False)`` when the service stops."""
@@ -154,6 +159,7 @@ def start_retrain_scheduler(
             "horizon": horizon,
             "n_samples": n_samples,
             "lease": lease,
+            "drivers": drivers,
         },
         id=RETRAIN_JOB_ID,
         name="weekly retrain",

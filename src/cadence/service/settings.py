@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
-from typing import Self, TypedDict
+from typing import Literal, Self, TypedDict
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cadence.experiments.driver_futures import DriverFuturesConfig
 from cadence.store.bounds import FIRST_DATE, FUTURE_MARGIN_DAYS, DateWindow
 
 # the repository's data/ folder when running from a checkout or an editable install
@@ -101,6 +102,18 @@ class Settings(BaseSettings):
     accuracy_min_scores: int = Field(
         default=14, ge=1, description="fewest period scores in the window before an alarm"
     )
+    driver_futures: Literal["none", "simulated"] = Field(
+        default="none",
+        description="strikes and statements after the origin in served forecasts and "
+        "scenario baselines of models that read them: none (the deterministic continuation) "
+        "or simulated from a driver process fitted at the origin",
+    )
+    driver_paths: int = Field(
+        default=20, ge=1, le=200, description="simulated driver futures per forecast"
+    )
+    driver_process: Literal["rate", "self_exciting"] = Field(
+        default="rate", description="the simulated driver process: rate or self_exciting"
+    )
     job_heartbeat_seconds: float = Field(
         default=10.0, gt=0, description="a running job renews its lease this often"
     )
@@ -126,6 +139,13 @@ class Settings(BaseSettings):
         return JobLease(
             heartbeat_every=dt.timedelta(seconds=self.job_heartbeat_seconds),
             stale_after=dt.timedelta(seconds=self.job_lease_seconds),
+        )
+
+    @property
+    def drivers(self) -> DriverFuturesConfig:
+        """The driver futures of served forecasts and scenario baselines."""
+        return DriverFuturesConfig(
+            self.driver_futures, paths=self.driver_paths, process=self.driver_process
         )
 
     def ingest_window(self) -> DateWindow:

@@ -91,6 +91,12 @@ from cadence.experiments.backtest import (
 )
 from cadence.experiments.data import SeriesData, load_series_data, shift_periods
 from cadence.experiments.driver_ablation import driver_ablation
+from cadence.experiments.driver_futures import (
+    DETERMINISTIC,
+    DriverFuturesConfig,
+    forecast_over_drivers,
+    uses_drivers,
+)
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.executors import Executor
 from cadence.experiments.numbers import finite_or_none
@@ -481,6 +487,7 @@ def retrain(
     plots: bool = True,
     job: JobInfo | None = None,
     drift_band: DriftBand | None = None,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> RetrainOutcome:
     """Retrain ``series`` (see the module docstring for the steps and the promotion rule).
 
@@ -492,6 +499,10 @@ def retrain(
     caller already started (an API request answers with its id before the work
     begins); by default the job is started here. ``drift_band``: the accuracy alarm's
     settings (default ``DriftBand()``) that decide whether the champion is unproven.
+    ``drivers``: the forecast period's drivers of the served forecast when its model
+    reads any (``cadence.experiments.driver_futures``: the deterministic continuation by
+    default, or simulated futures of the fitted driver process, which a scenario with the
+    same setting and seed reproduces exactly).
     ``heartbeat_every``/``stale_after``: the job's lease (renewal interval; how long a
     running job of ``series`` may go unrenewed before this retrain takes it over).
     Raises ``JobConflictError`` when a retrain of ``series`` is already running;
@@ -521,6 +532,7 @@ def retrain(
         heartbeat_every=heartbeat_every,
         progress=progress,
         step=step,
+        driver_futures=drivers,
     ).run()
     outcome.seconds = time.perf_counter() - t0
     return outcome
@@ -578,6 +590,7 @@ class RetrainJob:
     heartbeat_every: dt.timedelta = DEFAULT_HEARTBEAT
     progress: Callable[[str], None] | None = None
     step: _Step = field(default_factory=_Step)
+    driver_futures: DriverFuturesConfig = DETERMINISTIC
     outcome: RetrainOutcome = field(init=False)
     details: dict[str, Any] = field(init=False)
 
@@ -874,16 +887,31 @@ class RetrainJob:
         future: pd.DataFrame | None,
         registered: reg.RegisteredVersion,
     ) -> NewForecast:
-        """The served forecast: paths drawn as the registered model draws them."""
-        wrapper = reg.CadenceForecaster(
-            fit.model,
-            series=self.series,
-            frequency=data.frequency,
-            origin=fit.origin,
-            max_horizon=self.horizon,
-            future=future,
-        )
-        fc = _served_forecast(wrapper, self.horizon, self.n_samples, self.seed)
+        """The served forecast: paths drawn as the registered model draws them, or, with
+        simulated driver futures and a model that reads drivers, over those futures."""
+        if self.driver_futures.simulated and uses_drivers(fit.model):
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")  # model warnings were reported at fit time
+                fc = forecast_over_drivers(
+                    fit.model,
+                    data,
+                    fit.origin,
+                    self.horizon,
+                    n_samples=self.n_samples,
+                    seed=self.seed,
+                    config=self.driver_futures,
+                )
+            self.details["driver_futures"] = fc.meta["driver_futures"]
+        else:
+            wrapper = reg.CadenceForecaster(
+                fit.model,
+                series=self.series,
+                frequency=data.frequency,
+                origin=fit.origin,
+                max_horizon=self.horizon,
+                future=future,
+            )
+            fc = _served_forecast(wrapper, self.horizon, self.n_samples, self.seed)
         generated = utcnow()
         payload = forecast_payload(
             self.series,

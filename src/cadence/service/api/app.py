@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
                 s.retrain_cron,
                 candidates=candidates,
                 lease=s.job_lease,
+                drivers=s.drivers,
             )
             if s.retrain_cron
             else None

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from cadence.experiments.backtest import ModelConfig
+from cadence.experiments.driver_futures import DETERMINISTIC, DriverFuturesConfig
 from cadence.jobs.retrain.job import retrain
 from cadence.service.api.auth import AdminKey, ReadKey
 from cadence.service.api.schemas_models import JobOut, RetrainIn, RetrainOut
@@ -68,6 +69,7 @@ def _run_one(
     tracking_uri: str,
     candidates: list[ModelConfig],
     lease: JobLease,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> None:
     try:
         out = retrain(
@@ -76,6 +78,7 @@ def _run_one(
             tracking_uri=tracking_uri,
             candidates=candidates,
             job=job,
+            drivers=drivers,
             **lease,
         )
         log.info("retrain of %s (job %s): %s %s", job.series, job.id, out.status, out.reason)
@@ -149,6 +152,7 @@ async def post_retrain(body: RetrainIn, request: Request) -> RetrainOut:
             settings.resolved_tracking_uri,
             list(request.app.state.retrain_candidates),
             lease,
+            settings.drivers,
         )
         queued[future] = job
         future.add_done_callback(lambda f: _done(queued, leases, f))

@@ -60,7 +60,11 @@ async def scenarios(name: str, body: ScenarioIn, request: Request) -> dict[str, 
         seed=body.seed,
         quantiles=tuple(body.quantiles),
         limits=limits,
-        drivers=DriverFuturesConfig(body.driver_futures, paths=body.driver_paths),
+        drivers=DriverFuturesConfig(
+            body.driver_futures or settings.driver_futures,
+            paths=body.driver_paths or settings.driver_paths,
+            process=settings.driver_process,
+        ),
     )
     try:
         return await asyncio.wait_for(work, timeout=settings.scenario_timeout_seconds)

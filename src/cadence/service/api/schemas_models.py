@@ -103,14 +103,19 @@ class ScenarioIn(BaseModel):
     quantiles: list[float] = Field(
         default=[0.1, 0.5, 0.9], min_length=1, max_length=19, description="levels in (0, 1)"
     )
-    driver_futures: Literal["none", "simulated"] = Field(
-        default="none",
+    driver_futures: Literal["none", "simulated"] | None = Field(
+        default=None,
         description="strikes and statements after the origin besides the scenario's events: "
-        "none (the deterministic continuation, as the served forecast) or simulated from a "
-        "driver process fitted at the origin (both forecasts share the same futures)",
+        "none (the deterministic continuation) or simulated from a driver process fitted at "
+        "the origin (both forecasts share the same futures); default: as the served "
+        "forecast (the service's CADENCE_DRIVER_FUTURES), so the baseline is the served "
+        "forecast",
     )
-    driver_paths: int = Field(
-        default=20, ge=1, le=200, description="simulated driver futures (n_samples split)"
+    driver_paths: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="simulated driver futures (n_samples split); default: the service's",
     )
 
     def scenario(self) -> Scenario:

@@ -225,6 +225,8 @@ def retrain_cmd(
         seed=seed,
         **s.job_lease,
     )
+    if not chosen.many:
+        kw["drivers"] = s.drivers  # a many-series retrain serves deterministic drivers
     outcomes, status, timing = _run_retrains(engine, names, chosen.many, executor, kw)
     if as_json:
         print_json(

@@ -1,0 +1,137 @@
+"""Served forecasts over simulated driver futures (``CADENCE_DRIVER_FUTURES=simulated``):
+the retrain serves the champion's forecast over the simulated strikes and statements, and
+a scenario whose body does not say otherwise reproduces it exactly as its baseline, with
+the scenario's effect as the difference. Synthetic events (the generator of
+``test_api_models``), retrained for real on local SQLite and MLflow stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from cadence.experiments.backtest import ModelConfig
+from cadence.experiments.data import load_series_data
+from cadence.experiments.driver_futures import DriverFuturesConfig, forecast_over_drivers
+from cadence.experiments.scenarios import ForecasterCache
+from cadence.jobs.retrain import job as RT
+from cadence.service.api import create_app
+from cadence.service.catalog import apply_catalog_file
+from cadence.service.settings import Settings
+from cadence.store import migrate
+from cadence.store.engine import make_engine
+from cadence.store.forecasts_repo import current_forecast
+from cadence.store.ingest import ingest_events, ingest_statements
+from cadence.store.jobs_repo import get_job
+from tests.conftest import SYNTHETIC_CATALOG
+from tests.service.test_api_models import FAST, SERIES, _events, _statements
+
+SIMULATED = DriverFuturesConfig("simulated", paths=6)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose synthetic series was retrained once with simulated driver futures
+    (negbin_glm, which reads the strike columns, serves)."""
+    root = tmp_path_factory.mktemp("served-drivers")
+    (root / "catalog.yaml").write_text(SYNTHETIC_CATALOG)
+    engine = make_engine(f"sqlite:///{root / 'cadence.db'}")
+    migrate.upgrade(engine)
+    apply_catalog_file(engine, root / "catalog.yaml")
+    ingest_events(engine, [_events()])
+    ingest_statements(engine, [_statements()])
+    serve_negbin = RT.Decision("negbin_glm", True, "chosen by the test", eligible=("negbin_glm",))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(RT, "decide", lambda *a, **k: serve_negbin)
+        out = RT.retrain(
+            engine,
+            SERIES,
+            tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+            candidates=[ModelConfig("negbin_glm")],
+            plots=False,
+            drivers=SIMULATED,
+            **FAST,
+        )
+    assert out.status == RT.PROMOTED and out.champion == "negbin_glm", out.reason
+    engine.dispose()
+    return root
+
+
+def _settings(home: Path) -> Settings:
+    return Settings(home=home, driver_futures="simulated", driver_paths=SIMULATED.paths)
+
+
+@pytest.fixture
+def client(home: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(_settings(home))) as c:
+        yield c
+
+
+def test_the_served_forecast_is_the_champion_over_simulated_futures(home: Path) -> None:
+    engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+    try:
+        served = current_forecast(engine, SERIES, with_samples=True)
+        assert served is not None and served.samples is not None
+        job = get_job(engine, str(served.job_id))
+        data = load_series_data(engine, SERIES)
+    finally:
+        engine.dispose()
+    assert job is not None and job.details["driver_futures"]["mode"] == "simulated"
+    assert job.details["driver_futures"]["paths"] == SIMULATED.paths
+    wrapper = ForecasterCache().get(
+        _settings(home).resolved_tracking_uri, SERIES, str(served.model_version)
+    )
+    expected = forecast_over_drivers(
+        wrapper.model,
+        data,
+        wrapper.origin,
+        FAST["horizon"],
+        n_samples=FAST["n_samples"],
+        seed=0,
+        config=SIMULATED,
+    )
+    np.testing.assert_array_equal(served.samples, expected.samples)
+    # over the deterministic future (no strike after the origin) it would differ
+    plain = wrapper.forecast(FAST["horizon"], n_samples=FAST["n_samples"], seed=0)
+    assert not np.array_equal(served.samples, plain.samples)
+
+
+def test_a_scenario_reproduces_the_served_forecast_and_adds_its_effect(
+    client: TestClient, home: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+    try:
+        served = current_forecast(engine, SERIES, with_samples=False)
+    finally:
+        engine.dispose()
+    assert served is not None
+    day = served.payload["periods"][0]["date"]
+    n = FAST["n_samples"]
+    nothing = client.post(
+        f"/v1/series/{SERIES}/scenarios",
+        json={"events": [{"type": "statement", "date": day, "stance": "neutral"}], "n_samples": n},
+    )
+    strike = client.post(
+        f"/v1/series/{SERIES}/scenarios",
+        json={"events": [{"type": "retaliation", "date": day}], "n_samples": n},
+    )
+    assert nothing.status_code == 200 and strike.status_code == 200, nothing.text
+    base = strike.json()["baseline"]["periods"]
+    # the body named no driver futures: the service's setting, as the served forecast
+    assert base == served.payload["periods"]
+    assert strike.json()["driver_futures"]["mode"] == "simulated"
+    week = {w["days"]: w for w in strike.json()["difference"]["windows"]}[7]
+    assert week["mean"] > 0, "a strike on top of the simulated ones raises the week"
+    # a deterministic request still gets the deterministic baseline
+    plain = client.post(
+        f"/v1/series/{SERIES}/scenarios",
+        json={
+            "events": [{"type": "retaliation", "date": day}],
+            "n_samples": n,
+            "driver_futures": "none",
+        },
+    )
+    assert plain.status_code == 200 and plain.json()["baseline"]["periods"] != base

@@ -21,7 +21,12 @@
 Prints, per run: wall time, the load average of the machine before and after, peak
 resident memory (this process; each worker), the wall seconds of each phase and their
 shares, the per-series step seconds summed over series (backtest, decide, refit on the
-workers; register, serve on the driver) and the outcome statuses.
+workers; register, serve on the driver) and the outcome statuses. On a machine shared
+with other jobs wall time says more about the neighbours than about the code, so each
+run also reports the CPU seconds it used (this process and each worker, with the Stan
+optimizer processes they started) and ``cpu_bound_wall_seconds``: that total spread
+over the ``--workers`` cores, the wall time of the same work on idle cores if the fits
+kept every core busy (an ESTIMATE, labelled as such).
 """
 
 from __future__ import annotations
@@ -101,6 +106,26 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of the child processes it has
+    waited for (Prophet's Stan optimizer runs as one)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def add_cpu(row: dict[str, Any], driver: float, workers: dict[str, float], cores: int) -> None:
+    """CPU seconds used by a run (``driver`` and ``workers``: seconds used during it)."""
+    total = driver + sum(workers.values())
+    row["cpu_seconds"] = {
+        "driver": round(driver, 1),
+        "workers": {w: round(v, 1) for w, v in workers.items()},
+        "total": round(total, 1),
+        "per_series": round(total / max(1, row["series"]), 3),
+    }
+    row["ESTIMATE_cpu_bound_wall_seconds"] = round(total / cores, 1)
+
+
 def report(label: str, run: ManyRetrain, load_before: tuple[float, ...]) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for o in run.outcomes:
@@ -163,9 +188,10 @@ def main() -> None:
     if not args.skip_serial:
         k = min(args.sample, args.series)
         _, engine, uri = new_home(names[:k], counts[:k, : args.weeks])
-        load = os.getloadavg()
+        load, cpu0 = os.getloadavg(), cpu_seconds()
         run = run_once(engine, names[:k], uri, SerialExecutor(), args)
         row = report(f"serial sample of {k}", run, load)
+        add_cpu(row, cpu_seconds() - cpu0, {}, 1)
         row["EXTRAPOLATED_serial_seconds_for_all"] = round(run.seconds / k * args.series, 0)
         out.append(row)
         print(json.dumps(row, indent=1), flush=True)
@@ -175,18 +201,22 @@ def main() -> None:
     t0 = time.perf_counter()
     with DaskExecutor(workers=args.workers, local_directory=home / "dask") as ex:
         startup = time.perf_counter() - t0
-        load = os.getloadavg()
+        load, cpu0, wcpu0 = os.getloadavg(), cpu_seconds(), ex.client.run(cpu_seconds)
         run = run_once(engine, names, uri, ex, args)
         row = report(f"dask, {args.workers} workers, all {args.series}", run, load)
+        used = {w: v - wcpu0.get(w, 0.0) for w, v in ex.client.run(cpu_seconds).items()}
+        add_cpu(row, cpu_seconds() - cpu0, used, args.workers)
         row["cluster_startup_seconds"] = round(startup, 1)
         row["worker_peak_rss_mb"] = {w: round(v, 1) for w, v in ex.client.run(peak_rss_mb).items()}
         out.append(row)
         print(json.dumps(row, indent=1), flush=True)
         if args.second:
             ingest(engine, names, counts[:, args.weeks :], args.weeks)
-            load = os.getloadavg()
+            load, cpu0, wcpu0 = os.getloadavg(), cpu_seconds(), ex.client.run(cpu_seconds)
             run = run_once(engine, names, uri, ex, args)
             row = report("dask, the next week (second retrain)", run, load)
+            used = {w: v - wcpu0.get(w, 0.0) for w, v in ex.client.run(cpu_seconds).items()}
+            add_cpu(row, cpu_seconds() - cpu0, used, args.workers)
             row["worker_peak_rss_mb"] = {
                 w: round(v, 1) for w, v in ex.client.run(peak_rss_mb).items()
             }

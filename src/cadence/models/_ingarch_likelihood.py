@@ -19,6 +19,7 @@ mean count, so their derivatives are zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import signal
@@ -87,6 +88,17 @@ class IngarchData:
             ridge=ridge,
         )
 
+    @cached_property
+    def _y_observed(self) -> np.ndarray:
+        return self.y[self.observed]
+
+    @cached_property
+    def _design(self) -> np.ndarray:
+        """``[1, zlag, nu lags, x]`` with the nu lags at their pre-sample value ``nu0``
+        (``negloglik_and_grad`` writes the lags of each ``nu`` into a copy)."""
+        t, q = len(self.y), len(self.past_mean)
+        return np.hstack([np.ones((t, 1)), self.zlag, np.full((t, q), self.nu0), self.x])
+
     @property
     def n_obs(self) -> int:
         return int(self.observed.sum())
@@ -141,20 +153,19 @@ class IngarchData:
         mu = np.exp(np.clip(nu, -NU_CLIP, NU_CLIP))
         log_size = self.log_size(theta)
         obs = self.observed
-        ll = count_loglik(self.y[obs], mu[obs], log_size).sum()
-        d_obs, d_logr = count_score(self.y[obs], mu[obs], log_size)
+        y_obs, mu_obs = self._y_observed, mu[obs]
+        ll = count_loglik(y_obs, mu_obs, log_size).sum()
+        d_obs, d_logr = count_score(y_obs, mu_obs, log_size)
         d_nu = np.zeros(len(nu))
         d_nu[obs] = d_obs
         d_nu[np.abs(nu) >= NU_CLIP] = 0.0
-        inputs = [np.ones((len(nu), 1)), self.zlag]
+        # the design [1, zlag, nu lags, x]: all but the nu lags fixed (built once)
+        design = self._design
         if self.past_mean:
-            nulag = np.full((len(nu), len(self.past_mean)), self.nu0)
+            design = design.copy()
+            first = 1 + len(self.past_obs)
             for i, lag in enumerate(self.past_mean):
-                nulag[lag:, i] = nu[: len(nu) - lag]
-            inputs.append(nulag)
-        inputs.append(self.x)
-        design = np.hstack(inputs)
-        if self.past_mean:
+                design[lag:, first + i] = nu[: len(nu) - lag]
             design = signal.lfilter([1.0], self._denominator(alpha), design, axis=0)
         grad = design.T @ d_nu
         if self.negbin:

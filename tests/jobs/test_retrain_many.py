@@ -87,6 +87,12 @@ def test_dask_equals_serial_and_a_failing_series_is_isolated(tmp_path: Path) -> 
             assert np.array_equal(a.samples, b.samples)
             assert a.payload["periods"] == b.payload["periods"]
         assert current_forecast(dask_engine, SHORT) is None
+        # the with/without-drivers record of every served series, as single retrains keep
+        for name in GOOD:
+            details = get_job(dask_engine, str(by_name[name].job_id)).details
+            assert details["drivers"]["used"] == [] and details["drivers"]["ablated"] is False
+            assert "uses no retaliation or statement driver" in details["drivers"]["note"]
+            assert details["backtest"]["drivers"] == details["drivers"]
     finally:
         serial_engine.dispose()
         dask_engine.dispose()
@@ -143,3 +149,43 @@ def test_a_champion_that_stays_is_served_without_a_new_version(
         assert body["baseline"]["periods"] == served.payload["periods"]
     finally:
         engine.dispose()
+
+
+def test_a_driver_using_champion_gets_its_ablation_in_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker side of a many-series retrain: the served NB GLM (it reads the strike
+    columns of the synthetic events series) is backtested again without them on the same
+    origins, and both scores come back with the fit."""
+    from cadence.experiments.data import load_series_data
+    from cadence.jobs.retrain import batch
+    from cadence.service.catalog import apply_catalog_file
+    from cadence.store.ingest import ingest_events, ingest_statements
+    from tests.conftest import SYNTHETIC_CATALOG
+    from tests.service.test_api_models import SERIES, _events, _statements
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'cadence.db'}")
+    migrate.upgrade(engine)
+    (tmp_path / "catalog.yaml").write_text(SYNTHETIC_CATALOG)
+    apply_catalog_file(engine, tmp_path / "catalog.yaml")
+    ingest_events(engine, [_events()])
+    ingest_statements(engine, [_statements()])
+    data = load_series_data(engine, SERIES)
+    engine.dispose()
+    chosen = batch.Decision("negbin_glm", True, "chosen by the test", eligible=("negbin_glm",))
+    monkeypatch.setattr(batch, "_decide", lambda *a, **k: chosen)
+    settings = batch.RetrainSettings(
+        candidates=(ModelConfig("negbin_glm"),),
+        recent_origins=4,
+        every=7,
+        horizon=14,
+        n_samples=200,
+        n_boot=100,
+    )
+    (fit,) = batch.fit_batch(settings, [(data, batch.SeriesTask(SERIES))])
+    assert fit.error is None and fit.config is not None and fit.config.key == "negbin_glm"
+    record = fit.drivers
+    assert record is not None and record["ablated"] is True
+    assert any(c.startswith("ret_") for c in record["used"])
+    assert record["with"]["crps"] > 0 and record["without"]["crps"] > 0
+    assert record["with"]["crps"] != record["without"]["crps"]

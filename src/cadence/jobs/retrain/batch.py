@@ -4,8 +4,11 @@ For each series of a batch (``fit_batch``): the backtest of the candidates and t
 champion's configuration on the recent origins (``local_level`` of all the batch's
 series fitted together, ``experiments.level_batch``), the decision (``decide.decide_unproven``,
 an unproven champion competing as a candidate), the refit of the chosen configuration
-on all the data (falling back to the champion's, then Climatology), the served paths,
-and the challenger's refit when the registry needs a new challenger version. Nothing
+on all the data (falling back to the next eligible candidates, the champion's, then
+Climatology), the served paths, the served configuration backtested again without its
+retaliation and statement columns on the same origins (``driver_ablation``: the record
+goes into the job's details and the served backtest body, as a single-series retrain's
+does), and the challenger's refit when the registry needs a new challenger version. Nothing
 here reads or writes the database or MLflow: the driver (``retrain_many``) registers
 and serves what comes back. A series that fails is returned with its reason; the
 others go on.
@@ -35,11 +38,12 @@ from cadence.experiments.backtest import (
     run_backtest,
 )
 from cadence.experiments.data import SeriesData
+from cadence.experiments.driver_ablation import driver_ablation
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.level_batch import batchable, level_forecasts
 from cadence.experiments.many.panels import prebuild
 from cadence.jobs.retrain.decide import Decision, decide_unproven
-from cadence.jobs.retrain.job import champion_effects, recent_origins_for
+from cadence.jobs.retrain.job import champion_effects, recent_origins_for, serving_order
 from cadence.models.forecast import CountForecast
 
 __all__ = ["RetrainSettings", "SeriesFit", "SeriesTask", "fit_batch"]
@@ -87,6 +91,7 @@ class SeriesFit:
     challenger: tuple[ModelConfig, Any] | None = None  # only when it is to be registered
     challenger_key: str | None = None
     effects: dict[str, Any] = field(default_factory=dict)
+    drivers: dict[str, Any] | None = None  # the with/without-drivers record
     warnings: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -160,7 +165,7 @@ def _one(data: SeriesData, task: SeriesTask, s: RetrainSettings, ready: Precompu
     lap("decide")
     if decision.chosen is None:
         raise NoServableModelError(f"series {task.series!r}: {decision.reason}")
-    _serve_fit(data, task, s, ready, [*configs, ModelConfig(CLIMATOLOGY)], out)
+    _serve_fit(data, task, s, ready, [*configs, ModelConfig(CLIMATOLOGY)], out, result)
     lap("refit")
     return out
 
@@ -172,17 +177,21 @@ def _serve_fit(
     ready: Precomputed,
     all_configs: list[ModelConfig],
     out: SeriesFit,
+    result: BacktestResult,
 ) -> None:
-    """Refit the chosen configuration (with fallbacks), draw the served paths, refit the
-    challenger when its configuration changed."""
+    """Refit the chosen configuration (with fallbacks: the next eligible candidates, the
+    champion, Climatology), draw the served paths, compare it with and without its
+    drivers on the backtest's origins, refit the challenger when its configuration
+    changed."""
     decision = out.decision
     assert decision is not None and decision.chosen is not None
     by_key = {c.key: c for c in all_configs}
-    order = [by_key[decision.chosen]]
-    for fallback in (task.champion, ModelConfig(CLIMATOLOGY)):
-        if fallback is not None and fallback.key not in {c.key for c in order}:
-            order.append(fallback)
+    eligible = [by_key[k] for k in decision.eligible if k in by_key]
+    order = serving_order(by_key[decision.chosen], task.champion, eligible)
     config, model = _refit(data, order, s, ready, out.warnings)
+    out.drivers, _, _ = driver_ablation(
+        data, result, config, model, horizon=s.horizon, n_samples=s.n_samples, seed=s.seed
+    )
     origin = data.last_period
     future = data.future(origin, s.horizon)
     wrapper = reg.CadenceForecaster(

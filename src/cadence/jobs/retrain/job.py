@@ -138,6 +138,7 @@ __all__ = [
     "recent_origins_for",
     "reconcile",
     "retrain",
+    "serving_order",
 ]
 
 log = logging.getLogger(__name__)
@@ -661,7 +662,7 @@ class RetrainJob:
             raise NoServableModelError(f"series {self.series!r}: {decision.reason}")
         by_key = {c.key: c for c in all_configs}
         eligible = [by_key[k] for k in decision.eligible if k in by_key]
-        order = _serving_order(by_key[decision.chosen], champ_config, eligible)
+        order = serving_order(by_key[decision.chosen], champ_config, eligible)
         return _Evaluation(data, result, decision, order, by_key, champ_config)
 
     def load(self) -> tuple[SeriesData, list[pd.Timestamp]]:
@@ -939,7 +940,7 @@ def _version(registered: reg.RegisteredVersion | None) -> str | None:
     return None if registered is None else registered.version
 
 
-def _serving_order(
+def serving_order(
     chosen: ModelConfig, champion: ModelConfig | None, eligible: Sequence[ModelConfig] = ()
 ) -> list[ModelConfig]:
     """The chosen configuration, then the next ``eligible`` ones (they beat climatology

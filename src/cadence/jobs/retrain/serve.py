@@ -176,6 +176,9 @@ def _record_backtest(live: LiveSeries, fit: SeriesFit, run_ids: dict[str, str]) 
     o.warnings.extend(fit.warnings)
     live.details["backtest"] = result.to_json(run_ids)
     live.details.update(decision=decision.reason, eligible=list(decision.eligible))
+    if fit.drivers is not None:
+        live.details["drivers"] = fit.drivers
+        live.details["backtest"]["drivers"] = fit.drivers
 
 
 def _new_forecast(

@@ -78,7 +78,12 @@ def _statements(days: int = 320) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose synthetic series was retrained once (negbin_glm champion)."""
-    root = tmp_path_factory.mktemp("models-api")
+    return retrained_home(tmp_path_factory.mktemp("models-api"))
+
+
+def retrained_home(root: Path, **retrain: Any) -> Path:
+    """``root`` made a home whose synthetic series was retrained once with ``retrain``'s
+    extra arguments, the NB GLM (it reads the strike columns) serving."""
     (root / "catalog.yaml").write_text(SYNTHETIC_CATALOG)
     engine = make_engine(f"sqlite:///{root / 'cadence.db'}")
     migrate.upgrade(engine)
@@ -97,6 +102,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
             candidates=[ModelConfig("negbin_glm")],
             plots=False,
             **FAST,
+            **retrain,
         )
     assert out.status == RT.PROMOTED and out.champion == "negbin_glm", out.reason
     engine.dispose()

@@ -13,21 +13,15 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.data import load_series_data
 from cadence.experiments.driver_futures import DriverFuturesConfig, forecast_over_drivers
 from cadence.experiments.scenarios import ForecasterCache
-from cadence.jobs.retrain import job as RT
 from cadence.service.api import create_app
-from cadence.service.catalog import apply_catalog_file
 from cadence.service.settings import Settings
-from cadence.store import migrate
 from cadence.store.engine import make_engine
 from cadence.store.forecasts_repo import current_forecast
-from cadence.store.ingest import ingest_events, ingest_statements
 from cadence.store.jobs_repo import get_job
-from tests.conftest import SYNTHETIC_CATALOG
-from tests.service.test_api_models import FAST, SERIES, _events, _statements
+from tests.service.test_api_models import FAST, SERIES, retrained_home
 
 SIMULATED = DriverFuturesConfig("simulated", paths=6)
 
@@ -36,28 +30,7 @@ SIMULATED = DriverFuturesConfig("simulated", paths=6)
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose synthetic series was retrained once with simulated driver futures
     (negbin_glm, which reads the strike columns, serves)."""
-    root = tmp_path_factory.mktemp("served-drivers")
-    (root / "catalog.yaml").write_text(SYNTHETIC_CATALOG)
-    engine = make_engine(f"sqlite:///{root / 'cadence.db'}")
-    migrate.upgrade(engine)
-    apply_catalog_file(engine, root / "catalog.yaml")
-    ingest_events(engine, [_events()])
-    ingest_statements(engine, [_statements()])
-    serve_negbin = RT.Decision("negbin_glm", True, "chosen by the test", eligible=("negbin_glm",))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(RT, "decide", lambda *a, **k: serve_negbin)
-        out = RT.retrain(
-            engine,
-            SERIES,
-            tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
-            candidates=[ModelConfig("negbin_glm")],
-            plots=False,
-            drivers=SIMULATED,
-            **FAST,
-        )
-    assert out.status == RT.PROMOTED and out.champion == "negbin_glm", out.reason
-    engine.dispose()
-    return root
+    return retrained_home(tmp_path_factory.mktemp("served-drivers"), drivers=SIMULATED)
 
 
 def _settings(home: Path) -> Settings:

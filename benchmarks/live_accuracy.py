@@ -60,7 +60,7 @@ def main() -> None:
 
     # imported after the environment is set: the CLI reads settings at call time
     from cadence.experiments import model_registry
-    from cadence.experiments.replay import replay
+    from cadence.jobs.replay import replay
     from cadence.service.bundled import alert_counts
     from cadence.service.cli import main as cli
     from cadence.service.settings import Settings

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
 from cadence.experiments.accuracy.scores import score_served
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.replay import replay
+from cadence.jobs.replay import replay
 from cadence.service.api import create_app
 from cadence.service.settings import Settings
 from cadence.store import migrate

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from cadence.experiments.accuracy.scores import score_served
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.replay import replay
+from cadence.jobs.replay import replay
 from cadence.service.api import create_app
 from cadence.service.cli import main
 from cadence.service.settings import Settings

@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.executors import DaskExecutor
 from cadence.experiments.model_registry import registered_name
-from cadence.experiments.scenarios import ForecasterCache, scenario_forecast
 from cadence.experiments.tracking import mlflow_client, quiet_mlflow
 from cadence.features.future import Scenario
 from cadence.jobs.retrain.many import ManyRetrain, retrain_many
+from cadence.jobs.scenarios import ForecasterCache, scenario_forecast
 from cadence.service.cli import main
 from cadence.store import migrate
 from cadence.store.engine import make_engine

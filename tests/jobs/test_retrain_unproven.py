@@ -17,8 +17,8 @@ import pytest
 from cadence.experiments.accuracy.rolling import DriftBand
 from cadence.experiments.accuracy.scores import score_served
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.replay import replay
 from cadence.experiments.tracking import mlflow_client, quiet_mlflow
+from cadence.jobs.replay import replay
 from cadence.jobs.retrain import job as RT
 from cadence.service.accuracy.rescoring import rescore
 from cadence.service.settings import Settings

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from cadence.experiments.serving import forecast_payload
+from cadence.jobs.served_body import forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.service.api import create_app
 from cadence.service.catalog import apply_catalog_file

@@ -323,8 +323,8 @@ def test_retrain_runs_in_the_background_and_its_job_is_visible(home: Path, tmp_p
 def test_a_champion_that_ignores_drivers_says_the_scenario_changes_nothing(home: Path) -> None:
     from cadence.experiments.data import load_series_data
     from cadence.experiments.model_registry import CadenceForecaster
-    from cadence.experiments.scenarios import ForecasterCache, scenario_forecast
     from cadence.features.future import Scenario
+    from cadence.jobs.scenarios import ForecasterCache, scenario_forecast
     from cadence.models.baselines import Climatology
 
     engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
@@ -366,8 +366,8 @@ def test_simulated_driver_futures_keep_the_baseline_reproducible_and_the_differe
 ) -> None:
     from cadence.experiments.data import load_series_data
     from cadence.experiments.driver_futures import DriverFuturesConfig, forecast_over_drivers
-    from cadence.experiments.scenarios import ForecasterCache, scenario_forecast
     from cadence.features.future import Scenario
+    from cadence.jobs.scenarios import ForecasterCache, scenario_forecast
 
     day = _first_day(home)
     body = {

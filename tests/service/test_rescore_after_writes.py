@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cadence.experiments.serving import forecast_payload
+from cadence.jobs.served_body import forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.service.accuracy import rescoring
 from cadence.service.api import create_app

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from cadence.experiments.data import load_series_data
 from cadence.experiments.driver_futures import DriverFuturesConfig, forecast_over_drivers
-from cadence.experiments.scenarios import ForecasterCache
+from cadence.jobs.scenarios import ForecasterCache
 from cadence.service.api import create_app
 from cadence.service.settings import Settings
 from cadence.store.engine import make_engine

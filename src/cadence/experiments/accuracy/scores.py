@@ -29,7 +29,7 @@ from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig, fit_and_forec
 from cadence.experiments.data import SeriesData, horizon_index, load_series_data
 from cadence.experiments.errors import SeriesDataError
 from cadence.experiments.scoring import crps_paths, score_paths
-from cadence.experiments.serving import window_periods
+from cadence.experiments.summaries import window_periods
 from cadence.store.forecasts_repo import KIND_CHAMPION, StoredForecast, list_forecasts
 from cadence.store.scores_repo import (
     TARGET_PERIOD,

@@ -56,7 +56,7 @@ from cadence.experiments.data import SeriesData, period_end, period_label, shift
 from cadence.experiments.driver_ablation import drivers_used
 from cadence.experiments.errors import ExperimentError
 from cadence.experiments.report.truth import LaterTruth, TotalScore, later_truth, score_total
-from cadence.experiments.serving import window_periods
+from cadence.experiments.summaries import window_periods
 from cadence.features import Panel, apply_filter, feature_definitions
 from cadence.features.errors import InputError
 from cadence.models.errors import ModelError

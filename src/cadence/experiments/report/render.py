@@ -17,7 +17,7 @@ import pandas as pd
 
 from cadence.experiments.data import period_end
 from cadence.experiments.report.build import Report
-from cadence.experiments.serving import regimes_block
+from cadence.experiments.summaries import regimes_block
 
 __all__ = ["Block", "report_blocks", "to_html", "to_markdown"]
 

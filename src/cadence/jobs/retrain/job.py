@@ -100,7 +100,6 @@ from cadence.experiments.driver_futures import (
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.executors import Executor
 from cadence.experiments.numbers import finite_or_none
-from cadence.experiments.serving import forecast_payload
 from cadence.experiments.tracking import log_backtest, mlflow_client, quiet_mlflow
 from cadence.features.errors import FeatureError
 from cadence.jobs.retrain.aliases import mlflow_call, point_alias, reconcile, restore_alias
@@ -111,6 +110,7 @@ from cadence.jobs.retrain.decide import (
     decide_unproven,
     failure_notes,
 )
+from cadence.jobs.served_body import forecast_payload
 from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
 from cadence.store.errors import StoreError

@@ -21,7 +21,6 @@ from sqlalchemy import Engine
 
 from cadence.experiments import model_registry as reg
 from cadence.experiments.backtest import ModelConfig
-from cadence.experiments.serving import forecast_payload
 from cadence.features.families import family_of
 from cadence.jobs.retrain.aliases import mlflow_call
 from cadence.jobs.retrain.batch import RetrainSettings, SeriesFit
@@ -35,6 +34,7 @@ from cadence.jobs.retrain.job import (
     RetrainOutcome,
     _serve,
 )
+from cadence.jobs.served_body import forecast_payload
 from cadence.store.forecasts_repo import NewForecast
 from cadence.store.jobs_repo import FAILED, JobInfo, finish_job
 from cadence.store.tables import utcnow

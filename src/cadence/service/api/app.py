@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cadence import __version__
-from cadence.experiments.scenarios import ForecasterCache
+from cadence.jobs.scenarios import ForecasterCache
 from cadence.service.accuracy import rescoring
 from cadence.service.accuracy.rescoring import band_from
 from cadence.service.api import docs, errors, headers, limits, metrics

@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cadence.columns import PANDAS_FREQ
-from cadence.experiments.serving import DEFAULT_QUANTILES, forecast_payload
+from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.store.errors import NotFoundError
 from cadence.store.forecasts_repo import StoredForecast, current_forecast

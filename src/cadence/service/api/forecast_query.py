@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
-from cadence.experiments.serving import DEFAULT_QUANTILES
+from cadence.jobs.served_body import DEFAULT_QUANTILES
 
 MAX_LEVELS = 19
 MAX_HORIZON = 366

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cadence.experiments.driver_futures import DriverFuturesConfig
 from cadence.experiments.errors import ExperimentError, TrackingError
-from cadence.experiments.scenarios import ScenarioLimitError, ScenarioLimits, scenario_forecast
+from cadence.jobs.scenarios import ScenarioLimitError, ScenarioLimits, scenario_forecast
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.errors import ApiError
 from cadence.service.api.schemas_models import SCENARIO_EXAMPLE, ScenarioIn

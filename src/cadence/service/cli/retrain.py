@@ -10,7 +10,7 @@ fresh forecast, 1 when a retrain failed or another one of the same series is run
 forecast (the API's forecast body); nothing is fitted. With ``--as-of DATE`` it refits
 the champion's configuration on what was dated on or before DATE, for replays; adding
 ``--known-at DATETIME`` uses only the rows ingested by then, which reproduces the
-forecast served at that instant (``cadence.experiments.replay``).
+forecast served at that instant (``cadence.jobs.replay``).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.errors import ExperimentError
 from cadence.experiments.executors import make_executor
 from cadence.experiments.many.summary import retrain_summary
-from cadence.experiments.replay import replay_forecast
-from cadence.experiments.serving import forecast_payload
+from cadence.jobs.replay import replay_forecast
 from cadence.jobs.retrain.job import FAILED_OUTCOME, retrain
 from cadence.jobs.retrain.many import ManyRetrain, retrain_many
+from cadence.jobs.served_body import forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.service.candidates import parse_candidates
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings

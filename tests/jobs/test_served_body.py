@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.experiments.serving import forecast_payload, window_periods
+from cadence.experiments.summaries import window_periods
+from cadence.jobs.served_body import forecast_payload
 from cadence.models import make_model
 from cadence.models.forecast import CountForecast
 from tests.models.test_regime_nb import RATES_2, STAY_2, simulate

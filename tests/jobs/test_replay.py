@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cadence.experiments.replay import replay_origin
+from cadence.jobs.replay import replay_origin
 from cadence.service.cli import main
 from cadence.store import migrate
 from cadence.store.engine import make_engine

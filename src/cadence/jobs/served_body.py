@@ -21,46 +21,29 @@ days is the total over the first periods after the origin that make up those day
 many periods for a daily series, ``days / 7`` for a weekly one; windows that do not fit
 a whole number of periods, or reach past the horizon, are left out (so a monthly series
 has none). Floats are rounded to ``DECIMALS`` places so the same samples always give the
-same bytes (stable ETags); quantiles are integers (counts).
+same bytes (stable ETags); quantiles are integers (counts). The shared pieces (rounding,
+windows, the regimes block) are ``cadence.experiments.summaries``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from cadence.experiments.summaries import (
+    level_key,
+    regimes_block,
+    rounded,
+    window_periods,
+)
 from cadence.models.forecast import CountForecast
 
-DECIMALS = 6
 DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 DEFAULT_WINDOWS: tuple[int, ...] = (7, 14, 28)
 DEFAULT_K_VALUES: tuple[int, ...] = (1, 5, 10, 25, 50, 100)
-_DAYS_PER_PERIOD = {"D": 1, "W": 7}
-
-
-def level_key(level: float) -> str:
-    """The JSON key of a quantile level: ``0.1 -> "0.1"``, ``0.5 -> "0.5"``."""
-    return f"{float(level):g}"
-
-
-def _num(x: float) -> float:
-    """A finite float rounded to ``DECIMALS`` places (``-0.0`` becomes ``0.0``)."""
-    v = float(x)
-    if not math.isfinite(v):
-        raise ValueError(f"forecast summary is not finite: {v!r}")
-    return round(v, DECIMALS) + 0.0
-
-
-def window_periods(frequency: str, days: int) -> int | None:
-    """How many periods make a window of ``days`` days, or None when not a whole number."""
-    per = _DAYS_PER_PERIOD.get(frequency)
-    if per is None or days % per:
-        return None
-    return days // per
 
 
 def _iso_instant(t: dt.datetime) -> str:
@@ -99,9 +82,9 @@ def forecast_payload(
     periods = [
         {
             "date": forecast.index[i].date().isoformat(),
-            "mean": _num(mean[i]),
+            "mean": rounded(mean[i]),
             "quantiles": {level_key(q): int(qs[j, i]) for j, q in enumerate(levels)},
-            "p_any": _num(p_any[i]),
+            "p_any": rounded(p_any[i]),
         }
         for i in range(h)
     ]
@@ -139,40 +122,12 @@ def _window_rows(
         rows.append(
             {
                 "days": int(days),
-                "mean": _num(total.mean()),
+                "mean": rounded(total.mean()),
                 "quantiles": {level_key(q): int(wq[j]) for j, q in enumerate(levels)},
-                "p_at_least": {str(int(k)): _num((total >= k).mean()) for k in k_values},
+                "p_at_least": {str(int(k)): rounded((total >= k).mean()) for k in k_values},
             }
         )
     return rows
-
-
-def regimes_block(block: object) -> dict[str, Any] | None:
-    """The served ``regimes`` field from a model's ``meta["regimes"]`` (None when the
-    model reports none): states with rounded rates and probabilities, the most likely
-    regime, the switch probabilities by window. Raises ``ValueError`` naming the field
-    when the block lacks one."""
-    if block is None:
-        return None
-    if not isinstance(block, dict):
-        raise ValueError(f"meta['regimes'] must be a mapping, got {type(block).__name__}")
-    try:
-        states = [
-            {
-                "name": str(s["name"]),
-                "rate": _num(s["rate"]),
-                "probability": _num(s["probability"]),
-            }
-            for s in block["states"]
-        ]
-        p_switch = {str(k): _num(v) for k, v in block["p_switch"].items()}
-        most_likely = str(block["most_likely"])
-    except (KeyError, TypeError) as exc:
-        raise ValueError(
-            "meta['regimes'] needs states (name, rate, probability), most_likely and "
-            f"p_switch; missing or malformed: {exc}"
-        ) from exc
-    return {"states": states, "most_likely": most_likely, "p_switch": p_switch}
 
 
 __all__ = [
@@ -180,7 +135,4 @@ __all__ = [
     "DEFAULT_QUANTILES",
     "DEFAULT_WINDOWS",
     "forecast_payload",
-    "level_key",
-    "regimes_block",
-    "window_periods",
 ]

@@ -52,8 +52,8 @@ from cadence.experiments.driver_futures import (
 )
 from cadence.experiments.errors import ExperimentError, TrackingError
 from cadence.experiments.level_batch import refit_as_many
-from cadence.experiments.serving import DEFAULT_QUANTILES, forecast_payload
 from cadence.features.future import Scenario
+from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload
 from cadence.store.forecasts_repo import StoredForecast, require_current_forecast
 from cadence.store.tables import utcnow
 

@@ -38,7 +38,7 @@ from cadence.experiments.data import (
     shift_periods,
 )
 from cadence.experiments.errors import ExperimentError
-from cadence.experiments.serving import forecast_payload
+from cadence.jobs.served_body import forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.store.tables import utcnow
 

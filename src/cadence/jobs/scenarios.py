@@ -54,6 +54,7 @@ from cadence.experiments.errors import ExperimentError, TrackingError
 from cadence.experiments.level_batch import refit_as_many
 from cadence.features.future import Scenario
 from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload
+from cadence.models.forecast import CountForecast
 from cadence.store.forecasts_repo import StoredForecast, require_current_forecast
 from cadence.store.tables import utcnow
 
@@ -217,40 +218,15 @@ def scenario_forecast(
     stored = require_current_forecast(engine, series)
     h = int(horizon if horizon is not None else stored.horizon)
     _check_limits(scenario, n_samples, h, stored.horizon, limits)
-    if stored.model_version is None:
-        raise ExperimentError(f"series {series!r}: the served forecast names no registry version")
-    wrapper = cache.get(tracking_uri, series, stored.model_version)
-    if wrapper.origin != pd.Timestamp(stored.origin):
-        wrapper = _refitted(engine, tracking_uri, series, stored, wrapper)
-    origin = wrapper.origin
+    wrapper = _served_champion(engine, series, stored, tracking_uri, cache)
     frequency = cast(Frequency, wrapper.frequency)
-    _check_dates(scenario, horizon_index(origin, h, frequency), frequency)
-    uses_drivers = wrapper.future is not None
-    model = wrapper.model
-    if uses_drivers:
-        data = load_series_data(engine, series)
-        base, scen = (
-            forecast_over_drivers(
-                model,
-                data,
-                origin,
-                h,
-                n_samples=n_samples,
-                seed=seed,
-                config=drivers,
-                scenario=s,
-            )
-            for s in (None, scenario)
-        )
-    else:
-        base, scen = (
-            model.forecast(h, future=None, n_samples=n_samples, rng=np.random.default_rng(seed))
-            for _ in range(2)
-        )
+    _check_dates(scenario, horizon_index(wrapper.origin, h, frequency), frequency)
+    base, scen = _both_forecasts(
+        engine, series, wrapper, scenario, h, n_samples=n_samples, seed=seed, drivers=drivers
+    )
     now = utcnow()
-
-    def body(fc: Any) -> dict[str, Any]:
-        return forecast_payload(
+    base_body, scen_body = (
+        forecast_payload(
             series,
             wrapper.frequency,
             fc,
@@ -260,28 +236,84 @@ def scenario_forecast(
             generated_at=now,
             quantiles=quantiles,
         )
-
-    base_body, scen_body = body(base), body(scen)
-    changed = not np.array_equal(base.samples, scen.samples)
-    uses_drivers = uses_drivers and changed
-    note = (
-        None
-        if changed
-        else f"the champion ({stored.model_name}) does not respond to these events (it uses "
-        "no retaliation or statement features, or none that they touch): both forecasts "
-        "are the same"
+        for fc in (base, scen)
     )
+    changed = not np.array_equal(base.samples, scen.samples)
     return {
         "series": series,
-        "origin": origin.date().isoformat(),
+        "origin": wrapper.origin.date().isoformat(),
         "model": base_body["model"],
         "horizon": h,
         "n_samples": n_samples,
         "seed": seed,
-        "uses_drivers": uses_drivers,
-        "note": note,
+        "uses_drivers": wrapper.future is not None and changed,
+        "note": None if changed else _unmoved(stored.model_name),
         "baseline": base_body,
         "scenario": scen_body,
         "difference": _difference(base_body, scen_body),
         "driver_futures": base.meta.get("driver_futures", {"mode": "none"}),
     }
+
+
+def _unmoved(model_name: str) -> str:
+    return (
+        f"the champion ({model_name}) does not respond to these events (it uses no "
+        "retaliation or statement features, or none that they touch): both forecasts are "
+        "the same"
+    )
+
+
+def _served_champion(
+    engine: Engine,
+    series: str,
+    stored: StoredForecast,
+    tracking_uri: str,
+    cache: ForecasterCache,
+) -> reg.CadenceForecaster:
+    """The registry version that produced the stored forecast, refitted at its origin
+    when the version was fitted at an earlier one."""
+    if stored.model_version is None:
+        raise ExperimentError(f"series {series!r}: the served forecast names no registry version")
+    wrapper = cache.get(tracking_uri, series, stored.model_version)
+    if wrapper.origin != pd.Timestamp(stored.origin):
+        wrapper = _refitted(engine, tracking_uri, series, stored, wrapper)
+    return wrapper
+
+
+def _both_forecasts(
+    engine: Engine,
+    series: str,
+    wrapper: reg.CadenceForecaster,
+    scenario: Scenario,
+    horizon: int,
+    *,
+    n_samples: int,
+    seed: int,
+    drivers: DriverFuturesConfig,
+) -> tuple[CountForecast, CountForecast]:
+    """The baseline and the scenario forecast, with the same seed (and, simulated, the
+    same driver futures): a champion that reads no driver forecasts twice alike."""
+    model = wrapper.model
+    if wrapper.future is None:
+        base, scen = (
+            model.forecast(
+                horizon, future=None, n_samples=n_samples, rng=np.random.default_rng(seed)
+            )
+            for _ in range(2)
+        )
+        return base, scen
+    data = load_series_data(engine, series)
+    base, scen = (
+        forecast_over_drivers(
+            model,
+            data,
+            wrapper.origin,
+            horizon,
+            n_samples=n_samples,
+            seed=seed,
+            config=drivers,
+            scenario=s,
+        )
+        for s in (None, scenario)
+    )
+    return base, scen

@@ -196,6 +196,27 @@ def _driver_tags(drivers: DriverFuturesConfig) -> dict[str, str]:
     }
 
 
+DRIVER_FUTURES_OPTION = typer.Option(
+    DriverFuturesName.none,
+    "--driver-futures",
+    help="strikes and statements after each origin: none (the deterministic "
+    "continuation) or simulated from a driver process fitted at the origin",
+)
+DRIVER_PATHS_OPTION = typer.Option(
+    DEFAULT_PATHS,
+    "--driver-paths",
+    min=1,
+    max=500,
+    help="simulated driver futures per forecast (--samples are split among them)",
+)
+DRIVER_PROCESS_OPTION = typer.Option(
+    DriverProcessName.rate,
+    "--driver-process",
+    help="rate (recent rate, gamma-Poisson) or self_exciting (Hawkes, excited by the "
+    "target's counts too)",
+)
+
+
 @app.command("backtest")
 def backtest(
     selected: list[str] | None = typer.Option(
@@ -221,25 +242,9 @@ def backtest(
     seed: int = typer.Option(0, help="base seed (each model x origin derives its own)"),
     no_tracking: bool = typer.Option(False, "--no-tracking", help="do not log MLflow runs"),
     known_at: str | None = typer.Option(None, "--known-at", help=KNOWN_AT_HELP),
-    driver_futures: DriverFuturesName = typer.Option(
-        DriverFuturesName.none,
-        "--driver-futures",
-        help="strikes and statements after each origin: none (the deterministic "
-        "continuation) or simulated from a driver process fitted at the origin",
-    ),
-    driver_paths: int = typer.Option(
-        DEFAULT_PATHS,
-        "--driver-paths",
-        min=1,
-        max=500,
-        help="simulated driver futures per forecast (--samples are split among them)",
-    ),
-    driver_process: DriverProcessName = typer.Option(
-        DriverProcessName.rate,
-        "--driver-process",
-        help="rate (recent rate, gamma-Poisson) or self_exciting (Hawkes, excited by the "
-        "target's counts too)",
-    ),
+    driver_futures: DriverFuturesName = DRIVER_FUTURES_OPTION,
+    driver_paths: int = DRIVER_PATHS_OPTION,
+    driver_process: DriverProcessName = DRIVER_PROCESS_OPTION,
 ) -> int:
     """Backtest models on SERIES at rolling origins; print scores, write JSON. Several
     names, a glob or --all backtest many series: one result per series under

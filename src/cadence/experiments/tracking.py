@@ -63,6 +63,7 @@ __all__ = [
     "log_backtest",
     "mlflow_client",
     "quiet_mlflow",
+    "terminated_run",
 ]
 
 FORECAST_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -337,7 +338,7 @@ def log_backtest(
         with quiet_mlflow():
             run = client.create_run(exp_id, run_name=key, tags=run_tags)
             run_id = run.info.run_id
-            try:
+            with terminated_run(client, run_id):
                 now_ms = int(time.time() * 1000)
                 _log_batches(
                     client,
@@ -349,13 +350,21 @@ def log_backtest(
                 with tempfile.TemporaryDirectory(prefix="cadence-run-") as tmp:
                     _write_artifacts(result, key, Path(tmp), plots)
                     client.log_artifacts(run_id, tmp)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    client.set_terminated(run_id, "FAILED")
-                raise
-            client.set_terminated(run_id, "FINISHED")
         run_ids[key] = run_id
     return run_ids
+
+
+@contextlib.contextmanager
+def terminated_run(client: MlflowClient, run_id: str) -> Iterator[None]:
+    """End ``run_id`` as ``FINISHED`` when the block completes, ``FAILED`` (best effort)
+    when it raises; the exception goes on."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
 
 
 def run_metrics(tracking_uri: str, run_id: str) -> dict[str, Any]:

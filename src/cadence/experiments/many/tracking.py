@@ -23,7 +23,6 @@ runs is therefore models x (families + lone series), whatever the size of the fa
 
 from __future__ import annotations
 
-import contextlib
 import math
 import tempfile
 import time
@@ -45,6 +44,7 @@ from cadence.experiments.tracking import (
     log_backtest,
     mlflow_client,
     quiet_mlflow,
+    terminated_run,
 )
 from cadence.features.families import family_of
 
@@ -120,7 +120,7 @@ def _log_family(
         with quiet_mlflow():
             run = client.create_run(exp_id, run_name=key, tags=tags)
             run_id = run.info.run_id
-            try:
+            with terminated_run(client, run_id):
                 client.log_batch(
                     run_id,
                     metrics=metrics,
@@ -136,11 +136,6 @@ def _log_family(
                             {"series": list(failed), "error": list(failed.values())}
                         ).to_csv(folder / "failed_series.csv", index=False)
                     client.log_artifacts(run_id, tmp)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    client.set_terminated(run_id, "FAILED")
-                raise
-            client.set_terminated(run_id, "FINISHED")
         run_ids[key] = run_id
     return run_ids
 

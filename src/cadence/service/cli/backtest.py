@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cadence.experiments.backtest import (
@@ -43,6 +42,7 @@ from cadence.service.cli.backtest_many import BacktestOptions, backtest_many
 from cadence.service.cli.errors import BAD_INPUT, FAILURE
 from cadence.service.cli.known_at import HELP as KNOWN_AT_HELP
 from cadence.service.cli.known_at import mode_label, parse_known_at
+from cadence.service.cli.progress import counting_bar
 from cadence.service.cli.selection import select_series
 from cadence.service.settings import Settings
 from cadence.store.series_repo import list_series
@@ -333,15 +333,7 @@ def _run_with_bar(
     ex: Executor,
 ) -> BacktestResult:
     """``run_backtest`` with a progress bar of the fits (stderr, removed when done)."""
-    with Progress(
-        TextColumn("backtest"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("fits", total=None)
+    with counting_bar("backtest", "fits") as update:
         return run_backtest(
             data,
             configs,
@@ -350,7 +342,7 @@ def _run_with_bar(
             n_samples=opts.samples,
             seed=opts.seed,
             executor=ex,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=update,
             drivers=opts.drivers,
         )
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cadence.experiments.backtest import ModelConfig
@@ -30,6 +29,7 @@ from cadence.experiments.many.backtest import ManyResult, ManySettings, run_many
 from cadence.experiments.many.data import load_many
 from cadence.service.cli.app import engine_for, err, out, settings
 from cadence.service.cli.errors import FAILURE
+from cadence.service.cli.progress import counting_bar
 from cadence.service.settings import Settings
 
 __all__ = ["BacktestOptions", "backtest_many", "summary_table"]
@@ -169,20 +169,12 @@ def _run_with_bar(
     ex: Executor,
 ) -> ManyResult:
     """``run_many`` with a progress bar of the series (stderr, removed when done)."""
-    with Progress(
-        TextColumn("series"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("series", total=len(names))
+    with counting_bar("series", "series", total=len(names)) as update:
         return run_many(
             datas,
             many,
             executor=ex,
             load_errors=load_errors,
             order=names,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=update,
         )

@@ -230,3 +230,26 @@ def test_unfitted_and_fallback_are_explicit() -> None:
         model.decode()
     with pytest.raises(ModelError, match="fell back to climatology"):
         model.regime_summary()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_stickiness_makes_regimes_phases_that_carry_into_the_paths(seed: int) -> None:
+    """Generated counts: a quiet phase, an active one, then 30 quiet days again, with
+    bursty days (NB size 0.5). The sticky prior makes every regime's stay more likely
+    than the likelihood alone does, so the paths stay in the quiet phase longer and the
+    28-day total comes out lower (the phase's rate gives 17)."""
+    rng = np.random.default_rng(seed)
+    mu = np.r_[np.full(60, 0.6), np.full(90, 4.0), np.full(30, 0.6)]
+    y = rng.poisson(rng.gamma(0.5, mu / 0.5)).astype(float)
+    panel = pd.DataFrame({COUNT: y}, index=pd.date_range("2021-01-01", periods=y.size))
+    plain = RegimeNB(stickiness=0.0).fit(panel)
+    sticky = RegimeNB(stickiness=20.0).fit(panel)
+    assert np.all(np.diag(sticky.transition_) > np.diag(plain.transition_))
+
+    def total(m: RegimeNB) -> float:
+        paths = m.forecast(28, n_samples=4000, rng=np.random.default_rng(0)).samples
+        return float(paths.sum(axis=1).mean())
+
+    assert total(sticky) < total(plain)
+    with pytest.raises(ModelError, match="stickiness"):
+        RegimeNB(stickiness=-1.0).fit(panel)

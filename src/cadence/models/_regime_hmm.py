@@ -192,10 +192,14 @@ def update_log_alpha(
     return log_alpha
 
 
-def update_transitions(pairs: np.ndarray) -> np.ndarray:
+def update_transitions(pairs: np.ndarray, stickiness: float = 0.0) -> np.ndarray:
     """Homogeneous transition matrix (B, K, K) from the expected transition counts, with
-    ``TRANSITION_PSEUDO_COUNT`` added to every cell."""
+    ``TRANSITION_PSEUDO_COUNT`` added to every cell and ``stickiness`` more to each
+    regime's stay (the sticky HMM's Dirichlet prior, Fox et al. 2011: the M-step of the
+    posterior mode)."""
     n = pairs.sum(axis=1) + TRANSITION_PSEUDO_COUNT
+    if stickiness:
+        n = n + stickiness * np.eye(n.shape[-1])[None]
     return n / n.sum(axis=2, keepdims=True)
 
 

@@ -128,6 +128,17 @@ class RegimeNB(ParamsMixin):
         drivers made the forecasts worse (CRPS +2 %, 80 % coverage 0.71 against 0.82).
     driver_ridge : float
         L2 weight on the slopes of the standardized driver columns.
+    stickiness : float
+        Pseudo-transitions added to each regime's stay in every M-step (a Dirichlet prior
+        on the transition rows, the sticky HMM of Fox, Sudderth, Jordan & Willsky 2011;
+        EM then finds the posterior mode). Without it (0) the likelihood alone lets bursty
+        daily counts switch regime every few days, so the regimes describe busy and quiet
+        *days*; with it they describe *phases* that last weeks, and the paths carry a
+        phase forward. Default 20, chosen on the ``israel-alerts`` backtest (24 origins,
+        horizon 28): daily CRPS 21.38 to 20.18, 7-day totals 117.7 to 103.7, 28-day totals
+        396 to 325, 80% coverage of 28-day totals 0.62 to 0.83 (10 and 40 gave 20.50 and
+        20.16). Checked on ``us-forces-attacks-sampled``, not used to choose it: daily CRPS
+        0.211 to 0.195, 28-day totals 5.53 to 4.29. A calibration, disclosed as such.
     tol : float
         EM stops when the log-likelihood changes by less than ``tol * (1 + |loglik|)``.
     max_iter : int
@@ -186,6 +197,7 @@ class RegimeNB(ParamsMixin):
         n_regimes: RegimeCount = 2,
         transition_drivers: bool = False,
         driver_ridge: float = 10.0,
+        stickiness: float = 20.0,
         tol: float = 1e-6,
         max_iter: int = 200,
         min_history: int = 30,
@@ -195,6 +207,7 @@ class RegimeNB(ParamsMixin):
         self.n_regimes = n_regimes
         self.transition_drivers = transition_drivers
         self.driver_ridge = driver_ridge
+        self.stickiness = stickiness
         self.tol = tol
         self.max_iter = max_iter
         self.min_history = min_history
@@ -214,6 +227,8 @@ class RegimeNB(ParamsMixin):
         reject_intervals(self.name, intervals)
         if self.covariates is not None:  # refused even when transition_drivers is off
             named_columns(self.name, panel, self.covariates)
+        if not self.stickiness >= 0:
+            raise ModelError(f"stickiness must be >= 0, got {self.stickiness!r}")
         candidates = self._candidate_sizes()
         series = read_series(panel, target)
         start = series_start(series.y)
@@ -296,7 +311,7 @@ class RegimeNB(ParamsMixin):
                 return (mu, log_alpha, gamma, delta), post.loglik, n_iter, True
             previous = post.loglik
             mu, log_alpha, delta = _update_emissions(counts, post, mu, log_alpha)
-            gamma = update_transitions(post.pairs)
+            gamma = update_transitions(post.pairs, self.stickiness)
         post = _posterior(counts, mu, log_alpha, gamma[:, None], delta)
         return (mu, log_alpha, gamma, delta), post.loglik, max_iter, False
 

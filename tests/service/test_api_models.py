@@ -420,3 +420,53 @@ def test_simulated_driver_futures_keep_the_baseline_reproducible_and_the_differe
     assert nothing["baseline"]["periods"] == nothing["scenario"]["periods"]
     assert all(p["mean"] == 0 and p["p_any"] == 0 for p in nothing["difference"]["periods"])
     assert nothing["uses_drivers"] is False
+
+
+# --- replays -------------------------------------------------------------------------------
+
+
+def test_a_forecast_as_of_a_day_is_the_champion_replayed_on_what_was_known(
+    client: TestClient, home: Path
+) -> None:
+    """``GET .../forecast?as_of=DAY`` refits the champion's configuration on the rows
+    dated up to DAY and forecasts the periods after it, as ``cadence forecast --as-of``;
+    it is never taken from the stored forecast's cache."""
+    from cadence.jobs.replay import replay_forecast
+
+    served = _served(home)
+    day = (pd.Timestamp(served.origin) - pd.Timedelta(days=40)).date()
+    r = client.get(f"/v1/series/{SERIES}/forecast", params={"as_of": str(day), "horizon": 7})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["as_of"] == str(day) and body["origin"] == str(day)
+    assert body["model"]["name"] == "negbin_glm" and len(body["periods"]) == 7
+    assert r.headers["cache-control"] == "no-store" and "etag" not in r.headers
+    engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+    try:
+        expected = replay_forecast(
+            engine, SERIES, day, tracking_uri=_settings(home).resolved_tracking_uri, horizon=7
+        )
+    finally:
+        engine.dispose()
+    assert [p["mean"] for p in body["periods"]] == [p["mean"] for p in expected["periods"]]
+    # the stored forecast is still what a plain read serves
+    plain = client.get(f"/v1/series/{SERIES}/forecast").json()
+    assert plain["origin"] == served.payload["origin"] != body["origin"]
+    named = client.get(
+        f"/v1/series/{SERIES}/forecast",
+        params={"as_of": str(day), "model": "climatology", "quantiles": "0.5"},
+    )
+    assert named.status_code == 200 and named.json()["model"]["name"] == "climatology"
+    assert set(named.json()["periods"][0]["quantiles"]) == {"0.5"}
+
+
+def test_bad_replays_are_refused_with_a_reason(client: TestClient) -> None:
+    path = f"/v1/series/{SERIES}/forecast"
+    alone = client.get(path, params={"model": "climatology"})
+    assert alone.status_code == 422 and "as_of" in alone.text
+    assert client.get(path, params={"as_of": "10/02/2024"}).status_code == 422
+    early = client.get(path, params={"as_of": "2000-01-01"})
+    assert early.status_code == 422 and "on or after" in early.text
+    unknown = client.get(path, params={"as_of": "2023-06-01", "model": "nope"})
+    assert unknown.status_code == 422 and "nope" in unknown.text
+    assert client.get("/v1/series/none/forecast", params={"as_of": "2023-06-01"}).status_code == 404

@@ -22,6 +22,7 @@ with its configuration, seed and number of paths, reproduces it exactly.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, cast
 
 import pandas as pd
@@ -38,7 +39,7 @@ from cadence.experiments.data import (
     shift_periods,
 )
 from cadence.experiments.errors import ExperimentError
-from cadence.jobs.served_body import forecast_payload
+from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.store.tables import utcnow
 
@@ -67,6 +68,7 @@ def replay(
     seed: int = 0,
     config: ModelConfig | None = None,
     known_at: dt.datetime | None = None,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
 ) -> tuple[dict[str, Any], CountForecast]:
     """``replay_forecast``'s body and the forecast (sample paths ``(n_samples,
     horizon)``) it summarizes."""
@@ -95,6 +97,7 @@ def replay(
         version=None,
         run_id=None,
         generated_at=utcnow(),
+        quantiles=quantiles,
     )
     body["as_of"] = pd.Timestamp(as_of).date().isoformat()
     gap = int(cast(int, forecast.meta.get("origin_gap", 0)))
@@ -155,6 +158,7 @@ def replay_forecast(
     seed: int = 0,
     config: ModelConfig | None = None,
     known_at: dt.datetime | None = None,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
 ) -> dict[str, Any]:
     """The forecast body ``config`` (default: the registered champion's configuration)
     gives when fitted on what was dated on or before ``as_of`` (and, with ``known_at``,
@@ -170,5 +174,6 @@ def replay_forecast(
         seed=seed,
         config=config,
         known_at=known_at,
+        quantiles=quantiles,
     )
     return body

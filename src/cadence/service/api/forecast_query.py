@@ -39,7 +39,8 @@ def quantile_levels(text: str | None) -> tuple[float, ...]:
 @lru_cache(maxsize=512)  # dashboards repeat a few query strings: parse each once
 def parse_forecast_query(query_string: bytes) -> ForecastQuery | None:
     """The normalised query of a raw query string, or None when the route must answer
-    (a bad or repeated ``horizon``/``quantiles``: its 422 comes from the route)."""
+    (a bad or repeated ``horizon``/``quantiles``: its 422 comes from the route; an
+    ``as_of`` or ``model``: a replay the route computes)."""
     if not query_string:
         return None, DEFAULT_QUANTILES
     try:
@@ -47,6 +48,8 @@ def parse_forecast_query(query_string: bytes) -> ForecastQuery | None:
     except ValueError:
         return None
     seen = dict(pairs)
+    if "as_of" in seen or "model" in seen:
+        return None  # a replay: the route refits, nothing is cached
     wanted = [k for k, _ in pairs if k in ("horizon", "quantiles")]
     if len(wanted) != len(set(wanted)):
         return None

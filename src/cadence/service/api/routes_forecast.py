@@ -2,21 +2,33 @@
 
 Nothing is fitted on a read. The body is rendered once per stored forecast and served
 from memory with an ``ETag``; a poll with ``If-None-Match`` gets ``304 Not Modified``.
+The one exception is a replay (``?as_of=YYYY-MM-DD``, optionally ``&model=NAME``): the
+champion's configuration refitted on what was dated on or before that day, computed per
+request and never cached, as ``cadence forecast --as-of``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from cadence.experiments.errors import ExperimentError
+from cadence.jobs.replay import replay_forecast
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.fast_forecast import start_refresh
 from cadence.service.api.forecast_cache import ForecastCache
 from cadence.service.api.forecast_query import MAX_HORIZON, quantile_levels
 from cadence.service.api.series_names import SERIES
+from cadence.service.candidates import parse_candidates
+from cadence.service.settings import Settings
+
+# Periods a replay forecasts when the query names no horizon (the served forecasts' own).
+REPLAY_HORIZON = 28
 
 router = APIRouter(prefix="/v1", tags=["forecasts"], dependencies=[ReadKey])
 
@@ -70,9 +82,22 @@ async def forecast(
     quantiles: Annotated[
         str | None, Query(description="comma-separated levels, e.g. 0.1,0.5,0.9")
     ] = None,
+    as_of: Annotated[
+        dt.date | None,
+        Query(
+            description="replay: the champion's configuration (or `model`) refitted on what "
+            "was dated on or before this day, forecasting the periods after it (as `cadence "
+            "forecast --as-of`); computed per request, never cached"
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, Query(description="with as_of: replay this registered model instead")
+    ] = None,
 ) -> Response:
     cache: ForecastCache = request.app.state.forecast_cache
     engine = request.app.state.engine
+    if as_of is not None or model is not None:
+        return await _replayed(request, name, as_of, model, horizon, quantiles)
     try:
         levels = quantile_levels(quantiles)
         hit = cache.get(name, horizon, levels)
@@ -87,3 +112,40 @@ async def forecast(
     if request.headers.get("if-none-match") == hit.etag:
         return Response(status_code=304, headers=headers)
     return Response(content=hit.body, media_type="application/json", headers=headers)
+
+
+async def _replayed(
+    request: Request,
+    name: str,
+    as_of: dt.date | None,
+    model: str | None,
+    horizon: int | None,
+    quantiles: str | None,
+) -> Response:
+    """The replay body of ``GET .../forecast?as_of=...`` (``jobs.replay``)."""
+    if as_of is None:
+        raise HTTPException(422, "model: expected together with as_of (a replay)")
+    try:
+        levels = quantile_levels(quantiles)
+        config = parse_candidates(model)[0] if model is not None else None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    settings: Settings = request.app.state.settings
+    try:
+        body = await run_in_threadpool(
+            replay_forecast,
+            request.app.state.engine,
+            name,
+            as_of,
+            tracking_uri=settings.resolved_tracking_uri,
+            horizon=horizon or REPLAY_HORIZON,
+            config=config,
+            quantiles=levels,
+        )
+    except ExperimentError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return Response(
+        content=json.dumps(body).encode(),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )

@@ -412,12 +412,11 @@ def champion_effects(model: Any, level: float = EFFECT_LEVEL) -> dict[str, Any]:
     return {"level": level, "effects": rows}
 
 
-def _served_forecast(
-    wrapper: reg.CadenceForecaster, horizon: int, n_samples: int, seed: int
-) -> CountForecast:
+def _served_forecast(draw: Callable[[], CountForecast]) -> CountForecast:
+    """The served paths ``draw`` gives (model warnings were reported at fit time)."""
     with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")  # model warnings were reported at fit time
-        return wrapper.forecast(horizon, n_samples=n_samples, seed=seed)
+        warnings.simplefilter("always")
+        return draw()
 
 
 def _serve(
@@ -891,9 +890,8 @@ class RetrainJob:
         """The served forecast: paths drawn as the registered model draws them, or, with
         simulated driver futures and a model that reads drivers, over those futures."""
         if self.driver_futures.simulated and uses_drivers(fit.model):
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")  # model warnings were reported at fit time
-                fc = forecast_over_drivers(
+            fc = _served_forecast(
+                lambda: forecast_over_drivers(
                     fit.model,
                     data,
                     fit.origin,
@@ -902,6 +900,7 @@ class RetrainJob:
                     seed=self.seed,
                     config=self.driver_futures,
                 )
+            )
             self.details["driver_futures"] = fc.meta["driver_futures"]
         else:
             wrapper = reg.CadenceForecaster(
@@ -912,7 +911,9 @@ class RetrainJob:
                 max_horizon=self.horizon,
                 future=future,
             )
-            fc = _served_forecast(wrapper, self.horizon, self.n_samples, self.seed)
+            fc = _served_forecast(
+                lambda: wrapper.forecast(self.horizon, n_samples=self.n_samples, seed=self.seed)
+            )
         generated = utcnow()
         payload = forecast_payload(
             self.series,

@@ -43,7 +43,10 @@ from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload
 from cadence.models.forecast import CountForecast
 from cadence.store.tables import utcnow
 
-__all__ = ["replay", "replay_forecast", "replay_origin"]
+# Periods a replay forecasts unless asked otherwise (the served forecasts' own).
+REPLAY_HORIZON = 28
+
+__all__ = ["REPLAY_HORIZON", "replay", "replay_forecast", "replay_origin"]
 
 
 def replay_origin(as_of: object, frequency: str) -> pd.Timestamp:
@@ -63,7 +66,7 @@ def replay(
     as_of: object,
     *,
     tracking_uri: str,
-    horizon: int = 28,
+    horizon: int = REPLAY_HORIZON,
     n_samples: int = 1000,
     seed: int = 0,
     config: ModelConfig | None = None,
@@ -153,7 +156,7 @@ def replay_forecast(
     as_of: object,
     *,
     tracking_uri: str,
-    horizon: int = 28,
+    horizon: int = REPLAY_HORIZON,
     n_samples: int = 1000,
     seed: int = 0,
     config: ModelConfig | None = None,

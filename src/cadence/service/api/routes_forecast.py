@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from cadence.experiments.errors import ExperimentError
-from cadence.jobs.replay import replay_forecast
+from cadence.jobs.replay import REPLAY_HORIZON, replay_forecast
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.fast_forecast import start_refresh
 from cadence.service.api.forecast_cache import ForecastCache
@@ -26,9 +26,6 @@ from cadence.service.api.forecast_query import MAX_HORIZON, quantile_levels
 from cadence.service.api.series_names import SERIES
 from cadence.service.candidates import parse_candidates
 from cadence.service.settings import Settings
-
-# Periods a replay forecasts when the query names no horizon (the served forecasts' own).
-REPLAY_HORIZON = 28
 
 router = APIRouter(prefix="/v1", tags=["forecasts"], dependencies=[ReadKey])
 

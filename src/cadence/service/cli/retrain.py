@@ -34,7 +34,7 @@ from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.errors import ExperimentError
 from cadence.experiments.executors import make_executor
 from cadence.experiments.many.summary import retrain_summary
-from cadence.jobs.replay import replay_forecast
+from cadence.jobs.replay import REPLAY_HORIZON, replay_forecast
 from cadence.jobs.retrain.job import FAILED_OUTCOME, retrain
 from cadence.jobs.retrain.many import ManyRetrain, retrain_many
 from cadence.jobs.served_body import forecast_payload
@@ -374,7 +374,7 @@ def _replay(
             series,
             day,
             tracking_uri=settings().resolved_tracking_uri,
-            horizon=horizon or 28,
+            horizon=horizon or REPLAY_HORIZON,
             config=config,
             known_at=known_at,
         )

@@ -2,7 +2,7 @@
 served as they would have been, then scored as the truth arrives.
 
     python benchmarks/live_accuracy.py [--home DIR] [--models default] [--first 2024-03-31]
-                                       [--last 2024-06-23]
+                                       [--last 2024-06-23] [--retrain-weekly]
 
 1. A fresh ``CADENCE_HOME`` and a copy of ``data/`` whose alert counts stop at
    ``--first``; ``cadence load-bundled`` loads it (every other bundled file in full:
@@ -14,7 +14,9 @@ served as they would have been, then scored as the truth arrives.
    them), then the champion's configuration is refitted on the rows stored by then
    (``replay(..., known_at=now)``) and its 28-day forecast is stored as a served
    ``champion`` forecast (its model version and run id are the retrained champion's;
-   the configuration is not re-selected weekly).
+   the configuration is not re-selected weekly). With ``--retrain-weekly`` the weekly
+   retrain runs instead, as an operator's schedule would: ``cadence retrain`` re-selects
+   the champion (an unproven one competes as a candidate) and serves its forecast.
 4. The rest of the counts (to 2024-06-30, the end of the bundled data) are ingested, and
    ``cadence accuracy --series israel-alerts`` prints the table (``--json`` also written
    to ``HOME/accuracy.json``).
@@ -45,6 +47,12 @@ def main() -> None:
     ap.add_argument("--models", default="default", help="candidates of the first retrain")
     ap.add_argument("--first", default="2024-03-31", help="first weekly origin (a Sunday)")
     ap.add_argument("--last", default="2024-06-23", help="last weekly origin")
+    ap.add_argument(
+        "--retrain-weekly",
+        action="store_true",
+        help="run the weekly retrain every Sunday (re-selecting the champion) instead of "
+        "refitting the first retrain's configuration",
+    )
     args = ap.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="cadence-live-"))
     home.mkdir(parents=True, exist_ok=True)
@@ -95,6 +103,10 @@ def main() -> None:
     previous, origin = first, first + pd.Timedelta(days=7)
     while origin <= last:
         ingest(previous, origin)
+        if args.retrain_weekly:
+            run("retrain", "--series", SERIES, "--models", args.models)
+            previous, origin = origin, origin + pd.Timedelta(days=7)
+            continue
         body, fc = replay(
             engine,
             SERIES,

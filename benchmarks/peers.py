@@ -31,6 +31,10 @@
    to the best peer CRPS with the models' names and a 95% moving-block bootstrap
    interval over origins, against the target of 0.90 or less. Only models scored at
    every origin compete for "best".
+6. A reference row, ``hindsight-oracle`` (not a forecast, never "best"): negative-binomial
+   days around the TRUE mean of each horizon (``run_oracle``), and its CRPS over the
+   best peer's. It knows the coming level exactly and nothing of the day-to-day bursts,
+   so its daily ratio is about as low as a forecast of the level can go.
 
 statsforecast 2.1.1 declares ``pandas<3`` while Cadence runs on pandas 3; its model
 classes run on numpy arrays and work here, so ``make bench-setup`` installs its other
@@ -202,6 +206,41 @@ def run_peer(
     return out
 
 
+ORACLE = "hindsight-oracle"
+
+
+def run_oracle(
+    data: SeriesData,
+    origins: Sequence[pd.Timestamp],
+    horizon: int,
+    n_paths: int,
+    seed: int,
+) -> Outcome:
+    """A reference, not a forecast: at each origin, every period of the horizon gets a
+    negative binomial around the TRUE mean count of the horizon's periods (known only
+    in hindsight), with the NB2 dispersion of the history around its own centred
+    rolling mean of the same length (the same knowledge of the level, in-sample); days
+    independent. It knows the coming level and nothing of the day-to-day bursts, so its
+    CRPS says how much of a model's error no forecast of the level can remove."""
+    freq = data.frequency
+    out = Outcome("oracle")
+    for o in origins:
+        t0 = time.perf_counter()
+        truth = np.asarray(data.truth(o, horizon), dtype=float)
+        known = truth[np.isfinite(truth)]
+        if not known.size:
+            out.failures.append(f"{o:%Y-%m-%d}: no truth after the origin")
+            continue
+        y = data.panel(period_end(o, freq)).frame[COUNT].to_numpy(dtype=float)
+        level = pd.Series(y).rolling(horizon, center=True, min_periods=1).mean().to_numpy()
+        alpha = nb2_dispersion(y, level)
+        rng = np.random.default_rng(origin_seed(seed, ORACLE, o))
+        samples = nb_paths(np.full(horizon, known.mean()), alpha, n_paths, rng)
+        out.add(score_forecast(ORACLE, o, samples, truth, seed=seed, daily=freq == "D"))
+        out.seconds += time.perf_counter() - t0
+    return out
+
+
 def cadence_outcomes(result: BacktestResult, seed: int, daily: bool) -> dict[str, Outcome]:
     """The backtest's forecasts rescored here by the same code as the peers."""
     out = {m: Outcome("cadence") for m in result.models}
@@ -369,6 +408,7 @@ def run_horizon(
         outcomes[key] = Outcome("cadence", failures=[f"skipped: {reason}"])
     for p in peers:
         outcomes[p.name] = run_peer(p, data, origins, horizon, args.samples, args.seed)
+    outcomes[ORACLE] = run_oracle(data, origins, horizon, args.samples, args.seed)
     vs = views(horizon, daily)
     frames: dict[str, list[pd.DataFrame]] = {v: [] for v in vs}
     for o in outcomes.values():
@@ -392,6 +432,14 @@ def run_horizon(
     block = origin_block(origins, horizon, data.frequency)
     found = ratios({v: f for v, f in frames.items() if f}, tables, outcomes, block)
     print_ratios(horizon, found)
+    oracle = oracle_ratios(tables, found)
+    for view, r in oracle.items():
+        label = "daily CRPS" if view == DAILY else f"{view.split('_')[1]}-day-total CRPS"
+        print(
+            f"  h={horizon} {label}: {ORACLE} (hindsight, not a forecast) "
+            f"{_fmt(r['oracle_crps'])} / best peer {r['peer_model']} = "
+            f"{_fmt(r['ratio'], 3)}"
+        )
     return {
         "horizon": horizon,
         "origins": [o.date().isoformat() for o in origins],
@@ -412,7 +460,22 @@ def run_horizon(
             for m, o in outcomes.items()
         },
         "ratios": {v: {k: _json_value(x) for k, x in r.items()} for v, r in found.items()},
+        "oracle_ratios": {v: {k: _json_value(x) for k, x in r.items()} for v, r in oracle.items()},
     }
+
+
+def oracle_ratios(
+    tables: dict[str, pd.DataFrame], found: dict[str, dict[str, object]]
+) -> dict[str, dict[str, Any]]:
+    """Per view: the hindsight oracle's CRPS over the best peer's (the floor a forecast
+    of the level alone could reach against that peer)."""
+    out: dict[str, dict[str, Any]] = {}
+    for view, r in found.items():
+        crps = _cell(tables, view, ORACLE, "crps")
+        peer = float(cast(float, r["peer_crps"]))
+        if math.isfinite(crps) and peer > 0:
+            out[view] = {"oracle_crps": crps, "peer_model": r["peer_model"], "ratio": crps / peer}
+    return out
 
 
 def _json_number(x: float) -> float | None:

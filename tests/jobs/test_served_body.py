@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cadence.experiments.summaries import window_periods
-from cadence.jobs.served_body import forecast_payload
+from cadence.jobs.served_body import counts_through, forecast_payload, with_fit_facts
 from cadence.models import make_model
 from cadence.models.forecast import CountForecast
 from tests.models.test_regime_nb import RATES_2, STAY_2, simulate
@@ -137,3 +137,22 @@ def test_regime_nb_forecast_serves_its_regimes() -> None:
     assert [s["name"] for s in regimes["states"]] == ["quiet", "active"]  # type: ignore[index]
     assert sum(s["probability"] for s in regimes["states"]) == pytest.approx(1.0, abs=1e-5)  # type: ignore[index]
     assert set(regimes["p_switch"]) == {"7", "28"}  # type: ignore[index]
+
+
+def test_counts_through_names_the_last_counted_day_only_before_the_origin() -> None:
+    origin = pd.Timestamp("2024-11-25")
+    assert counts_through(pd.Timestamp("2024-02-09"), origin, "D") == "2024-02-09"
+    assert counts_through(origin, origin, "D") is None
+    # a weekly period ends on its Sunday
+    assert counts_through(pd.Timestamp("2024-02-05"), origin, "W") == "2024-02-11"
+    body = _payload(_forecast(), last_count="2024-02-09")
+    assert body["counts_through"] == "2024-02-09"
+    assert "counts_through" not in _payload(_forecast())
+
+
+def test_fit_facts_survive_a_re_summary() -> None:
+    stored = {"regimes": {"most_likely": "quiet"}, "counts_through": "2024-02-09", "x": 1}
+    body = with_fit_facts(_payload(_forecast(), horizon=7), stored)
+    assert body["regimes"] == {"most_likely": "quiet"}
+    assert body["counts_through"] == "2024-02-09"
+    assert "x" not in body and len(body["periods"]) == 7  # type: ignore[arg-type]

@@ -162,6 +162,50 @@ def test_regimes_block_is_served_and_kept_in_re_summaries(setup: tuple[TestClien
     assert short["regimes"] == regimes
 
 
+def test_counts_through_is_served_and_kept_in_re_summaries(
+    setup: tuple[TestClient, str],
+) -> None:
+    """A forecast stored with ``counts_through`` (counts that stop before the origin)
+    keeps it when a shorter horizon or other quantiles are summarised again."""
+    client, url = setup
+    fc = synthetic_forecast(7)
+    at = dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
+    payload = forecast_payload(
+        "synthetic-daily",
+        "D",
+        fc,
+        model_name="climatology",
+        version="1",
+        run_id="r1",
+        generated_at=at,
+        last_count="2024-02-09",
+    )
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        write_forecast(
+            conn,
+            "synthetic-daily",
+            NewForecast(
+                origin=fc.origin.date(),
+                horizon=fc.horizon,
+                generated_at=at,
+                model_name="climatology",
+                payload=payload,
+                samples=fc.samples,
+                model_version="1",
+                run_id="r1",
+            ),
+        )
+    engine.dispose()
+    assert client.get("/v1/series/synthetic-daily/forecast").json()["counts_through"] == (
+        "2024-02-09"
+    )
+    short = client.get(
+        "/v1/series/synthetic-daily/forecast", params={"horizon": 7, "quantiles": "0.25,0.75"}
+    ).json()
+    assert len(short["periods"]) == 7 and short["counts_through"] == "2024-02-09"
+
+
 def test_no_regimes_block_for_other_models(setup: tuple[TestClient, str]) -> None:
     client, url = setup
     store(url, synthetic_forecast(6), dt.datetime(2024, 7, 1, tzinfo=dt.UTC), "1")

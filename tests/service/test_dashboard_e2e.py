@@ -354,6 +354,8 @@ def test_dashboard_draws_the_apis_numbers(service: Server, browser: Any) -> None
         for e in d.find_elements(By.CSS_SELECTOR, "#model-panel dd")
     }
     assert field["name"].text == model["name"] == backtest["champion"]
+    # counted up to its origin: no "counts through" warning
+    assert "counts_through" not in forecast and "counts_through" not in field
     assert field["version"].text == model["version"]
     skill = backtest["skill_vs_climatology"][model["name"]]
     assert float(field["skill"].get_attribute("data-value")) == skill

@@ -235,6 +235,7 @@ def scenario_forecast(
             run_id=stored.run_id,
             generated_at=now,
             quantiles=quantiles,
+            last_count=stored.payload.get("counts_through"),
         )
         for fc in (base, scen)
     )

@@ -8,12 +8,21 @@ same)::
      "periods": [{"date", "mean", "quantiles": {"0.1": n, ...}, "p_any"}],
      "windows": [{"days", "mean", "quantiles": {...}, "p_at_least": {"1": p, ...}}],
      "regimes": {"states": [{"name", "rate", "probability"}], "most_likely",
-                 "p_switch": {"7": p, "28": p}}}
+                 "p_switch": {"7": p, "28": p}},
+     "counts_through": "YYYY-MM-DD"}
 
 ``regimes`` is present only when the model reports hidden regimes (``regime_nb``: its
 ``meta["regimes"]``): the filtered probability of each regime at the origin with the
 regime's mean count per period, the most likely one, and P(at least one change of
 regime within 7 and within 28 periods).
+
+``counts_through`` is present only when the series' counts (or interval totals) end
+before the origin's period: the last day with a known count. That happens when a
+sampled view or dated events run a series past its last count (a tally that stopped
+while a news list goes on); the model was chosen on, and fitted to, counts that stop
+there, and a dashboard says so beside the numbers. ``regimes`` and ``counts_through``
+describe the fit, not the paths: a body re-rendered for another horizon or other
+quantiles keeps them (``with_fit_facts``).
 
 Time convention: ``origin`` is the label of the last observed period; ``periods[h]`` is
 the period ``origin + h + 1`` labelled by its first day (ISO date). A window of ``days``
@@ -32,7 +41,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from cadence.columns import Frequency
+from cadence.experiments.data import period_end
 from cadence.experiments.summaries import (
     level_key,
     regimes_block,
@@ -44,6 +56,27 @@ from cadence.models.forecast import CountForecast
 DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 DEFAULT_WINDOWS: tuple[int, ...] = (7, 14, 28)
 DEFAULT_K_VALUES: tuple[int, ...] = (1, 5, 10, 25, 50, 100)
+# body fields that describe the fit rather than summarise the paths
+FIT_FACTS: tuple[str, ...] = ("regimes", "counts_through")
+
+
+def counts_through(
+    last_reported: pd.Timestamp, origin: pd.Timestamp, frequency: Frequency
+) -> str | None:
+    """The ``counts_through`` field: the last day of ``last_reported`` (the last period
+    with a known count or interval total) when it lies before ``origin``; else None."""
+    if pd.Timestamp(last_reported) >= pd.Timestamp(origin):
+        return None
+    return period_end(pd.Timestamp(last_reported), frequency).date().isoformat()
+
+
+def with_fit_facts(body: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """``body`` (re-rendered from a stored forecast's paths) with the ``FIT_FACTS`` of
+    the ``stored`` body, which its paths do not carry."""
+    for key in FIT_FACTS:
+        if key in stored:
+            body[key] = stored[key]
+    return body
 
 
 def _iso_instant(t: dt.datetime) -> str:
@@ -65,11 +98,13 @@ def forecast_payload(
     windows: Sequence[int] = DEFAULT_WINDOWS,
     k_values: Sequence[int] = DEFAULT_K_VALUES,
     horizon: int | None = None,
+    last_count: str | None = None,
 ) -> dict[str, Any]:
     """The served body for ``forecast`` (see the module docstring for the shape).
 
     ``horizon`` keeps only the first periods (default: all of them); ``generated_at`` is
     rendered in UTC. Quantile keys follow ``level_key``; ``p_at_least`` keys are the k.
+    ``last_count``: the ``counts_through`` field (``counts_through(...)``; None: none).
     """
     levels = [float(q) for q in quantiles]
     h = forecast.horizon if horizon is None else int(horizon)
@@ -101,6 +136,8 @@ def forecast_payload(
     regimes = regimes_block(forecast.meta.get("regimes"))
     if regimes is not None:
         body["regimes"] = regimes
+    if last_count is not None:
+        body["counts_through"] = last_count
     return body
 
 
@@ -134,5 +171,8 @@ __all__ = [
     "DEFAULT_K_VALUES",
     "DEFAULT_QUANTILES",
     "DEFAULT_WINDOWS",
+    "FIT_FACTS",
+    "counts_through",
     "forecast_payload",
+    "with_fit_facts",
 ]

@@ -44,6 +44,7 @@ from cadence.experiments.level_batch import batchable, level_forecasts
 from cadence.experiments.many.panels import prebuild
 from cadence.jobs.retrain.decide import Decision, decide_unproven
 from cadence.jobs.retrain.job import champion_effects, recent_origins_for, serving_order
+from cadence.jobs.served_body import counts_through
 from cadence.models.forecast import CountForecast
 
 __all__ = ["RetrainSettings", "SeriesFit", "SeriesTask", "fit_batch"]
@@ -88,6 +89,7 @@ class SeriesFit:
     frequency: str = ""
     future: pd.DataFrame | None = None
     forecast: CountForecast | None = None  # the served paths
+    last_count: str | None = None  # the body's counts_through
     challenger: tuple[ModelConfig, Any] | None = None  # only when it is to be registered
     challenger_key: str | None = None
     effects: dict[str, Any] = field(default_factory=dict)
@@ -207,6 +209,7 @@ def _serve_fit(
         out.forecast = wrapper.forecast(s.horizon, n_samples=s.n_samples, seed=s.seed)
     kept = task.champion is not None and config.key == task.champion.key
     out.config, out.origin, out.future = config, origin, future
+    out.last_count = counts_through(data.last_reported_period, origin, data.frequency)
     out.model = None if kept else model
     out.effects = champion_effects(model)
     failed = {c.key for c in order[: order.index(config)]}

@@ -110,7 +110,7 @@ from cadence.jobs.retrain.decide import (
     decide_unproven,
     failure_notes,
 )
-from cadence.jobs.served_body import forecast_payload
+from cadence.jobs.served_body import counts_through, forecast_payload
 from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
 from cadence.store.errors import StoreError
@@ -923,6 +923,7 @@ class RetrainJob:
             version=registered.version,
             run_id=registered.run_id,
             generated_at=generated,
+            last_count=counts_through(data.last_reported_period, fc.origin, data.frequency),
         )
         return NewForecast(
             origin=fit.origin.date(),

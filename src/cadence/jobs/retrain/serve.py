@@ -201,6 +201,7 @@ def _new_forecast(
         version=version,
         run_id=run_id,
         generated_at=generated,
+        last_count=fit.last_count,
     )
     return NewForecast(
         origin=fit.origin.date(),

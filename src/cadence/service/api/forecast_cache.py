@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cadence.columns import PANDAS_FREQ
-from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload
+from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload, with_fit_facts
 from cadence.models.forecast import CountForecast
 from cadence.store.errors import NotFoundError
 from cadence.store.forecasts_repo import StoredForecast, current_forecast
@@ -80,8 +80,7 @@ def _render(
             quantiles=quantiles,
             horizon=horizon,
         )
-        if "regimes" in stored.payload:  # model state at the origin, not a path summary
-            payload["regimes"] = stored.payload["regimes"]
+        payload = with_fit_facts(payload, stored.payload)
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

@@ -61,7 +61,9 @@ EXAMPLE = {
         "A champion with hidden regimes (regime_nb) adds an optional `regimes` field: the "
         "probability of each regime at the origin with its mean count per period, the "
         "most likely regime, and `p_switch`, P(at least one change of regime within 7 "
-        "and within 28 periods)."
+        "and within 28 periods). A series whose counts end before the origin (a tally "
+        "that stopped while a sampled view or dated events go on) adds `counts_through`: "
+        "the last day with a known count, on which the model was chosen and fitted."
     ),
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},

@@ -37,7 +37,7 @@ from cadence.experiments.many.summary import retrain_summary
 from cadence.jobs.replay import REPLAY_HORIZON, replay_forecast
 from cadence.jobs.retrain.job import FAILED_OUTCOME, retrain
 from cadence.jobs.retrain.many import ManyRetrain, retrain_many
-from cadence.jobs.served_body import forecast_payload
+from cadence.jobs.served_body import forecast_payload, with_fit_facts
 from cadence.models.forecast import CountForecast
 from cadence.service.candidates import parse_candidates
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
@@ -339,15 +339,18 @@ def _stored_body(engine: Engine, series: str, horizon: int | None) -> dict[str, 
         samples=stored.samples,
         index=pd.DatetimeIndex([pd.Timestamp(p["date"]) for p in body["periods"]]),
     )
-    return forecast_payload(
-        series,
-        str(body["frequency"]),
-        fc,
-        model_name=stored.model_name,
-        version=stored.model_version,
-        run_id=stored.run_id,
-        generated_at=stored.generated_at,
-        horizon=horizon,
+    return with_fit_facts(
+        forecast_payload(
+            series,
+            str(body["frequency"]),
+            fc,
+            model_name=stored.model_name,
+            version=stored.model_version,
+            run_id=stored.run_id,
+            generated_at=stored.generated_at,
+            horizon=horizon,
+        ),
+        body,
     )
 
 

@@ -156,6 +156,15 @@
         ...fact("Registry version", "version", f.model.version ?? "–"),
         ...fact("Trained", "trained", fmtInstant(bt && bt.generated_at ? bt.generated_at : f.generated_at)),
         ...fact("Forecast origin", "origin", f.origin),
+        // counts that stop before the origin: the model was chosen and fitted on them
+        ...(f.counts_through
+          ? fact(
+            "Counts through",
+            "counts_through",
+            `${f.counts_through}: this series' counts stop there; the model was chosen and fitted on them, and the days up to the origin come from its sampled view or events only`,
+            { class: "skill-bad" },
+          )
+          : []),
         ...fact("Skill vs climatology", "skill", s.text, { class: s.cls, "data-value": skill ?? "" }),
         ...fact("MLflow run", "run_id", f.model.run_id ?? "–"),
       );

@@ -13,15 +13,23 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.data import load_series_data
 from cadence.experiments.driver_futures import DriverFuturesConfig, forecast_over_drivers
+from cadence.jobs.retrain import batch
+from cadence.jobs.retrain import job as RT
+from cadence.jobs.retrain.many import retrain_many
 from cadence.jobs.scenarios import ForecasterCache
 from cadence.service.api import create_app
+from cadence.service.catalog import apply_catalog_file
 from cadence.service.settings import Settings
+from cadence.store import migrate
 from cadence.store.engine import make_engine
 from cadence.store.forecasts_repo import current_forecast
+from cadence.store.ingest import ingest_events, ingest_statements
 from cadence.store.jobs_repo import get_job
-from tests.service.test_api_models import FAST, SERIES, retrained_home
+from tests.conftest import SYNTHETIC_CATALOG
+from tests.service.test_api_models import FAST, SERIES, _events, _statements, retrained_home
 
 SIMULATED = DriverFuturesConfig("simulated", paths=6)
 
@@ -108,3 +116,51 @@ def test_a_scenario_reproduces_the_served_forecast_and_adds_its_effect(
         },
     )
     assert plain.status_code == 200 and plain.json()["baseline"]["periods"] != base
+
+
+def test_a_many_series_retrain_serves_over_simulated_futures_too(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The family retrain (``retrain_many``) honours the same setting: the champion's
+    served paths are its forecast over the simulated futures, recorded in the job."""
+    root = tmp_path_factory.mktemp("many-drivers")
+    (root / "catalog.yaml").write_text(SYNTHETIC_CATALOG)
+    engine = make_engine(f"sqlite:///{root / 'cadence.db'}")
+    migrate.upgrade(engine)
+    apply_catalog_file(engine, root / "catalog.yaml")
+    ingest_events(engine, [_events()])
+    ingest_statements(engine, [_statements()])
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    serve_negbin = RT.Decision("negbin_glm", True, "chosen by the test", eligible=("negbin_glm",))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(batch, "decide_unproven", lambda *a, **k: serve_negbin)
+            run = retrain_many(
+                engine,
+                [SERIES],
+                tracking_uri=uri,
+                candidates=[ModelConfig("negbin_glm")],
+                drivers=SIMULATED,
+                **FAST,
+            )
+        assert run.outcomes[0].champion == "negbin_glm", run.outcomes[0].reason
+        served = current_forecast(engine, SERIES, with_samples=True)
+        assert served is not None and served.samples is not None
+        job = get_job(engine, str(served.job_id))
+        data = load_series_data(engine, SERIES)
+    finally:
+        engine.dispose()
+    assert job is not None and job.details["driver_futures"]["mode"] == "simulated"
+    wrapper = ForecasterCache().get(uri, SERIES, str(served.model_version))
+    expected = forecast_over_drivers(
+        wrapper.model,
+        data,
+        wrapper.origin,
+        FAST["horizon"],
+        n_samples=FAST["n_samples"],
+        seed=0,
+        config=SIMULATED,
+    )
+    np.testing.assert_array_equal(served.samples, expected.samples)
+    plain = wrapper.forecast(FAST["horizon"], n_samples=FAST["n_samples"], seed=0)
+    assert not np.array_equal(served.samples, plain.samples)

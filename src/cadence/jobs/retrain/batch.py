@@ -2,16 +2,17 @@
 
 For each series of a batch (``fit_batch``): the backtest of the candidates and the
 champion's configuration on the recent origins (``local_level`` of all the batch's
-series fitted together, ``experiments.level_batch``), the decision (``decide.decide_unproven``,
-an unproven champion competing as a candidate), the refit of the chosen configuration
-on all the data (falling back to the next eligible candidates, the champion's, then
-Climatology), the served paths, the served configuration backtested again without its
-retaliation and statement columns on the same origins (``driver_ablation``: the record
-goes into the job's details and the served backtest body, as a single-series retrain's
-does), and the challenger's refit when the registry needs a new challenger version. Nothing
-here reads or writes the database or MLflow: the driver (``retrain_many``) registers
-and serves what comes back. A series that fails is returned with its reason; the
-others go on.
+series fitted together, ``experiments.level_batch``), the decision
+(``decide.decide_unproven``, an unproven champion competing as a candidate), the refit of
+the chosen configuration on all the data (falling back to the next eligible candidates,
+the champion's, then Climatology), the served paths (over simulated driver futures when
+the settings ask for them and the model reads drivers, as ``job.retrain`` serves), the
+served configuration backtested again without its retaliation and statement columns on
+the same origins (``driver_ablation``: the record goes into the job's details and the
+served backtest body, as a single-series retrain's does), and the challenger's refit
+when the registry needs a new challenger version. Nothing here reads or writes the
+database or MLflow: the driver (``retrain_many``) registers and serves what comes back.
+A series that fails is returned with its reason; the others go on.
 
 Fitted models travel back only when they will be registered (a new champion, a new
 challenger configuration); a kept champion sends its paths only.
@@ -24,7 +25,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -39,6 +40,12 @@ from cadence.experiments.backtest import (
 )
 from cadence.experiments.data import SeriesData
 from cadence.experiments.driver_ablation import driver_ablation
+from cadence.experiments.driver_futures import (
+    DETERMINISTIC,
+    DriverFuturesConfig,
+    forecast_over_drivers,
+    uses_drivers,
+)
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.level_batch import batchable, level_forecasts
 from cadence.experiments.many.panels import prebuild
@@ -62,6 +69,7 @@ class RetrainSettings:
     seed: int = 0
     n_boot: int = 1000
     batch_level: bool = True
+    drivers: DriverFuturesConfig = DETERMINISTIC
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class SeriesFit:
     challenger_key: str | None = None
     effects: dict[str, Any] = field(default_factory=dict)
     drivers: dict[str, Any] | None = None  # the with/without-drivers record
+    driver_futures: dict[str, Any] | None = None  # the simulated futures' record, if any
     warnings: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -196,17 +205,29 @@ def _serve_fit(
     )
     origin = data.last_period
     future = data.future(origin, s.horizon)
-    wrapper = reg.CadenceForecaster(
-        model,
-        series=task.series,
-        frequency=data.frequency,
-        origin=origin,
-        max_horizon=s.horizon,
-        future=future,
-    )
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")  # model warnings were reported at fit time
-        out.forecast = wrapper.forecast(s.horizon, n_samples=s.n_samples, seed=s.seed)
+        if s.drivers.simulated and uses_drivers(model):
+            out.forecast = forecast_over_drivers(
+                model,
+                data,
+                origin,
+                s.horizon,
+                n_samples=s.n_samples,
+                seed=s.seed,
+                config=s.drivers,
+            )
+            out.driver_futures = dict(cast(dict[str, Any], out.forecast.meta["driver_futures"]))
+        else:
+            wrapper = reg.CadenceForecaster(
+                model,
+                series=task.series,
+                frequency=data.frequency,
+                origin=origin,
+                max_horizon=s.horizon,
+                future=future,
+            )
+            out.forecast = wrapper.forecast(s.horizon, n_samples=s.n_samples, seed=s.seed)
     kept = task.champion is not None and config.key == task.champion.key
     out.config, out.origin, out.future = config, origin, future
     out.last_count = counts_through(data.last_reported_period, origin, data.frequency)

@@ -41,6 +41,7 @@ from sqlalchemy import Engine
 from cadence.experiments import model_registry as reg
 from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
 from cadence.experiments.backtest import CLIMATOLOGY, ModelConfig
+from cadence.experiments.driver_futures import DETERMINISTIC, DriverFuturesConfig
 from cadence.experiments.executors import Executor, SerialExecutor
 from cadence.experiments.many.backtest import (
     ManyResult,
@@ -163,13 +164,23 @@ def retrain_many(
     drift_band: DriftBand | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_level: bool = True,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> ManyRetrain:
     """Retrain ``names`` (see the module). ``progress(done, total)`` counts series as
     batches come back from the executor. ``batch_level=False`` fits ``local_level`` one
-    series at a time, as ``retrain`` does."""
+    series at a time, as ``retrain`` does. ``drivers``: as ``retrain``'s, the driver
+    futures a served forecast is drawn over when its model reads drivers."""
     t0 = time.perf_counter()
     settings = RetrainSettings(
-        tuple(candidates), recent_origins, every, horizon, n_samples, seed, n_boot, batch_level
+        tuple(candidates),
+        recent_origins,
+        every,
+        horizon,
+        n_samples,
+        seed,
+        n_boot,
+        batch_level,
+        drivers,
     )
     steps: dict[str, float] = {}
     clock = _Clock(steps)

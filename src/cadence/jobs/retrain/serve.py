@@ -179,6 +179,8 @@ def _record_backtest(live: LiveSeries, fit: SeriesFit, run_ids: dict[str, str]) 
     if fit.drivers is not None:
         live.details["drivers"] = fit.drivers
         live.details["backtest"]["drivers"] = fit.drivers
+    if fit.driver_futures is not None:
+        live.details["driver_futures"] = fit.driver_futures
 
 
 def _new_forecast(

@@ -223,10 +223,9 @@ def retrain_cmd(
         horizon=horizon,
         n_samples=samples,
         seed=seed,
+        drivers=s.drivers,
         **s.job_lease,
     )
-    if not chosen.many:
-        kw["drivers"] = s.drivers  # a many-series retrain serves deterministic drivers
     outcomes, status, timing = _run_retrains(engine, names, chosen.many, executor, kw)
     if as_json:
         print_json(

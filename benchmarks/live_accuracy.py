@@ -117,6 +117,7 @@ def main() -> None:
             seed=0,
             config=champ.config,
             known_at=utcnow(),
+            drivers=settings.drivers,
         )
         generated = utcnow()
         body["model"] = {"name": champ.config.key, "version": champ.version, "run_id": champ.run_id}

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.data import load_series_data
 from cadence.experiments.driver_futures import DriverFuturesConfig, forecast_over_drivers
+from cadence.jobs.replay import replay
 from cadence.jobs.retrain import batch
 from cadence.jobs.retrain import job as RT
 from cadence.jobs.retrain.many import retrain_many
@@ -164,3 +165,29 @@ def test_a_many_series_retrain_serves_over_simulated_futures_too(
     np.testing.assert_array_equal(served.samples, expected.samples)
     plain = wrapper.forecast(FAST["horizon"], n_samples=FAST["n_samples"], seed=0)
     assert not np.array_equal(served.samples, plain.samples)
+
+
+def test_a_known_at_replay_reproduces_the_served_forecast_over_simulated_futures(
+    home: Path,
+) -> None:
+    """``replay`` with the service's driver futures, at the served forecast's origin and
+    generation instant, draws exactly the served paths; without them it does not."""
+    engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+    try:
+        served = current_forecast(engine, SERIES, with_samples=True)
+        assert served is not None and served.samples is not None
+        common = dict(
+            tracking_uri=_settings(home).resolved_tracking_uri,
+            horizon=FAST["horizon"],
+            n_samples=FAST["n_samples"],
+            seed=0,
+            known_at=served.generated_at,
+        )
+        body, fc = replay(engine, SERIES, served.origin, drivers=SIMULATED, **common)
+        _, plain = replay(engine, SERIES, served.origin, **common)
+    finally:
+        engine.dispose()
+    np.testing.assert_array_equal(fc.samples, served.samples)
+    assert body["driver_futures"]["mode"] == "simulated"
+    assert body["periods"] == served.payload["periods"]
+    assert not np.array_equal(plain.samples, served.samples)

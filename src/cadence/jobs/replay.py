@@ -16,7 +16,10 @@ Two modes: by *event date* (default: every stored row dated by ``as_of``, late r
 and corrections included, as a backtest does) and *known at* (``known_at``: only rows
 ingested by that instant, as the database held them then; the body says
 ``known_at``). A known-at replay at a served forecast's ``generated_at`` and origin,
-with its configuration, seed and number of paths, reproduces it exactly.
+with its configuration, seed, number of paths and driver futures (``drivers``: the
+service's ``CADENCE_DRIVER_FUTURES``, as the retrain used), reproduces it exactly. Over
+simulated driver futures the body adds ``driver_futures`` (the process fit), as a
+scenario's does.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ from cadence.experiments.data import (
     period_end,
     period_label,
     shift_periods,
+)
+from cadence.experiments.driver_futures import (
+    DETERMINISTIC,
+    DriverFuturesConfig,
+    forecast_over_drivers,
+    uses_drivers,
 )
 from cadence.experiments.errors import ExperimentError
 from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload
@@ -72,9 +81,14 @@ def replay(
     config: ModelConfig | None = None,
     known_at: dt.datetime | None = None,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> tuple[dict[str, Any], CountForecast]:
-    """``replay_forecast``'s body and the forecast (sample paths ``(n_samples,
-    horizon)``) it summarizes."""
+    """The forecast body ``config`` (default: the registered champion's configuration)
+    gives when fitted on what was dated on or before ``as_of`` (and, with ``known_at``,
+    ingested by then), and the forecast (sample paths ``(n_samples, horizon)``) it
+    summarizes. ``drivers``: the strikes and statements after the origin, for a model
+    that reads them. Raises ``NotFoundError`` (unknown series), ``ExperimentError`` (no
+    champion and no ``config``; ``as_of`` outside the data)."""
     data = load_series_data(engine, series, known_at=known_at)
     if config is None:
         champ = reg.alias_version(tracking_uri, series)
@@ -91,7 +105,9 @@ def replay(
             f"{period_end(data.first_period, data.frequency):%Y-%m-%d}, the end of the first "
             f"period of {series!r} (frequency {data.frequency})"
         )
-    forecast = _forecast_after(data, config, origin, horizon, n_samples=n_samples, seed=seed)
+    forecast = _forecast_after(
+        data, config, origin, horizon, n_samples=n_samples, seed=seed, drivers=drivers
+    )
     body = forecast_payload(
         series,
         data.frequency,
@@ -103,6 +119,8 @@ def replay(
         quantiles=quantiles,
     )
     body["as_of"] = pd.Timestamp(as_of).date().isoformat()
+    if "driver_futures" in forecast.meta:
+        body["driver_futures"] = forecast.meta["driver_futures"]
     gap = int(cast(int, forecast.meta.get("origin_gap", 0)))
     if gap:
         last_seen = shift_periods(origin, -gap, data.frequency)
@@ -121,23 +139,30 @@ def _forecast_after(
     *,
     n_samples: int,
     seed: int,
+    drivers: DriverFuturesConfig = DETERMINISTIC,
 ) -> CountForecast:
     """Paths for the ``horizon`` periods after ``origin``, drawn as the retrain job draws
-    the served forecast. When the data end before ``origin`` (an as-of date after the
-    last observation), the model forecasts from its last observed period through the gap
-    and the gap's periods are dropped, as ``cadence report`` does."""
+    the served forecast (over simulated driver futures when ``drivers`` asks for them
+    and the model reads drivers). When the data end before ``origin`` (an as-of date
+    after the last observation), the model forecasts from its last observed period
+    through the gap and the gap's periods are dropped, as ``cadence report`` does."""
     model, fitted = fit_and_forecast(data, config, origin, horizon, n_samples=1, seed=seed)
     gap = int(cast(int, fitted.meta.get("origin_gap", 0)))
     last_seen = shift_periods(origin, -gap, data.frequency)
-    wrapper = reg.CadenceForecaster(
-        model,
-        series=data.spec.name,
-        frequency=data.frequency,
-        origin=last_seen,
-        max_horizon=horizon + gap,
-        future=data.future(last_seen, horizon + gap),
-    )
-    paths = wrapper.forecast(horizon + gap, n_samples=n_samples, seed=seed)
+    if drivers.simulated and uses_drivers(model):
+        paths = forecast_over_drivers(
+            model, data, last_seen, horizon + gap, n_samples=n_samples, seed=seed, config=drivers
+        )
+    else:
+        wrapper = reg.CadenceForecaster(
+            model,
+            series=data.spec.name,
+            frequency=data.frequency,
+            origin=last_seen,
+            max_horizon=horizon + gap,
+            future=data.future(last_seen, horizon + gap),
+        )
+        paths = wrapper.forecast(horizon + gap, n_samples=n_samples, seed=seed)
     if not gap:
         return paths
     meta = {**paths.meta, "origin_gap": gap}
@@ -150,33 +175,6 @@ def _forecast_after(
     )
 
 
-def replay_forecast(
-    engine: Engine,
-    series: str,
-    as_of: object,
-    *,
-    tracking_uri: str,
-    horizon: int = REPLAY_HORIZON,
-    n_samples: int = 1000,
-    seed: int = 0,
-    config: ModelConfig | None = None,
-    known_at: dt.datetime | None = None,
-    quantiles: Sequence[float] = DEFAULT_QUANTILES,
-) -> dict[str, Any]:
-    """The forecast body ``config`` (default: the registered champion's configuration)
-    gives when fitted on what was dated on or before ``as_of`` (and, with ``known_at``,
-    ingested by then). Raises ``NotFoundError`` (unknown series), ``ExperimentError``
-    (no champion and no ``config``; ``as_of`` outside the data)."""
-    body, _ = replay(
-        engine,
-        series,
-        as_of,
-        tracking_uri=tracking_uri,
-        horizon=horizon,
-        n_samples=n_samples,
-        seed=seed,
-        config=config,
-        known_at=known_at,
-        quantiles=quantiles,
-    )
-    return body
+def replay_forecast(engine: Engine, series: str, as_of: object, **kw: Any) -> dict[str, Any]:
+    """``replay``'s body alone (same arguments)."""
+    return replay(engine, series, as_of, **kw)[0]

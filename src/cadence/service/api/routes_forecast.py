@@ -140,6 +140,7 @@ async def _replayed(
             horizon=horizon or REPLAY_HORIZON,
             config=config,
             quantiles=levels,
+            drivers=settings.drivers,
         )
     except ExperimentError as exc:
         raise HTTPException(422, str(exc)) from exc

@@ -371,14 +371,16 @@ def _replay(
     mode = f", as stored at {known_at.isoformat()}" if known_at else " (by event date)"
     err.print(f"{series}: refitting on what was known on {day}{mode} ...", highlight=False)
     try:
+        s = settings()
         return replay_forecast(
             engine,
             series,
             day,
-            tracking_uri=settings().resolved_tracking_uri,
+            tracking_uri=s.resolved_tracking_uri,
             horizon=horizon or REPLAY_HORIZON,
             config=config,
             known_at=known_at,
+            drivers=s.drivers,
         )
     except (NotFoundError, ExperimentError) as exc:
         err.print(f"error: {exc}", highlight=False)

@@ -39,7 +39,9 @@ def synthetic_forecast(seed: int, horizon: int = 28) -> CountForecast:
     )
 
 
-def store(url: str, fc: CountForecast, at: dt.datetime, version: str) -> None:
+def store(
+    url: str, fc: CountForecast, at: dt.datetime, version: str, last_count: str | None = None
+) -> None:
     payload = forecast_payload(
         "synthetic-daily",
         "D",
@@ -48,6 +50,7 @@ def store(url: str, fc: CountForecast, at: dt.datetime, version: str) -> None:
         version=version,
         run_id="r" + version,
         generated_at=at,
+        last_count=last_count,
     )
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -168,35 +171,7 @@ def test_counts_through_is_served_and_kept_in_re_summaries(
     """A forecast stored with ``counts_through`` (counts that stop before the origin)
     keeps it when a shorter horizon or other quantiles are summarised again."""
     client, url = setup
-    fc = synthetic_forecast(7)
-    at = dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
-    payload = forecast_payload(
-        "synthetic-daily",
-        "D",
-        fc,
-        model_name="climatology",
-        version="1",
-        run_id="r1",
-        generated_at=at,
-        last_count="2024-02-09",
-    )
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        write_forecast(
-            conn,
-            "synthetic-daily",
-            NewForecast(
-                origin=fc.origin.date(),
-                horizon=fc.horizon,
-                generated_at=at,
-                model_name="climatology",
-                payload=payload,
-                samples=fc.samples,
-                model_version="1",
-                run_id="r1",
-            ),
-        )
-    engine.dispose()
+    store(url, synthetic_forecast(7), dt.datetime(2024, 7, 1, tzinfo=dt.UTC), "1", "2024-02-09")
     assert client.get("/v1/series/synthetic-daily/forecast").json()["counts_through"] == (
         "2024-02-09"
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from cadence.experiments.backtest import ModelConfig
 from cadence.jobs.retrain import job as RT
@@ -81,15 +82,22 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return retrained_home(tmp_path_factory.mktemp("models-api"))
 
 
-def retrained_home(root: Path, **retrain: Any) -> Path:
-    """``root`` made a home whose synthetic series was retrained once with ``retrain``'s
-    extra arguments, the NB GLM (it reads the strike columns) serving."""
+def synthetic_store(root: Path) -> Engine:
+    """A SQLite database in ``root`` holding the synthetic series' catalog, events and
+    statements (an engine on it; the caller disposes of it)."""
     (root / "catalog.yaml").write_text(SYNTHETIC_CATALOG)
     engine = make_engine(f"sqlite:///{root / 'cadence.db'}")
     migrate.upgrade(engine)
     apply_catalog_file(engine, root / "catalog.yaml")
     ingest_events(engine, [_events()])
     ingest_statements(engine, [_statements()])
+    return engine
+
+
+def retrained_home(root: Path, **retrain: Any) -> Path:
+    """``root`` made a home whose synthetic series was retrained once with ``retrain``'s
+    extra arguments, the NB GLM (it reads the strike columns) serving."""
+    engine = synthetic_store(root)
     # the promotion rule is tested elsewhere; here the regression must serve, whatever
     # its skill on this short series, so the endpoints have effects to show
     serve_negbin = RT.Decision("negbin_glm", True, "chosen by the test", eligible=("negbin_glm",))

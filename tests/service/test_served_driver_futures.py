@@ -22,15 +22,11 @@ from cadence.jobs.retrain import job as RT
 from cadence.jobs.retrain.many import retrain_many
 from cadence.jobs.scenarios import ForecasterCache
 from cadence.service.api import create_app
-from cadence.service.catalog import apply_catalog_file
 from cadence.service.settings import Settings
-from cadence.store import migrate
 from cadence.store.engine import make_engine
 from cadence.store.forecasts_repo import current_forecast
-from cadence.store.ingest import ingest_events, ingest_statements
 from cadence.store.jobs_repo import get_job
-from tests.conftest import SYNTHETIC_CATALOG
-from tests.service.test_api_models import FAST, SERIES, _events, _statements, retrained_home
+from tests.service.test_api_models import FAST, SERIES, retrained_home, synthetic_store
 
 SIMULATED = DriverFuturesConfig("simulated", paths=6)
 
@@ -52,8 +48,11 @@ def client(home: Path) -> Iterator[TestClient]:
         yield c
 
 
-def test_the_served_forecast_is_the_champion_over_simulated_futures(home: Path) -> None:
-    engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+def _served_over_simulated_futures(db: Path, tracking_uri: str) -> None:
+    """The current forecast of ``SERIES`` in the home database ``db`` is its registered
+    champion's forecast over ``SIMULATED`` futures, recorded so in its job, and differs
+    from the forecast over the deterministic future (no strike after the origin)."""
+    engine = make_engine(f"sqlite:///{db}")
     try:
         served = current_forecast(engine, SERIES, with_samples=True)
         assert served is not None and served.samples is not None
@@ -63,9 +62,7 @@ def test_the_served_forecast_is_the_champion_over_simulated_futures(home: Path) 
         engine.dispose()
     assert job is not None and job.details["driver_futures"]["mode"] == "simulated"
     assert job.details["driver_futures"]["paths"] == SIMULATED.paths
-    wrapper = ForecasterCache().get(
-        _settings(home).resolved_tracking_uri, SERIES, str(served.model_version)
-    )
+    wrapper = ForecasterCache().get(tracking_uri, SERIES, str(served.model_version))
     expected = forecast_over_drivers(
         wrapper.model,
         data,
@@ -76,9 +73,12 @@ def test_the_served_forecast_is_the_champion_over_simulated_futures(home: Path) 
         config=SIMULATED,
     )
     np.testing.assert_array_equal(served.samples, expected.samples)
-    # over the deterministic future (no strike after the origin) it would differ
     plain = wrapper.forecast(FAST["horizon"], n_samples=FAST["n_samples"], seed=0)
     assert not np.array_equal(served.samples, plain.samples)
+
+
+def test_the_served_forecast_is_the_champion_over_simulated_futures(home: Path) -> None:
+    _served_over_simulated_futures(home / "cadence.db", _settings(home).resolved_tracking_uri)
 
 
 def test_a_scenario_reproduces_the_served_forecast_and_adds_its_effect(
@@ -122,15 +122,9 @@ def test_a_scenario_reproduces_the_served_forecast_and_adds_its_effect(
 def test_a_many_series_retrain_serves_over_simulated_futures_too(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """The family retrain (``retrain_many``) honours the same setting: the champion's
-    served paths are its forecast over the simulated futures, recorded in the job."""
+    """The family retrain (``retrain_many``) honours the same setting."""
     root = tmp_path_factory.mktemp("many-drivers")
-    (root / "catalog.yaml").write_text(SYNTHETIC_CATALOG)
-    engine = make_engine(f"sqlite:///{root / 'cadence.db'}")
-    migrate.upgrade(engine)
-    apply_catalog_file(engine, root / "catalog.yaml")
-    ingest_events(engine, [_events()])
-    ingest_statements(engine, [_statements()])
+    engine = synthetic_store(root)
     uri = f"sqlite:///{root / 'mlflow.db'}"
     serve_negbin = RT.Decision("negbin_glm", True, "chosen by the test", eligible=("negbin_glm",))
     try:
@@ -144,27 +138,10 @@ def test_a_many_series_retrain_serves_over_simulated_futures_too(
                 drivers=SIMULATED,
                 **FAST,
             )
-        assert run.outcomes[0].champion == "negbin_glm", run.outcomes[0].reason
-        served = current_forecast(engine, SERIES, with_samples=True)
-        assert served is not None and served.samples is not None
-        job = get_job(engine, str(served.job_id))
-        data = load_series_data(engine, SERIES)
     finally:
         engine.dispose()
-    assert job is not None and job.details["driver_futures"]["mode"] == "simulated"
-    wrapper = ForecasterCache().get(uri, SERIES, str(served.model_version))
-    expected = forecast_over_drivers(
-        wrapper.model,
-        data,
-        wrapper.origin,
-        FAST["horizon"],
-        n_samples=FAST["n_samples"],
-        seed=0,
-        config=SIMULATED,
-    )
-    np.testing.assert_array_equal(served.samples, expected.samples)
-    plain = wrapper.forecast(FAST["horizon"], n_samples=FAST["n_samples"], seed=0)
-    assert not np.array_equal(served.samples, plain.samples)
+    assert run.outcomes[0].champion == "negbin_glm", run.outcomes[0].reason
+    _served_over_simulated_futures(root / "cadence.db", uri)
 
 
 def test_a_known_at_replay_reproduces_the_served_forecast_over_simulated_futures(

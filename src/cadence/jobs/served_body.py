@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cadence.columns import Frequency
+from cadence.columns import PANDAS_FREQ, Frequency
 from cadence.experiments.data import period_end
 from cadence.experiments.summaries import (
     level_key,
@@ -52,6 +52,7 @@ from cadence.experiments.summaries import (
     window_periods,
 )
 from cadence.models.forecast import CountForecast
+from cadence.store.forecasts_repo import StoredForecast
 
 DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 DEFAULT_WINDOWS: tuple[int, ...] = (7, 14, 28)
@@ -141,6 +142,35 @@ def forecast_payload(
     return body
 
 
+def re_summary(
+    stored: StoredForecast,
+    frequency: str,
+    *,
+    horizon: int | None = None,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+) -> dict[str, Any]:
+    """The body of a ``stored`` forecast summarised again from its sample paths for
+    another ``horizon`` or other ``quantiles``, with the fit facts of its stored body.
+    ``ValueError`` when no paths were stored or the horizon is out of range."""
+    if stored.samples is None:
+        raise ValueError("the stored forecast has no sample paths to re-summarise")
+    origin = pd.Timestamp(stored.origin)
+    index = pd.date_range(origin, periods=stored.horizon + 1, freq=PANDAS_FREQ[frequency])[1:]
+    fc = CountForecast(origin=origin, samples=stored.samples, index=index, model=stored.model_name)
+    body = forecast_payload(
+        stored.series,
+        frequency,
+        fc,
+        model_name=stored.model_name,
+        version=stored.model_version,
+        run_id=stored.run_id,
+        generated_at=stored.generated_at,
+        quantiles=quantiles,
+        horizon=horizon,
+    )
+    return with_fit_facts(body, stored.payload)
+
+
 def _window_rows(
     samples: np.ndarray,
     frequency: str,
@@ -174,5 +204,6 @@ __all__ = [
     "FIT_FACTS",
     "counts_through",
     "forecast_payload",
+    "re_summary",
     "with_fit_facts",
 ]

@@ -25,12 +25,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import Engine
 
-from cadence.columns import PANDAS_FREQ
-from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload, with_fit_facts
-from cadence.models.forecast import CountForecast
+from cadence.jobs.served_body import DEFAULT_QUANTILES, re_summary
 from cadence.store.errors import NotFoundError
 from cadence.store.forecasts_repo import StoredForecast, current_forecast
 from cadence.store.operational import operational
@@ -61,26 +58,7 @@ def _render(
     if (horizon in (None, stored.horizon)) and quantiles == DEFAULT_QUANTILES:
         payload = stored.payload  # exactly what the retrain job wrote
     else:
-        if stored.samples is None:
-            raise ValueError("the stored forecast has no sample paths to re-summarise")
-        origin = pd.Timestamp(stored.origin)
-        freq = PANDAS_FREQ[frequency]
-        index = pd.date_range(origin, periods=stored.horizon + 1, freq=freq)[1:]
-        fc = CountForecast(
-            origin=origin, samples=stored.samples, index=index, model=stored.model_name
-        )
-        payload = forecast_payload(
-            stored.series,
-            frequency,
-            fc,
-            model_name=stored.model_name,
-            version=stored.model_version,
-            run_id=stored.run_id,
-            generated_at=stored.generated_at,
-            quantiles=quantiles,
-            horizon=horizon,
-        )
-        payload = with_fit_facts(payload, stored.payload)
+        payload = re_summary(stored, frequency, horizon=horizon, quantiles=quantiles)
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

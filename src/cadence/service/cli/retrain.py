@@ -24,7 +24,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import pandas as pd
 import typer
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
@@ -37,8 +36,7 @@ from cadence.experiments.many.summary import retrain_summary
 from cadence.jobs.replay import REPLAY_HORIZON, replay_forecast
 from cadence.jobs.retrain.job import FAILED_OUTCOME, retrain
 from cadence.jobs.retrain.many import ManyRetrain, retrain_many
-from cadence.jobs.served_body import forecast_payload, with_fit_facts
-from cadence.models.forecast import CountForecast
+from cadence.jobs.served_body import re_summary
 from cadence.service.candidates import parse_candidates
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
 from cadence.service.cli.errors import BAD_INPUT, FAILURE
@@ -333,24 +331,7 @@ def _stored_body(engine: Engine, series: str, horizon: int | None) -> dict[str, 
         return None
     if stored.samples is None:
         return {**body, "periods": body["periods"][:horizon]}
-    fc = CountForecast(
-        origin=pd.Timestamp(stored.origin),
-        samples=stored.samples,
-        index=pd.DatetimeIndex([pd.Timestamp(p["date"]) for p in body["periods"]]),
-    )
-    return with_fit_facts(
-        forecast_payload(
-            series,
-            str(body["frequency"]),
-            fc,
-            model_name=stored.model_name,
-            version=stored.model_version,
-            run_id=stored.run_id,
-            generated_at=stored.generated_at,
-            horizon=horizon,
-        ),
-        body,
-    )
+    return re_summary(stored, str(body["frequency"]), horizon=horizon)
 
 
 def _replay(

@@ -408,6 +408,8 @@ def test_dashboard_draws_the_apis_numbers(service: Server, browser: Any) -> None
         periods[2]["date"],
     )
     Select(statement.find_element(By.NAME, "stance")).select_by_value("de-escalation")
+    # over simulated strikes and statements after the origin, not the service's default
+    Select(d.find_element(By.ID, "scenario-futures")).select_by_value("simulated")
     d.find_element(By.ID, "run-scenario").click()
     result = d.find_element(By.ID, "scenario-result")
     _wait(d, lambda d: result.get_attribute("data-state") in ("done", "error"), "scenario")
@@ -417,9 +419,12 @@ def test_dashboard_draws_the_apis_numbers(service: Server, browser: Any) -> None
         ("retaliation", periods[0]["date"]),
         ("statement", periods[2]["date"]),
     ]
+    assert request["driver_futures"] == "simulated"
     r = httpx.post(f"{server}/v1/series/{SERIES}/scenarios", json=request, timeout=60)
     assert r.status_code == 200, r.text
     answer = r.json()
+    assert answer["driver_futures"]["mode"] == "simulated"
+    assert "simulated" in d.find_element(By.ID, "scenario-note").text
     for chart, key in (("scenario-baseline", "baseline"), ("scenario-with", "scenario")):
         cols = d.find_elements(By.CSS_SELECTOR, f"#{chart} .fc-period")
         want = answer[key]["periods"]

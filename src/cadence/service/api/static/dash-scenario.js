@@ -74,7 +74,10 @@
         events.push({ type: "statement", date: v("date"), stance: v("stance"), intensity: Number(v("intensity")) || 0 });
       }
     }
-    return { events, quantiles: QUANTILES };
+    const body = { events, quantiles: QUANTILES };
+    const futures = $("scenario-futures").value; // empty: the service's setting
+    if (futures) body.driver_futures = futures;
+    return body;
   }
 
   async function runScenario(ev) {
@@ -137,6 +140,10 @@
     drawFan($("scenario-with"), { ...common, forecast: scenario, alt: true, label: "Forecast with the hypothetical events" });
     const model = s.response.model || {};
     const notes = [`${model.name || "champion"}${model.version ? ` v${model.version}` : ""}, from ${s.response.origin}.`];
+    const futures = s.response.driver_futures || { mode: "none" };
+    notes.push(futures.mode === "simulated"
+      ? `Other strikes and statements after the origin: simulated (${futures.paths ?? "several"} futures, the same in both forecasts).`
+      : "No other strike or statement after the origin.");
     if (s.response.note) notes.push(s.response.note);
     else if (s.response.uses_drivers === false || sameForecast(baseline, scenario)) {
       notes.push(`The two forecasts are the same: ${model.name || "the champion"} does not respond to these events.`);

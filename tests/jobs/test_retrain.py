@@ -446,7 +446,7 @@ def test_exception_between_registering_and_writing_is_recorded_and_raised(
     def boom(*_a: Any, **_k: Any) -> CountForecast:
         raise RuntimeError("synthetic bug after registering")
 
-    monkeypatch.setattr(RT, "_served_forecast", boom)
+    monkeypatch.setattr(RT, "served_forecast", boom)
     with pytest.raises(RuntimeError, match="after registering"):
         RT.retrain(s.engine, SERIES, tracking_uri=s.tracking_uri, candidates=[RECENT], **FAST)
     jobs = J.list_jobs(s.engine, kind=J.KIND_RETRAIN, series=SERIES, limit=1)

@@ -41,14 +41,10 @@ from cadence.experiments.data import (
     period_label,
     shift_periods,
 )
-from cadence.experiments.driver_futures import (
-    DETERMINISTIC,
-    DriverFuturesConfig,
-    forecast_over_drivers,
-    uses_drivers,
-)
+from cadence.experiments.driver_futures import DETERMINISTIC, DriverFuturesConfig
 from cadence.experiments.errors import ExperimentError
 from cadence.jobs.served_body import DEFAULT_QUANTILES, forecast_payload
+from cadence.jobs.served_paths import served_paths
 from cadence.models.forecast import CountForecast
 from cadence.store.tables import utcnow
 
@@ -149,20 +145,9 @@ def _forecast_after(
     model, fitted = fit_and_forecast(data, config, origin, horizon, n_samples=1, seed=seed)
     gap = int(cast(int, fitted.meta.get("origin_gap", 0)))
     last_seen = shift_periods(origin, -gap, data.frequency)
-    if drivers.simulated and uses_drivers(model):
-        paths = forecast_over_drivers(
-            model, data, last_seen, horizon + gap, n_samples=n_samples, seed=seed, config=drivers
-        )
-    else:
-        wrapper = reg.CadenceForecaster(
-            model,
-            series=data.spec.name,
-            frequency=data.frequency,
-            origin=last_seen,
-            max_horizon=horizon + gap,
-            future=data.future(last_seen, horizon + gap),
-        )
-        paths = wrapper.forecast(horizon + gap, n_samples=n_samples, seed=seed)
+    paths = served_paths(
+        model, data, last_seen, horizon + gap, n_samples=n_samples, seed=seed, drivers=drivers
+    )
     if not gap:
         return paths
     meta = {**paths.meta, "origin_gap": gap}

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pandas as pd
 
-from cadence.experiments import model_registry as reg
 from cadence.experiments.backtest import (
     CLIMATOLOGY,
     BacktestResult,
@@ -43,15 +41,19 @@ from cadence.experiments.driver_ablation import driver_ablation
 from cadence.experiments.driver_futures import (
     DETERMINISTIC,
     DriverFuturesConfig,
-    forecast_over_drivers,
-    uses_drivers,
 )
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.level_batch import batchable, level_forecasts
 from cadence.experiments.many.panels import prebuild
 from cadence.jobs.retrain.decide import Decision, decide_unproven
-from cadence.jobs.retrain.job import champion_effects, recent_origins_for, serving_order
+from cadence.jobs.retrain.job import (
+    champion_effects,
+    recent_origins_for,
+    served_forecast,
+    serving_order,
+)
 from cadence.jobs.served_body import counts_through
+from cadence.jobs.served_paths import served_paths
 from cadence.models.forecast import CountForecast
 
 __all__ = ["RetrainSettings", "SeriesFit", "SeriesTask", "fit_batch"]
@@ -205,29 +207,19 @@ def _serve_fit(
     )
     origin = data.last_period
     future = data.future(origin, s.horizon)
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")  # model warnings were reported at fit time
-        if s.drivers.simulated and uses_drivers(model):
-            out.forecast = forecast_over_drivers(
-                model,
-                data,
-                origin,
-                s.horizon,
-                n_samples=s.n_samples,
-                seed=s.seed,
-                config=s.drivers,
-            )
-            out.driver_futures = dict(cast(dict[str, Any], out.forecast.meta["driver_futures"]))
-        else:
-            wrapper = reg.CadenceForecaster(
-                model,
-                series=task.series,
-                frequency=data.frequency,
-                origin=origin,
-                max_horizon=s.horizon,
-                future=future,
-            )
-            out.forecast = wrapper.forecast(s.horizon, n_samples=s.n_samples, seed=s.seed)
+    out.forecast = served_forecast(
+        lambda: served_paths(
+            model,
+            data,
+            origin,
+            s.horizon,
+            n_samples=s.n_samples,
+            seed=s.seed,
+            drivers=s.drivers,
+        )
+    )
+    if "driver_futures" in out.forecast.meta:
+        out.driver_futures = dict(cast(dict[str, Any], out.forecast.meta["driver_futures"]))
     kept = task.champion is not None and config.key == task.champion.key
     out.config, out.origin, out.future = config, origin, future
     out.last_count = counts_through(data.last_reported_period, origin, data.frequency)

@@ -94,8 +94,6 @@ from cadence.experiments.driver_ablation import driver_ablation
 from cadence.experiments.driver_futures import (
     DETERMINISTIC,
     DriverFuturesConfig,
-    forecast_over_drivers,
-    uses_drivers,
 )
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.executors import Executor
@@ -111,6 +109,7 @@ from cadence.jobs.retrain.decide import (
     failure_notes,
 )
 from cadence.jobs.served_body import counts_through, forecast_payload
+from cadence.jobs.served_paths import served_paths
 from cadence.models.errors import ModelError
 from cadence.models.forecast import CountForecast
 from cadence.store.errors import StoreError
@@ -138,6 +137,8 @@ __all__ = [
     "recent_origins_for",
     "reconcile",
     "retrain",
+    "served_forecast",
+    "served_row",
     "serving_order",
 ]
 
@@ -412,11 +413,49 @@ def champion_effects(model: Any, level: float = EFFECT_LEVEL) -> dict[str, Any]:
     return {"level": level, "effects": rows}
 
 
-def _served_forecast(draw: Callable[[], CountForecast]) -> CountForecast:
+def served_forecast(draw: Callable[[], CountForecast]) -> CountForecast:
     """The served paths ``draw`` gives (model warnings were reported at fit time)."""
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         return draw()
+
+
+def served_row(
+    series: str,
+    frequency: str,
+    forecast: CountForecast,
+    *,
+    model_name: str,
+    version: str | None,
+    run_id: str | None,
+    horizon: int,
+    job_id: str,
+    last_count: str | None,
+) -> NewForecast:
+    """The stored row of a served ``forecast``: its body (``forecast_payload``, generated
+    now) and its paths, under the model's registry ``version``."""
+    generated = utcnow()
+    payload = forecast_payload(
+        series,
+        frequency,
+        forecast,
+        model_name=model_name,
+        version=version,
+        run_id=run_id,
+        generated_at=generated,
+        last_count=last_count,
+    )
+    return NewForecast(
+        origin=forecast.origin.date(),
+        horizon=horizon,
+        generated_at=generated,
+        model_name=model_name,
+        payload=payload,
+        samples=forecast.samples,
+        model_version=version,
+        run_id=run_id,
+        job_id=job_id,
+    )
 
 
 def _serve(
@@ -857,7 +896,7 @@ class RetrainJob:
     ) -> int:
         """Draw the served paths from the registered model, write them and finish the
         job in one transaction, moving the aliases just before the commit."""
-        forecast = self._forecast(data, fit, future, registered)
+        forecast = self._forecast(data, fit, registered)
         self.details.update(
             champion=fit.config.key,
             version=registered.version,
@@ -884,57 +923,34 @@ class RetrainJob:
         self,
         data: SeriesData,
         fit: _Refitted,
-        future: pd.DataFrame | None,
         registered: reg.RegisteredVersion,
     ) -> NewForecast:
         """The served forecast: paths drawn as the registered model draws them, or, with
-        simulated driver futures and a model that reads drivers, over those futures."""
-        if self.driver_futures.simulated and uses_drivers(fit.model):
-            fc = _served_forecast(
-                lambda: forecast_over_drivers(
-                    fit.model,
-                    data,
-                    fit.origin,
-                    self.horizon,
-                    n_samples=self.n_samples,
-                    seed=self.seed,
-                    config=self.driver_futures,
-                )
-            )
-            self.details["driver_futures"] = fc.meta["driver_futures"]
-        else:
-            wrapper = reg.CadenceForecaster(
+        simulated driver futures and a model that reads drivers, over those futures
+        (``served_paths``)."""
+        fc = served_forecast(
+            lambda: served_paths(
                 fit.model,
-                series=self.series,
-                frequency=data.frequency,
-                origin=fit.origin,
-                max_horizon=self.horizon,
-                future=future,
+                data,
+                fit.origin,
+                self.horizon,
+                n_samples=self.n_samples,
+                seed=self.seed,
+                drivers=self.driver_futures,
             )
-            fc = _served_forecast(
-                lambda: wrapper.forecast(self.horizon, n_samples=self.n_samples, seed=self.seed)
-            )
-        generated = utcnow()
-        payload = forecast_payload(
+        )
+        if "driver_futures" in fc.meta:
+            self.details["driver_futures"] = fc.meta["driver_futures"]
+        return served_row(
             self.series,
             data.frequency,
             fc,
             model_name=fit.config.key,
             version=registered.version,
             run_id=registered.run_id,
-            generated_at=generated,
-            last_count=counts_through(data.last_reported_period, fc.origin, data.frequency),
-        )
-        return NewForecast(
-            origin=fit.origin.date(),
             horizon=self.horizon,
-            generated_at=generated,
-            model_name=fit.config.key,
-            payload=payload,
-            samples=fc.samples,
-            model_version=registered.version,
-            run_id=registered.run_id,
             job_id=self.job.id,
+            last_count=counts_through(data.last_reported_period, fc.origin, data.frequency),
         )
 
 

@@ -33,11 +33,10 @@ from cadence.jobs.retrain.job import (
     PROMOTED,
     RetrainOutcome,
     _serve,
+    served_row,
 )
-from cadence.jobs.served_body import forecast_payload
 from cadence.store.forecasts_repo import NewForecast
 from cadence.store.jobs_repo import FAILED, JobInfo, finish_job
-from cadence.store.tables import utcnow
 
 __all__ = ["LiveSeries", "fail_series", "serve_fit"]
 
@@ -194,27 +193,16 @@ def _new_forecast(
 ) -> NewForecast:
     """The forecast row of what the worker drew for ``config``, served as ``version``."""
     assert fit.forecast is not None and fit.origin is not None
-    generated = utcnow()
-    payload = forecast_payload(
+    return served_row(
         fit.series,
         fit.frequency,
         fit.forecast,
         model_name=config.key,
         version=version,
         run_id=run_id,
-        generated_at=generated,
-        last_count=fit.last_count,
-    )
-    return NewForecast(
-        origin=fit.origin.date(),
         horizon=horizon,
-        generated_at=generated,
-        model_name=config.key,
-        payload=payload,
-        samples=fit.forecast.samples,
-        model_version=version,
-        run_id=run_id,
         job_id=job_id,
+        last_count=fit.last_count,
     )
 
 

@@ -15,8 +15,12 @@
    worker processes (``cadence.jobs.retrain.many``: batches of whole series,
    ``local_level`` batched, one MLflow run per family and model, registry versions only
    for new champions). Cluster start-up is timed apart.
-4. With ``--second``, ingests one more week and retrains again (the steady weekly run:
-   most champions stay, so few versions are registered).
+4. With ``--second``, ingests one more week and retrains again: the steady weekly run.
+   Most champions stay, so few versions are registered, and the backtest reuses the
+   scores the first run stored for (model, origin) pairs whose data did not change
+   (``experiments.score_cache``; origins lie on a calendar grid staggered across the
+   family, so about one series in ``--every`` gains a new origin to fit each week).
+   ``--refit-all`` fits every pair again in the second run, for comparison.
 
 Prints, per run: wall time, the load average of the machine before and after, peak
 resident memory (this process; each worker), the wall seconds of each phase and their
@@ -144,13 +148,19 @@ def report(label: str, run: ManyRetrain, load_before: tuple[float, ...]) -> dict
         "per_series_step_seconds_summed": run.fit_seconds,
         "per_series_step_shares": {k: round(v / fit_total, 3) for k, v in run.fit_seconds.items()},
         "statuses": statuses,
+        "backtest_pairs": run.scores,
         "failed": [f"{o.series}: {o.reason}" for o in run.outcomes if o.status == "failed"][:5],
         "driver_peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
 
 def run_once(
-    engine: Engine, names: list[str], uri: str, ex: Executor, args: argparse.Namespace
+    engine: Engine,
+    names: list[str],
+    uri: str,
+    ex: Executor,
+    args: argparse.Namespace,
+    reuse: bool = True,
 ) -> ManyRetrain:
     return retrain_many(
         engine,
@@ -162,6 +172,7 @@ def run_once(
         horizon=args.horizon,
         n_samples=args.samples,
         executor=ex,
+        reuse_scores=reuse,
     )
 
 
@@ -179,6 +190,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--second", action="store_true", help="ingest a week, retrain again")
     ap.add_argument("--skip-serial", action="store_true")
+    ap.add_argument("--refit-all", action="store_true", help="second run: reuse no score")
     args = ap.parse_args()
     counts = generated_counts(args.series, args.weeks + 1, args.seed)
     names = names_of(args.series)
@@ -213,7 +225,7 @@ def main() -> None:
         if args.second:
             ingest(engine, names, counts[:, args.weeks :], args.weeks)
             load, cpu0, wcpu0 = os.getloadavg(), cpu_seconds(), ex.client.run(cpu_seconds)
-            run = run_once(engine, names, uri, ex, args)
+            run = run_once(engine, names, uri, ex, args, reuse=not args.refit_all)
             row = report("dask, the next week (second retrain)", run, load)
             used = {w: v - wcpu0.get(w, 0.0) for w, v in ex.client.run(cpu_seconds).items()}
             add_cpu(row, cpu_seconds() - cpu0, used, args.workers)

@@ -53,6 +53,7 @@ from cadence.experiments.driver_futures import (
 from cadence.experiments.errors import BacktestConfigError, NoOriginsError
 from cadence.experiments.executors import Executor, SerialExecutor
 from cadence.experiments.numbers import finite_or_none
+from cadence.experiments.score_cache import CachedScore, frames_of
 from cadence.experiments.scoring import METRICS, WINDOW_DAYS, score_paths, summarize, window_totals
 from cadence.features.errors import SpecError
 from cadence.features.periods import default_stride, stride_periods
@@ -226,15 +227,19 @@ def skill_against_climatology(per_origin: pd.DataFrame, models: Sequence[str]) -
     horizon) rows of ``per_origin`` both scored (periods, or window totals); NaN when
     climatology was not run or scored nothing in common."""
     po = per_origin
-    out: dict[str, float] = {}
     if po.empty or CLIMATOLOGY not in set(po["model"]):
         return {m: float("nan") for m in models}
-    ref = po[po["model"] == CLIMATOLOGY].set_index(["origin", "horizon"])["crps"]
+    names = po["model"].to_numpy()
+    origins = pd.DatetimeIndex(po["origin"]).asi8.tolist()
+    cells = list(zip(origins, po["horizon"].tolist(), strict=True))
+    crps = po["crps"].to_numpy(dtype=float)
+    ref = {cells[i]: crps[i] for i in np.flatnonzero(names == CLIMATOLOGY)}
+    out: dict[str, float] = {}
     for m in models:
-        own = po[po["model"] == m].set_index(["origin", "horizon"])["crps"]
-        both = pd.concat([own, ref], axis=1, keys=["m", "r"]).dropna()
-        den = float(both["r"].mean()) if len(both) else float("nan")
-        out[m] = 1.0 - float(both["m"].mean()) / den if den and den > 0 else float("nan")
+        pairs = [(crps[i], ref.get(cells[i], np.nan)) for i in np.flatnonzero(names == m)]
+        both = np.array([p for p in pairs if np.isfinite(p[0]) and np.isfinite(p[1])])
+        den = float(both[:, 1].mean()) if len(both) else float("nan")
+        out[m] = 1.0 - float(both[:, 0].mean()) / den if den and den > 0 else float("nan")
     return out
 
 
@@ -440,6 +445,7 @@ def run_backtest(
     progress: Callable[[int, int], None] | None = None,
     precomputed: Precomputed | None = None,
     drivers: DriverFuturesConfig = DETERMINISTIC,
+    cached: Mapping[tuple[str, pd.Timestamp], CachedScore] | None = None,
 ) -> BacktestResult:
     """Backtest ``models`` on ``data`` at every origin (period labels) for horizons
     ``1..horizon``. Climatology is added when missing (the reference of skill).
@@ -448,7 +454,10 @@ def run_backtest(
     by ``origin_seed`` like the rest); only the other pairs are fitted here.
     ``drivers``: deterministic (default) or simulated driver futures for every fit
     (``cadence.experiments.driver_futures``; models without driver columns are
-    unaffected)."""
+    unaffected). ``cached``: scores of (model key, origin) pairs kept from an earlier
+    run on the same data (``score_cache``); those pairs are not fitted, and the scores
+    come out as a run without them gives them (ignored with an ensemble or interval
+    totals)."""
     if horizon < 1:
         raise BacktestConfigError(f"horizon: expected an integer >= 1, got {horizon}")
     if not origins:
@@ -485,8 +494,15 @@ def run_backtest(
     total = len(origin_list) * (len(base) + len(ensembles))
     done = 0
     ex = executor if executor is not None else SerialExecutor()
+    reused = {} if ensembles or data.has_intervals else dict(cached or {})
+    reused = {(k, o): c for (k, o), c in reused.items() if k in _keys(base) and o in truths}
+    for (key, o), entry in reused.items():
+        results[(key, o)] = OriginForecast(key, o, None, truths[o], entry.error, entry.seconds)
+        done += 1
     given = precomputed or {}
     for (key, o), (_, fc, secs) in given.items():
+        if (key, o) in results:
+            continue
         if key in {c.key for c in base} and o in truths:
             results[(key, o)] = OriginForecast(key, o, fc, truths[o], None, secs)
             done += 1
@@ -506,6 +522,8 @@ def run_backtest(
     per_origin, totals_po = _score_all(
         data, results, [results[(k, o)] for k in base_keys for o in origin_list], seed
     )
+    if reused:
+        per_origin, totals_po = _with_reused(per_origin, totals_po, reused, base_keys)
     pool_terms: dict[tuple[pd.Timestamp, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
     for ec in ensembles:
         members = [str(m) for m in cast(Sequence[str], ec.params.get("members", base_keys))]
@@ -540,6 +558,40 @@ def run_backtest(
         skipped=skipped,
         models=run_keys,
     )
+
+
+def _keys(configs: Sequence[ModelConfig]) -> set[str]:
+    return {c.key for c in configs}
+
+
+def _with_reused(
+    per_origin: pd.DataFrame,
+    totals: dict[int, pd.DataFrame],
+    reused: Mapping[tuple[str, pd.Timestamp], CachedScore],
+    keys: Sequence[str],
+) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
+    """Scores of the fitted pairs and of the ``reused`` ones in the order a run that
+    fitted them all gives (model as in ``keys``, then origin)."""
+    rank = {k: i for i, k in enumerate(keys)}
+    like = per_origin if len(per_origin.columns) else pd.DataFrame(columns=["model", "origin"])
+    old_rows, old_totals = frames_of(reused, like)
+
+    def merged(frame: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+        if extra.empty:
+            return frame
+        out = pd.concat([frame, extra], ignore_index=True) if not frame.empty else extra
+        order = np.lexsort(
+            (
+                pd.DatetimeIndex(out["origin"]).asi8,
+                out["model"].map(rank).to_numpy(dtype=np.int64),
+            )
+        )
+        return out.iloc[order].reset_index(drop=True)
+
+    out_totals = {
+        d: merged(frame, old_totals[d]) if d in old_totals else frame for d, frame in totals.items()
+    }
+    return merged(per_origin, old_rows), out_totals
 
 
 def _score_all(

@@ -184,25 +184,33 @@ def summarize(per_origin: pd.DataFrame) -> pd.DataFrame:
     cols = ["model", "horizon", *METRICS, "n"]
     if per_origin.empty:
         return pd.DataFrame(columns=cols)
-    scored = per_origin[np.isfinite(per_origin["crps"].to_numpy(dtype=float))]
+    codes, models = pd.factorize(per_origin["model"], sort=False)
+    horizons = per_origin["horizon"].to_numpy()
+    scored = np.isfinite(per_origin["crps"].to_numpy(dtype=float))
+    values = {m: per_origin[m].to_numpy(dtype=float) for m in METRICS}
     rows: list[dict[str, object]] = []
-    for model, g in per_origin.groupby("model", sort=False):
-        sg = scored[scored["model"] == model]
-        for h in sorted(g["horizon"].unique()):
-            rows.append(_row(str(model), int(h), sg[sg["horizon"] == h], g[g["horizon"] == h]))
-        rows.append(_row(str(model), "all", sg, g))
+    for i, model in enumerate(models):
+        own = codes == i
+        for h in sorted(pd.unique(horizons[own])):
+            rows.append(_row(str(model), int(h), values, own & (horizons == h), scored))
+        rows.append(_row(str(model), "all", values, own, scored))
     return pd.DataFrame(rows, columns=cols)
 
 
 def _row(
-    model: str, horizon: int | str, scored: pd.DataFrame, every: pd.DataFrame
+    model: str,
+    horizon: int | str,
+    values: dict[str, np.ndarray],
+    rows: np.ndarray,
+    scored: np.ndarray,
 ) -> dict[str, object]:
+    """One summary row: the means over ``rows`` (a mask) of each metric's finite values,
+    over the scored ones (known truth) but for ``brier_any_7`` (7-day windows)."""
     row: dict[str, object] = {"model": model, "horizon": horizon}
+    known = rows & scored
     for m in METRICS:
-        # brier_any_7 has its own availability (7-day windows), the others need truth
-        src = every if m == "brier_any_7" else scored
-        vals = src[m].to_numpy(dtype=float)
+        vals = values[m][rows if m == "brier_any_7" else known]
         vals = vals[np.isfinite(vals)]
         row[m] = float(vals.mean()) if vals.size else float("nan")
-    row["n"] = len(scored)
+    row["n"] = int(known.sum())
     return row

@@ -284,6 +284,30 @@ class ApiKeyRow(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class BacktestScoreRow(Base):
+    """The scores of one model configuration (``model_key``) at one backtest origin of a
+    series, kept so the next retrain need not fit that pair again
+    (``cadence.experiments.score_cache``): valid while ``fingerprint`` matches the data
+    and ``settings`` (horizon, paths, seed, code version) the run's. ``payload`` is JSON
+    text. A cache: deleting rows loses nothing but time."""
+
+    __tablename__ = "backtest_scores"
+    __table_args__ = (
+        UniqueConstraint(
+            "series", "settings", "model_key", "origin", name="uq_backtest_scores_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series: Mapped[str] = mapped_column(String(255), nullable=False)
+    settings: Mapped[str] = mapped_column(String(128), nullable=False)
+    model_key: Mapped[str] = mapped_column(String(512), nullable=False)
+    origin: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 events_table = cast(Table, EventRow.__table__)
 statements_table = cast(Table, StatementRow.__table__)
 series_table = cast(Table, SeriesRow.__table__)
@@ -293,6 +317,7 @@ jobs_table = cast(Table, JobRow.__table__)
 api_keys_table = cast(Table, ApiKeyRow.__table__)
 scores_table = cast(Table, ScoreRow.__table__)
 row_versions_table = cast(Table, RowVersionRow.__table__)
+backtest_scores_table = cast(Table, BacktestScoreRow.__table__)
 
 # Reads of one series narrow rows by ``lower(column) IN (...)`` (``store.row_filters``)
 # and find where each source ends (``store.feed_ends``): these indexes serve both, so a

@@ -21,8 +21,9 @@ challenger configuration); a kept champion sends its paths only.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -30,6 +31,7 @@ import pandas as pd
 
 from cadence.experiments.backtest import (
     CLIMATOLOGY,
+    ENSEMBLE,
     BacktestResult,
     ModelConfig,
     Precomputed,
@@ -45,6 +47,13 @@ from cadence.experiments.driver_futures import (
 from cadence.experiments.errors import ExperimentError, NoServableModelError
 from cadence.experiments.level_batch import batchable, level_forecasts
 from cadence.experiments.many.panels import prebuild
+from cadence.experiments.score_cache import (
+    CachedScore,
+    cacheable,
+    fingerprint,
+    new_entries,
+    settings_key,
+)
 from cadence.jobs.retrain.decide import Decision, decide_unproven
 from cadence.jobs.retrain.job import (
     champion_effects,
@@ -72,6 +81,28 @@ class RetrainSettings:
     n_boot: int = 1000
     batch_level: bool = True
     drivers: DriverFuturesConfig = DETERMINISTIC
+    staggered: bool = True  # origins on each series' own calendar grid (recent_origins_for)
+    reuse_scores: bool = True  # scores kept from earlier retrains (score_cache)
+
+    @property
+    def cache_key(self) -> str:
+        return settings_key(self.horizon, self.n_samples, self.seed)
+
+    @property
+    def caches(self) -> bool:
+        """Whether scores are kept for the next retrain (always, but with an ensemble
+        candidate, which mixes its members' paths); ``reuse_scores`` says whether stored
+        ones are read."""
+        return not any(c.name == ENSEMBLE for c in self.candidates)
+
+    def origins(self, data: SeriesData) -> list[pd.Timestamp]:
+        return recent_origins_for(
+            data,
+            n=self.recent_origins,
+            every=self.every,
+            horizon=self.horizon,
+            staggered=self.staggered,
+        )
 
 
 @dataclass(frozen=True)
@@ -83,6 +114,8 @@ class SeriesTask:
     champion: ModelConfig | None = None
     unproven: tuple[str, ...] = ()
     challenger: str | None = None
+    # scores stored by earlier retrains: (model key, origin) -> (fingerprint, payload)
+    cached: Mapping[tuple[str, dt.date], tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,6 +140,10 @@ class SeriesFit:
     driver_futures: dict[str, Any] | None = None  # the simulated futures' record, if any
     warnings: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
+    # scores computed here, for the store: (model key, origin) -> (fingerprint, payload)
+    new_scores: dict[tuple[str, dt.date], tuple[str, str]] = field(default_factory=dict)
+    origins: list[dt.date] = field(default_factory=list)
+    reused: int = 0  # (model, origin) pairs scored from the store instead of fitted
 
 
 def _configs(s: RetrainSettings, task: SeriesTask) -> list[ModelConfig]:
@@ -146,7 +183,32 @@ def _refit(
     )
 
 
-def _one(data: SeriesData, task: SeriesTask, s: RetrainSettings, ready: Precomputed) -> SeriesFit:
+def _reusable(
+    data: SeriesData, task: SeriesTask, s: RetrainSettings
+) -> tuple[dict[pd.Timestamp, str], dict[tuple[str, pd.Timestamp], CachedScore]]:
+    """Fingerprints of the series' origins, and the stored scores still valid there."""
+    if not s.caches or not cacheable(data):
+        return {}, {}
+    try:
+        origins = s.origins(data)
+    except Exception:  # the series fails in its own backtest, with its reason
+        return {}, {}
+    fps = {o: fingerprint(data, o, s.horizon) for o in origins}
+    found: dict[tuple[str, pd.Timestamp], CachedScore] = {}
+    for (key, day), (fp, payload) in task.cached.items():
+        o = pd.Timestamp(day)
+        if fps.get(o) == fp:
+            found[(key, o)] = CachedScore.from_json(fp, payload)
+    return fps, found
+
+
+def _one(
+    data: SeriesData,
+    task: SeriesTask,
+    s: RetrainSettings,
+    ready: Precomputed,
+    reuse: tuple[dict[pd.Timestamp, str], dict[tuple[str, pd.Timestamp], CachedScore]],
+) -> SeriesFit:
     out = SeriesFit(series=task.series, frequency=data.frequency)
     t = time.perf_counter()
 
@@ -156,7 +218,7 @@ def _one(data: SeriesData, task: SeriesTask, s: RetrainSettings, ready: Precompu
         out.step_seconds[step] = round(out.step_seconds.get(step, 0.0) + now - t, 4)
         t = now
 
-    origins = recent_origins_for(data, n=s.recent_origins, every=s.every, horizon=s.horizon)
+    origins = s.origins(data)
     if not origins:
         raise ExperimentError(
             f"series {task.series!r}: no origin with {s.horizon} periods of data after it"
@@ -170,8 +232,10 @@ def _one(data: SeriesData, task: SeriesTask, s: RetrainSettings, ready: Precompu
         n_samples=s.n_samples,
         seed=s.seed,
         precomputed=ready,
+        cached=reuse[1],
     )
     out.result = dataclasses.replace(result, forecasts=[])
+    _keep_scores(out, result, reuse)
     lap("backtest")
     decision = _decide(s, task, result)
     out.decision = decision
@@ -181,6 +245,26 @@ def _one(data: SeriesData, task: SeriesTask, s: RetrainSettings, ready: Precompu
     _serve_fit(data, task, s, ready, [*configs, ModelConfig(CLIMATOLOGY)], out, result)
     lap("refit")
     return out
+
+
+def _keep_scores(
+    out: SeriesFit,
+    result: BacktestResult,
+    reuse: tuple[dict[pd.Timestamp, str], dict[tuple[str, pd.Timestamp], CachedScore]],
+) -> None:
+    """The scores of the pairs fitted here, for the store; the origins in use."""
+    fps, found = reuse
+    if not fps:
+        return
+    out.origins = [o.date() for o in result.origins]
+    out.reused = len(found)
+    fitted = [
+        (f.model, f.origin, f.error, f.seconds)
+        for f in result.forecasts
+        if (f.model, f.origin) not in found and f.origin in fps
+    ]
+    entries = new_entries(result.per_origin, result.total_per_origin, fitted, fps)
+    out.new_scores = {(k, o.date()): (e.fingerprint, e.to_json()) for (k, o), e in entries.items()}
 
 
 def _serve_fit(
@@ -244,11 +328,12 @@ def fit_batch(
     """Fit each series of ``items`` (a task of ``retrain_many``); see the module."""
     built = prebuild({d.spec.name: d for d, _ in items})
     datas = [built[d.spec.name] for d, _ in items]
-    ready = _batched_levels(settings, datas)
+    reuse = {t.series: _reusable(d, t, settings) for d, (_, t) in zip(datas, items, strict=True)}
+    ready = _batched_levels(settings, datas, {n: r[1] for n, r in reuse.items()})
     out = []
     for data, (_, task) in zip(datas, items, strict=True):
         try:
-            out.append(_one(data, task, settings, ready.get(task.series, {})))
+            out.append(_one(data, task, settings, ready.get(task.series, {}), reuse[task.series]))
         except Exception as exc:  # one series failing must not stop the others
             out.append(SeriesFit(series=task.series, error=f"{type(exc).__name__}: {exc}"))
         finally:
@@ -256,22 +341,30 @@ def fit_batch(
     return out
 
 
-def _batched_levels(s: RetrainSettings, datas: Sequence[SeriesData]) -> dict[str, Precomputed]:
-    """Batched ``local_level`` fits at every origin and at the last period."""
+def _batched_levels(
+    s: RetrainSettings,
+    datas: Sequence[SeriesData],
+    reused: Mapping[str, Mapping[tuple[str, pd.Timestamp], CachedScore]],
+) -> dict[str, Precomputed]:
+    """Batched ``local_level`` fits at every origin whose scores are not ``reused``, and
+    at the last period."""
     configs = [c for c in s.candidates if batchable(c)]
     if not s.batch_level or not configs:
         return {}
     origins: dict[str, list[pd.Timestamp]] = {}
     for d in datas:
         try:
-            own = recent_origins_for(d, n=s.recent_origins, every=s.every, horizon=s.horizon)
-            origins[d.spec.name] = [*own, d.last_period]
+            origins[d.spec.name] = [*s.origins(d), d.last_period]
         except Exception:  # the series fails in its own backtest, with its reason
             continue
     out: dict[str, Precomputed] = {}
     for config in configs:
+        todo = {
+            n: [o for o in os_ if (config.key, o) not in reused.get(n, {})]
+            for n, os_ in origins.items()
+        }
         found = level_forecasts(
-            datas, origins, config, horizon=s.horizon, n_samples=s.n_samples, seed=s.seed
+            datas, todo, config, horizon=s.horizon, n_samples=s.n_samples, seed=s.seed
         )
         for name, pre in found.items():
             out.setdefault(name, {}).update(pre)

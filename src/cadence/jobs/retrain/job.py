@@ -69,6 +69,7 @@ import datetime as dt
 import logging
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
@@ -79,6 +80,7 @@ from mlflow.exceptions import MlflowException
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cadence.columns import Frequency
 from cadence.experiments import model_registry as reg
 from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
 from cadence.experiments.backtest import (
@@ -100,6 +102,7 @@ from cadence.experiments.executors import Executor
 from cadence.experiments.numbers import finite_or_none
 from cadence.experiments.tracking import log_backtest, mlflow_client, quiet_mlflow
 from cadence.features.errors import FeatureError
+from cadence.features.periods import to_ordinals
 from cadence.jobs.retrain.aliases import mlflow_call, point_alias, reconcile, restore_alias
 from cadence.jobs.retrain.decide import (
     Decision,
@@ -134,6 +137,7 @@ __all__ = [
     "RetrainOutcome",
     "champion_effects",
     "decide",
+    "origin_grid",
     "recent_origins_for",
     "reconcile",
     "retrain",
@@ -234,18 +238,38 @@ class RetrainOutcome:
 
 
 def recent_origins_for(
-    data: SeriesData, *, n: int, every: int | str, horizon: int
+    data: SeriesData, *, n: int, every: int | str, horizon: int, staggered: bool = False
 ) -> list[pd.Timestamp]:
     """``n`` origins ``every`` apart (periods, or a length like ``1W``/``1M`` matched to
     the series' frequency; ``BacktestConfigError`` when it does not fit), the last one
     ``horizon`` periods before the last reported period (so every horizon is observed; a
     sampled view may run the panel further, with no truth to score there), oldest
-    first; origins before the first period are dropped."""
+    first; origins before the first period are dropped.
+
+    ``staggered``: the origins lie on a fixed grid of the calendar instead, every
+    ``every`` periods from an offset drawn from the series' name (``origin_grid``), the
+    last one the latest grid point with the whole horizon observed. A weekly retrain
+    then finds last week's origins again (their scores can be reused,
+    ``experiments.score_cache``), and the series of a family gain a new origin on
+    different weeks rather than all on the same one."""
     freq = data.frequency
     step = stride_for(data, every)
     last = shift_periods(data.last_reported_period, -horizon, freq)
+    if staggered:
+        last = origin_grid(data.spec.name, last, step, freq)
     out = [shift_periods(last, -step * i, freq) for i in range(n)]
     return sorted(o for o in out if o > data.first_period)
+
+
+def origin_grid(name: str, latest: pd.Timestamp, step: int, freq: Frequency) -> pd.Timestamp:
+    """The latest period on or before ``latest`` whose ordinal is ``offset`` modulo
+    ``step``, ``offset`` a stable hash of the series ``name``."""
+    if step <= 1:
+        return latest
+    days = np.array([(latest - pd.Timestamp("1970-01-01")).days])
+    ordinal = int(to_ordinals(days, freq)[0])
+    offset = zlib.crc32(name.encode()) % step
+    return shift_periods(latest, -((ordinal - offset) % step), freq)
 
 
 class _Step:

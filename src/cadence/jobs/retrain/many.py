@@ -30,13 +30,15 @@ The result of each series is a ``RetrainOutcome`` (the JSON shape of ``retrain``
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from cadence.experiments import model_registry as reg
 from cadence.experiments.accuracy.rolling import DriftBand, accuracy_status
@@ -60,6 +62,7 @@ from cadence.jobs.retrain.job import (
     reconcile,
 )
 from cadence.jobs.retrain.serve import LiveSeries, fail_series, serve_fit
+from cadence.store.backtest_cache_repo import CachedRows, read_cached, write_cached
 from cadence.store.errors import ConflictError
 from cadence.store.job_lease import LeaseKeeper
 from cadence.store.jobs_repo import (
@@ -83,6 +86,8 @@ class ManyRetrain:
     step_seconds: dict[str, float] = field(default_factory=dict)
     fit_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    # (model, origin) pairs scored from earlier retrains ("reused") and fitted ("fitted")
+    scores: dict[str, int] = field(default_factory=dict)
 
 
 class _Clock:
@@ -165,11 +170,14 @@ def retrain_many(
     progress: Callable[[int, int], None] | None = None,
     batch_level: bool = True,
     drivers: DriverFuturesConfig = DETERMINISTIC,
+    reuse_scores: bool = True,
 ) -> ManyRetrain:
     """Retrain ``names`` (see the module). ``progress(done, total)`` counts series as
     batches come back from the executor. ``batch_level=False`` fits ``local_level`` one
     series at a time, as ``retrain`` does. ``drivers``: as ``retrain``'s, the driver
-    futures a served forecast is drawn over when its model reads drivers."""
+    futures a served forecast is drawn over when its model reads drivers.
+    ``reuse_scores=False`` fits every (model, origin) pair again instead of taking the
+    scores earlier retrains stored for unchanged data (it still stores the new ones)."""
     t0 = time.perf_counter()
     settings = RetrainSettings(
         tuple(candidates),
@@ -181,6 +189,7 @@ def retrain_many(
         n_boot,
         batch_level,
         drivers,
+        reuse_scores=reuse_scores,
     )
     steps: dict[str, float] = {}
     clock = _Clock(steps)
@@ -216,7 +225,11 @@ def retrain_many(
     finally:
         keeper.stop()
     ordered = [outcomes[n] for n in names]
-    return ManyRetrain(ordered, steps, _summed_steps(ordered), time.perf_counter() - t0)
+    scores = {
+        "reused": sum(int(live.details.get("scores_reused", 0)) for live in lives.values()),
+        "fitted": sum(int(live.details.get("scores_fitted", 0)) for live in lives.values()),
+    }
+    return ManyRetrain(ordered, steps, _summed_steps(ordered), time.perf_counter() - t0, scores)
 
 
 def _serve_all(
@@ -253,8 +266,11 @@ def _fit_all(
     datas, errors = load_many(engine, list(lives))
     for name, reason in errors.items():
         fail_series(engine, lives[name], "data", reason)
-    clock.lap("data")
     names = [n for n in lives if n in datas]
+    if settings.caches and settings.reuse_scores:
+        stored = read_cached(engine, names, settings.cache_key)
+        tasks = {n: dataclasses.replace(t, cached=stored.get(n, {})) for n, t in tasks.items()}
+    clock.lap("data")
     ex = executor if executor is not None else SerialExecutor()
     batches = [
         ([(datas[names[i]], tasks[names[i]]) for i in r],)
@@ -273,7 +289,21 @@ def _fit_all(
         if progress is not None:
             progress(len(fits), len(names))
     clock.lap("fit")
+    _keep_scores(engine, settings, fits.values())
+    clock.lap("score_store")
     return {n: f for n, f in fits.items() if f.error is None}
+
+
+def _keep_scores(engine: Engine, settings: RetrainSettings, fits: Iterable[SeriesFit]) -> None:
+    """Store the scores the fits computed for the next retrain; a failure costs only
+    time next week (logged), never this retrain."""
+    items = [CachedRows(f.series, f.new_scores, f.origins) for f in fits if f.origins]
+    if not items:
+        return
+    try:
+        write_cached(engine, settings.cache_key, items)
+    except SQLAlchemyError as exc:
+        log.warning("backtest scores not kept for the next retrain: %s", exc)
 
 
 def _track(

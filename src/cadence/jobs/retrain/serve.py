@@ -175,6 +175,9 @@ def _record_backtest(live: LiveSeries, fit: SeriesFit, run_ids: dict[str, str]) 
     o.warnings.extend(fit.warnings)
     live.details["backtest"] = result.to_json(run_ids)
     live.details.update(decision=decision.reason, eligible=list(decision.eligible))
+    if fit.origins:  # (model, origin) pairs scored from earlier retrains, and fitted now
+        live.details["scores_reused"] = fit.reused
+        live.details["scores_fitted"] = len(fit.new_scores)
     if fit.drivers is not None:
         live.details["drivers"] = fit.drivers
         live.details["backtest"]["drivers"] = fit.drivers

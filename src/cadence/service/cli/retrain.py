@@ -196,6 +196,12 @@ def retrain_cmd(
         None, help="Dask scheduler address tcp://HOST:PORT (implies --executor dask)"
     ),
     workers: int | None = typer.Option(None, min=1, help="process pool / LocalCluster workers"),
+    refit_all: bool = typer.Option(
+        False,
+        "--refit-all",
+        help="several series: fit every model at every origin again instead of reusing "
+        "the scores earlier retrains stored for unchanged data",
+    ),
 ) -> int:
     """Retrain SERIES (or --all): promote a better model, serve the champion's forecast.
     Several names, a glob or --all: series are fitted in batches (in parallel on Dask),
@@ -224,6 +230,8 @@ def retrain_cmd(
         drivers=s.drivers,
         **s.job_lease,
     )
+    if chosen.many:
+        kw["reuse_scores"] = not refit_all
     outcomes, status, timing = _run_retrains(engine, names, chosen.many, executor, kw)
     if as_json:
         print_json(
@@ -253,6 +261,7 @@ def _run_retrains(
         "seconds": round(run.seconds, 3),
         "steps": run.step_seconds,
         "fit_steps": run.fit_seconds,
+        "scores": run.scores,
     }
     return outcomes, status, timing
 

@@ -121,6 +121,15 @@ def test_a_champion_that_stays_is_served_without_a_new_version(
         assert main(args) == 0
         doc = json.loads(capsys.readouterr().out)
         assert doc["summary"]["statuses"] == {"kept": 4}
+        # 4 series x 2 models x 2 origins; a series whose grid point came up fits the
+        # pairs of its new origin, the rest come from the store
+        pairs = doc["summary"]["timing"]["scores"]
+        assert pairs["reused"] + pairs["fitted"] == 16 and pairs["reused"] >= 8
+        assert main([*args, "--refit-all"]) == 0
+        refit = json.loads(capsys.readouterr().out)
+        assert refit["summary"]["timing"]["scores"] == {"reused": 0, "fitted": 16}
+        assert [o["crps"] for o in refit["series"]] == [o["crps"] for o in doc["series"]]
+        doc = refit  # the served forecasts are now the refit's
         for o in doc["series"]:
             name = o["series"]
             assert _versions(uri, name) == before[name]  # nothing registered

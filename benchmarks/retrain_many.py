@@ -10,7 +10,8 @@
    series in 20 all zero) and ingests them as counts (``cadence ingest counts``) into a
    fresh temporary home (SQLite database, SQLite MLflow store).
 2. Retrains ``--sample`` of them serially in this process, in a home of their own, and
-   extrapolates to all of them (the figure is labelled EXTRAPOLATED).
+   extrapolates to all of them (the figure is labelled EXTRAPOLATED); with ``--second``
+   also the next week, as in 4. ``--skip-dask`` stops there.
 3. Retrains all of them on a Dask ``LocalCluster`` of ``--workers`` single-threaded
    worker processes (``cadence.jobs.retrain.many``: batches of whole series,
    ``local_level`` batched, one MLflow run per family and model, registry versions only
@@ -190,6 +191,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--second", action="store_true", help="ingest a week, retrain again")
     ap.add_argument("--skip-serial", action="store_true")
+    ap.add_argument("--skip-dask", action="store_true", help="the serial sample only")
     ap.add_argument("--refit-all", action="store_true", help="second run: reuse no score")
     args = ap.parse_args()
     counts = generated_counts(args.series, args.weeks + 1, args.seed)
@@ -207,7 +209,18 @@ def main() -> None:
         row["EXTRAPOLATED_serial_seconds_for_all"] = round(run.seconds / k * args.series, 0)
         out.append(row)
         print(json.dumps(row, indent=1), flush=True)
+        if args.second:
+            ingest(engine, names[:k], counts[:k, args.weeks :], args.weeks)
+            load, cpu0 = os.getloadavg(), cpu_seconds()
+            run = run_once(engine, names[:k], uri, SerialExecutor(), args, not args.refit_all)
+            row = report(f"serial sample of {k}, the next week", run, load)
+            add_cpu(row, cpu_seconds() - cpu0, {}, 1)
+            row["EXTRAPOLATED_serial_seconds_for_all"] = round(run.seconds / k * args.series, 0)
+            out.append(row)
+            print(json.dumps(row, indent=1), flush=True)
         engine.dispose()
+    if args.skip_dask:
+        return
 
     home, engine, uri = new_home(names, counts[:, : args.weeks])
     t0 = time.perf_counter()

@@ -48,6 +48,20 @@ def test_reused_pairs_give_the_scores_of_a_full_run_and_are_not_fitted() -> None
     assert fitted == {(f.model, f.origin) for f in full.forecasts} - set(keep)
 
 
+def test_a_run_with_every_pair_reused_fits_nothing_and_gives_the_same_frames() -> None:
+    data = synthetic_data(days=160, seed=2)
+    origins = default_origins(data, every="14D", horizon=HORIZON)
+    entries, full = _entries(data, origins)
+    again = run_backtest(
+        data, FAST, origins=origins, horizon=HORIZON, n_samples=200, seed=5, cached=entries
+    )
+    assert all(f.forecast is None for f in again.forecasts)
+    pd.testing.assert_frame_equal(again.per_origin, full.per_origin)
+    pd.testing.assert_frame_equal(again.scores, full.scores)
+    for days, frame in full.total_per_origin.items():
+        pd.testing.assert_frame_equal(again.total_per_origin[days], frame)
+
+
 def test_a_failure_is_kept_as_a_failure() -> None:
     data = synthetic_data(days=160, seed=2)
     origins = default_origins(data, every="14D", horizon=HORIZON)

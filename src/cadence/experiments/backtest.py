@@ -495,7 +495,8 @@ def run_backtest(
     done = 0
     ex = executor if executor is not None else SerialExecutor()
     reused = {} if ensembles or data.has_intervals else dict(cached or {})
-    reused = {(k, o): c for (k, o), c in reused.items() if k in _keys(base) and o in truths}
+    base_set = {c.key for c in base}
+    reused = {(k, o): c for (k, o), c in reused.items() if k in base_set and o in truths}
     for (key, o), entry in reused.items():
         results[(key, o)] = OriginForecast(key, o, None, truths[o], entry.error, entry.seconds)
         done += 1
@@ -558,10 +559,6 @@ def run_backtest(
         skipped=skipped,
         models=run_keys,
     )
-
-
-def _keys(configs: Sequence[ModelConfig]) -> set[str]:
-    return {c.key for c in configs}
 
 
 def _with_reused(

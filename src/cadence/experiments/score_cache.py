@@ -106,7 +106,9 @@ def frames_of(
             for c, v in rows.items():
                 cols.setdefault(c, []).extend(v)
         out = pd.DataFrame(cols)
-        out["origin"] = pd.DatetimeIndex(out["origin"]).astype(like["origin"].dtype)
+        when = pd.DatetimeIndex(out["origin"])
+        unit = like["origin"].dtype if "origin" in like else None
+        out["origin"] = when.astype(unit) if unit is not None and unit.kind == "M" else when
         for c in out.columns:
             if c == "horizon":
                 out[c] = out[c].astype(np.int64)

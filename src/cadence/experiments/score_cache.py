@@ -44,7 +44,8 @@ __all__ = [
 
 # bump when scoring or any model's fit changes without a new release
 CACHE_VERSION: Final = 1
-_RELEASE: Final = importlib.metadata.version("cadence")
+# the code a score came from: the release and CACHE_VERSION
+_CODE: Final = f"{importlib.metadata.version('cadence')}.{CACHE_VERSION}"
 _ID_COLUMNS: Final = ("model", "origin")
 
 
@@ -127,7 +128,7 @@ def frames_of(
 
 def settings_key(horizon: int, n_samples: int, seed: int) -> str:
     """What a cached pair's scores depend on besides the data and the configuration."""
-    return f"h={horizon};n={n_samples};seed={seed};v={_RELEASE}.{CACHE_VERSION}"
+    return f"h={horizon};n={n_samples};seed={seed};v={_CODE}"
 
 
 def cacheable(data: SeriesData) -> bool:
@@ -141,7 +142,7 @@ def fingerprint(data: SeriesData, origin: pd.Timestamp, horizon: int) -> str:
     freq = data.frequency
     last = period_end(shift_periods(origin, horizon, freq), freq)
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{_RELEASE}.{CACHE_VERSION}|{data.spec!r}|{origin}|".encode())
+    h.update(f"{_CODE}|{data.spec!r}|{origin}|".encode())
     for frame in data.known_on(last):
         if frame is None:
             h.update(b"none|")

@@ -2,7 +2,9 @@
 
 For each series of a batch (``fit_batch``): the backtest of the candidates and the
 champion's configuration on the recent origins (``local_level`` of all the batch's
-series fitted together, ``experiments.level_batch``), the decision
+series fitted together, ``experiments.level_batch``; pairs whose scores the driver found
+in the store for unchanged data are not fitted, and the scores of the others go back
+for the store, ``experiments.score_cache``), the decision
 (``decide.decide_unproven``, an unproven champion competing as a candidate), the refit of
 the chosen configuration on all the data (falling back to the next eligible candidates,
 the champion's, then Climatology), the served paths (over simulated driver futures when
@@ -183,23 +185,32 @@ def _refit(
     )
 
 
-def _reusable(
-    data: SeriesData, task: SeriesTask, s: RetrainSettings
-) -> tuple[dict[pd.Timestamp, str], dict[tuple[str, pd.Timestamp], CachedScore]]:
-    """Fingerprints of the series' origins, and the stored scores still valid there."""
-    if not s.caches or not cacheable(data):
-        return {}, {}
+@dataclass
+class _Plan:
+    """A series' backtest origins (None: they could not be placed, and the series fails
+    in its own backtest with the reason), their fingerprints (empty: scores are not
+    kept for this series) and the stored scores still valid there."""
+
+    origins: list[pd.Timestamp] | None
+    last: pd.Timestamp | None = None  # the last period, where the served model is refitted
+    fingerprints: dict[pd.Timestamp, str] = field(default_factory=dict)
+    found: dict[tuple[str, pd.Timestamp], CachedScore] = field(default_factory=dict)
+
+
+def _plan(data: SeriesData, task: SeriesTask, s: RetrainSettings) -> _Plan:
     try:
-        origins = s.origins(data)
+        origins, last = s.origins(data), data.last_period
     except Exception:  # the series fails in its own backtest, with its reason
-        return {}, {}
+        return _Plan(None)
+    if not s.caches or not cacheable(data):
+        return _Plan(origins, last)
     fps = {o: fingerprint(data, o, s.horizon) for o in origins}
     found: dict[tuple[str, pd.Timestamp], CachedScore] = {}
     for (key, day), (fp, payload) in task.cached.items():
         o = pd.Timestamp(day)
         if fps.get(o) == fp:
             found[(key, o)] = CachedScore.from_json(fp, payload)
-    return fps, found
+    return _Plan(origins, last, fps, found)
 
 
 def _one(
@@ -207,7 +218,7 @@ def _one(
     task: SeriesTask,
     s: RetrainSettings,
     ready: Precomputed,
-    reuse: tuple[dict[pd.Timestamp, str], dict[tuple[str, pd.Timestamp], CachedScore]],
+    plan: _Plan,
 ) -> SeriesFit:
     out = SeriesFit(series=task.series, frequency=data.frequency)
     t = time.perf_counter()
@@ -218,7 +229,7 @@ def _one(
         out.step_seconds[step] = round(out.step_seconds.get(step, 0.0) + now - t, 4)
         t = now
 
-    origins = s.origins(data)
+    origins = plan.origins if plan.origins is not None else s.origins(data)
     if not origins:
         raise ExperimentError(
             f"series {task.series!r}: no origin with {s.horizon} periods of data after it"
@@ -232,10 +243,10 @@ def _one(
         n_samples=s.n_samples,
         seed=s.seed,
         precomputed=ready,
-        cached=reuse[1],
+        cached=plan.found,
     )
     out.result = dataclasses.replace(result, forecasts=[])
-    _keep_scores(out, result, reuse)
+    _scores_for_store(out, result, plan)
     lap("backtest")
     decision = _decide(s, task, result)
     out.decision = decision
@@ -247,23 +258,18 @@ def _one(
     return out
 
 
-def _keep_scores(
-    out: SeriesFit,
-    result: BacktestResult,
-    reuse: tuple[dict[pd.Timestamp, str], dict[tuple[str, pd.Timestamp], CachedScore]],
-) -> None:
+def _scores_for_store(out: SeriesFit, result: BacktestResult, plan: _Plan) -> None:
     """The scores of the pairs fitted here, for the store; the origins in use."""
-    fps, found = reuse
-    if not fps:
+    if not plan.fingerprints:
         return
     out.origins = [o.date() for o in result.origins]
-    out.reused = len(found)
+    out.reused = len(plan.found)
     fitted = [
         (f.model, f.origin, f.error, f.seconds)
         for f in result.forecasts
-        if (f.model, f.origin) not in found and f.origin in fps
+        if (f.model, f.origin) not in plan.found
     ]
-    entries = new_entries(result.per_origin, result.total_per_origin, fitted, fps)
+    entries = new_entries(result.per_origin, result.total_per_origin, fitted, plan.fingerprints)
     out.new_scores = {(k, o.date()): (e.fingerprint, e.to_json()) for (k, o), e in entries.items()}
 
 
@@ -328,12 +334,12 @@ def fit_batch(
     """Fit each series of ``items`` (a task of ``retrain_many``); see the module."""
     built = prebuild({d.spec.name: d for d, _ in items})
     datas = [built[d.spec.name] for d, _ in items]
-    reuse = {t.series: _reusable(d, t, settings) for d, (_, t) in zip(datas, items, strict=True)}
-    ready = _batched_levels(settings, datas, {n: r[1] for n, r in reuse.items()})
+    plans = {t.series: _plan(d, t, settings) for d, (_, t) in zip(datas, items, strict=True)}
+    ready = _batched_levels(settings, datas, plans)
     out = []
     for data, (_, task) in zip(datas, items, strict=True):
         try:
-            out.append(_one(data, task, settings, ready.get(task.series, {}), reuse[task.series]))
+            out.append(_one(data, task, settings, ready.get(task.series, {}), plans[task.series]))
         except Exception as exc:  # one series failing must not stop the others
             out.append(SeriesFit(series=task.series, error=f"{type(exc).__name__}: {exc}"))
         finally:
@@ -344,25 +350,20 @@ def fit_batch(
 def _batched_levels(
     s: RetrainSettings,
     datas: Sequence[SeriesData],
-    reused: Mapping[str, Mapping[tuple[str, pd.Timestamp], CachedScore]],
+    plans: Mapping[str, _Plan],
 ) -> dict[str, Precomputed]:
-    """Batched ``local_level`` fits at every origin whose scores are not ``reused``, and
-    at the last period."""
+    """Batched ``local_level`` fits at every planned origin whose scores were not found
+    in the store, and at the last period."""
     configs = [c for c in s.candidates if batchable(c)]
     if not s.batch_level or not configs:
         return {}
-    origins: dict[str, list[pd.Timestamp]] = {}
-    for d in datas:
-        try:
-            origins[d.spec.name] = [*s.origins(d), d.last_period]
-        except Exception:  # the series fails in its own backtest, with its reason
-            continue
     out: dict[str, Precomputed] = {}
     for config in configs:
-        todo = {
-            n: [o for o in os_ if (config.key, o) not in reused.get(n, {})]
-            for n, os_ in origins.items()
-        }
+        todo: dict[str, list[pd.Timestamp]] = {}
+        for name, plan in plans.items():
+            if plan.origins is not None and plan.last is not None:
+                at = [*plan.origins, plan.last]
+                todo[name] = [o for o in at if (config.key, o) not in plan.found]
         found = level_forecasts(
             datas, todo, config, horizon=s.horizon, n_samples=s.n_samples, seed=s.seed
         )

@@ -6,6 +6,8 @@ busy timeout so a second writer waits instead of failing at once.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +32,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA journal_mode=WAL")
+    _journal_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     # 64 MB page cache: bulk ingest updates indexes without thrashing the default 2 MB
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
+
+
+def _journal_wal(cur: Any) -> None:
+    """Switch to WAL journaling, waiting as the busy timeout would: SQLite answers a
+    journal-mode change "database is locked" at once, without its busy handler, while
+    another connection holds a lock (processes opening a new file together)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.1)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

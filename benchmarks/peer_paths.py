@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from cadence.experiments.backtest import origin_seed
+from cadence.experiments.bootstrap import block_ratio
 from cadence.experiments.scoring import score_paths, summarize, window_totals
 
 __all__ = [
@@ -147,19 +148,9 @@ def ratio_interval(
     a: pd.Series, b: pd.Series, *, block: int, n_boot: int = 2000, seed: int = 0
 ) -> tuple[float, float, float]:
     """``mean(a) / mean(b)`` over the origins both scored, and a 95% interval from a
-    circular moving-block bootstrap of origins (blocks of ``block`` consecutive origins,
-    as ``BacktestResult.crps_difference`` resamples: overlapping horizons make
+    circular moving-block bootstrap of origins (``cadence.experiments.bootstrap``, as
+    ``BacktestResult.crps_difference`` resamples: overlapping horizons make
     neighbouring origins dependent). NaNs when no origin is shared or ``b`` sums to 0."""
     both = pd.concat([a, b], axis=1, keys=["a", "b"]).dropna().sort_index()
-    if both.empty or float(both["b"].sum()) <= 0:
-        return (float("nan"),) * 3
     x, y = both["a"].to_numpy(dtype=float), both["b"].to_numpy(dtype=float)
-    size = max(1, min(block, x.size))
-    rng = np.random.default_rng(seed)
-    n_blocks = -(-x.size // size)
-    starts = rng.integers(0, x.size, size=(n_boot, n_blocks))
-    idx = ((starts[:, :, None] + np.arange(size)[None, None, :]) % x.size).reshape(n_boot, -1)
-    idx = idx[:, : x.size]
-    boot = x[idx].sum(axis=1) / np.maximum(y[idx].sum(axis=1), np.finfo(float).tiny)
-    lo, hi = np.quantile(boot, [0.025, 0.975])
-    return float(x.sum() / y.sum()), float(lo), float(hi)
+    return block_ratio(x, y, block=block, n_boot=n_boot, seed=seed)

@@ -73,6 +73,7 @@ from cadence.experiments.backtest import (  # noqa: E402
     origin_seed,
     run_backtest,
 )
+from cadence.experiments.bootstrap import overlap_block  # noqa: E402
 from cadence.experiments.data import (  # noqa: E402
     SeriesData,
     load_series_data,
@@ -371,9 +372,8 @@ def origin_block(origins: Sequence[pd.Timestamp], horizon: int, frequency: str) 
     """Consecutive origins one horizon spans (1 when horizons do not overlap)."""
     if len(origins) < 2:
         return 1
-    step = pd.Series(origins).diff().dropna().median()
     span = shift_periods(origins[0], horizon, cast(Frequency, frequency)) - origins[0]
-    return max(1, math.ceil(span / step))
+    return overlap_block(origins, span)
 
 
 def print_table(

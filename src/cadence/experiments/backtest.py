@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from cadence.columns import COUNT, Frequency
+from cadence.experiments.bootstrap import block_ratio, overlap_block
 from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
 from cadence.experiments.driver_futures import (
     DETERMINISTIC,
@@ -183,26 +184,16 @@ class BacktestResult:
         horizon spans, since overlapping horizons make neighbouring origins dependent).
         Negative: ``a`` is better. NaNs when the models share no scored origin."""
         d = (self.origin_crps(a) - self.origin_crps(b)).dropna().to_numpy()
-        if d.size == 0:
-            return (float("nan"),) * 3
         if block is None:
             block = self._default_block()
-        block = max(1, min(block, d.size))
-        rng = np.random.default_rng(seed)
-        n_blocks = math.ceil(d.size / block)
-        starts = rng.integers(0, d.size, size=(n_boot, n_blocks))
-        idx = (starts[:, :, None] + np.arange(block)[None, None, :]) % d.size
-        means = d[idx.reshape(n_boot, -1)[:, : d.size]].mean(axis=1)
-        lo, hi = np.quantile(means, [0.025, 0.975])
-        return float(d.mean()), float(lo), float(hi)
+        return block_ratio(d, block=block, n_boot=n_boot, seed=seed)
 
     def _default_block(self) -> int:
         if len(self.origins) < 2:
             return 1
-        step = pd.Series(self.origins).diff().dropna().median()
         freq = cast(Frequency, self.frequency)
         span = shift_periods(self.origins[0], self.horizon, freq) - self.origins[0]
-        return max(1, math.ceil(span / step))
+        return overlap_block(self.origins, span)
 
     def to_json(self, mlflow_run_ids: Mapping[str, str]) -> dict[str, object]:
         """The backtest in the fixed JSON shape (NaN becomes null). ``totals`` maps a

@@ -6,8 +6,9 @@ Shape::
     {"series", "kind", "since",
      "rolling": {... the drift window and alarm, ``Rolling.as_dict``},
      "overall": {"n", "crps", "baseline_crps", "log_score", "coverage_50", "coverage_80",
-                 "coverage_95", "pit_mean", "windows": [{"days", "n", "crps",
-                 "baseline_crps", "coverage_80"}]},
+                 "coverage_95", "coverage_80_interval", "pit_mean",
+                 "windows": [{"days", "n", "crps", "baseline_crps", "coverage_80",
+                              "coverage_80_interval"}]},
      "versions": [{"model", "version", "forecasts", "n", "crps", "baseline_crps",
                    "coverage_80"}],
      "forecasts": [{"forecast_id", "origin", "generated_at", "model", "version", "n",
@@ -20,6 +21,14 @@ Shape::
 Means are over (forecast, period) scores whose period starts on or after ``since``;
 ``overall`` pools every scored forecast of the kind. CRPS is in counts per period (per
 window for windows); coverages are fractions; null where nothing was scored.
+
+``coverage_80_interval`` is a 95% interval ``[low, high]`` of the pooled 80% coverage
+from a moving-block bootstrap (``cadence.experiments.bootstrap``): of the served
+forecasts for days (each forecast's days kept together), of the windows for window
+totals, in blocks as long as one forecast's days or one window reaches over the next
+origins. Weekly 28-day windows share three weeks with their neighbours, so ten of them
+hold about three independent months: the interval says how far the coverage measured
+on them can sit from the intervals' true coverage by chance.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from cadence.experiments.accuracy.rolling import (
     daily_accuracy,
     per_forecast,
 )
+from cadence.experiments.bootstrap import block_ratio, overlap_block
 from cadence.store.forecasts_repo import KIND_CHAMPION
 from cadence.store.scores_repo import TARGET_PERIOD, TARGET_WINDOW, scores_frame
 
@@ -56,6 +66,46 @@ def _num(x: Any) -> float | None:
 def _mean(frame: pd.DataFrame, col: str) -> float | None:
     vals = pd.to_numeric(frame[col], errors="coerce").dropna()
     return _num(vals.mean()) if len(vals) else None
+
+
+def _interval(num: pd.Series, den: pd.Series, starts: pd.Series, span: pd.Timedelta) -> Any:
+    """``[low, high]`` of ``sum(num) / sum(den)`` over units ordered by ``starts``
+    (``block_ratio`` in blocks of the units ``span`` reaches over); None for no unit."""
+    ok = pd.DataFrame({"num": num, "den": den, "start": starts}).dropna().sort_values("start")
+    if ok.empty:
+        return None
+    block = overlap_block(list(pd.DatetimeIndex(ok["start"])), span)
+    _, lo, hi = block_ratio(
+        ok["num"].to_numpy(dtype=float), ok["den"].to_numpy(dtype=float), block=block
+    )
+    return [_num(lo), _num(hi)]
+
+
+def _day_interval(periods: pd.DataFrame) -> Any:
+    """The interval of the days' 80% coverage: forecasts are the units (their days are
+    scored together), each with its days covered and scored."""
+    if periods.empty:
+        return None
+    cov = pd.to_numeric(periods["coverage_80"], errors="coerce")
+    g = periods.assign(cov=cov).dropna(subset=["cov"]).groupby("forecast_id")
+    per = pd.DataFrame(
+        {
+            "covered": g["cov"].sum(),
+            "n": g.size(),
+            "origin": g["origin"].first(),
+            "span": g["start"].max() - g["start"].min(),
+        }
+    )
+    if per.empty:
+        return None
+    reach = pd.Timedelta(per["span"].max()) + pd.Timedelta(days=1)
+    return _interval(per["covered"], per["n"], per["origin"], reach)
+
+
+def _window_interval(g: pd.DataFrame, days: int) -> Any:
+    """The interval of the 80% coverage of ``days``-day window totals."""
+    cov = pd.to_numeric(g["coverage_80"], errors="coerce")
+    return _interval(cov, cov.notna().astype(float), g["start"], pd.Timedelta(days=days))
 
 
 def _day(x: Any) -> str:
@@ -83,6 +133,7 @@ def accuracy_body(
     overall: dict[str, Any] = {"n": len(periods)}
     for m in _METRICS:
         overall[m] = _mean(periods, m)
+    overall["coverage_80_interval"] = _day_interval(periods)
     overall["pit_mean"] = _mean(periods, "pit")
     overall["windows"] = [
         {
@@ -91,6 +142,7 @@ def accuracy_body(
             "crps": _mean(g, "crps"),
             "baseline_crps": _mean(g, "baseline_crps"),
             "coverage_80": _mean(g, "coverage_80"),
+            "coverage_80_interval": _window_interval(g, int(days)),
         }
         for days, g in windows.groupby("days")
     ]

@@ -18,12 +18,12 @@ from cadence.store.forecasts_repo import KIND_CHAMPION
 
 router = APIRouter(prefix="/v1", tags=["series"], dependencies=[ReadKey])
 
-# measured on the bundled israel-alerts (benchmarks/live_accuracy.py), one forecast and
-# one day shown
+# measured on the bundled israel-alerts (benchmarks/live_accuracy.py, the local_level
+# champion served every Sunday from 2024-03-31), one forecast and one day shown
 ACCURACY_EXAMPLE: dict[str, Any] = {
     "series": "israel-alerts",
     "kind": "champion",
-    "since": "2024-04-01",
+    "since": None,
     "rolling": {
         "series": "israel-alerts",
         "kind": "champion",
@@ -32,85 +32,89 @@ ACCURACY_EXAMPLE: dict[str, Any] = {
         "start": "2024-05-06",
         "end": "2024-06-30",
         "n": 224,
-        "crps": 28.059845,
-        "log_score": 6.025229,
-        "coverage_50": 0.540179,
-        "coverage_80": 0.821429,
-        "coverage_95": 0.924107,
+        "crps": 28.913777,
+        "log_score": 6.210221,
+        "coverage_50": 0.517857,
+        "coverage_80": 0.758929,
+        "coverage_95": 0.933036,
         "n_baseline": 224,
-        "crps_matched": 28.059845,
+        "crps_matched": 28.913777,
         "baseline_crps": 26.518963,
-        "crps_difference": 1.540883,
-        "crps_difference_se": 0.527437,
+        "crps_difference": 2.394814,
+        "crps_difference_se": 0.637514,
         "alarm": True,
         "reasons": [
-            "rolling CRPS 28.06 is worse than climatology's 26.52 on the same 224 scores "
-            "(daily mean difference 1.54, standard error 0.527)"
+            "rolling CRPS 28.91 is worse than climatology's 26.52 on the same 224 scores "
+            "(daily mean difference 2.39, standard error 0.638)"
         ],
     },
     "overall": {
         "n": 322,
-        "crps": 26.942227,
+        "crps": 27.72256,
         "baseline_crps": 25.789326,
-        "log_score": 5.737835,
+        "log_score": 5.791916,
         "coverage_50": 0.52795,
-        "coverage_80": 0.807453,
-        "coverage_95": 0.92236,
-        "pit_mean": 0.60656,
+        "coverage_80": 0.773292,
+        "coverage_95": 0.937888,
+        "coverage_80_interval": [0.67302, 0.853571],
+        "pit_mean": 0.586069,
         "windows": [
             {
                 "days": 7,
                 "n": 13,
-                "crps": 164.38117,
+                "crps": 153.521289,
                 "baseline_crps": 135.812058,
                 "coverage_80": 0.538462,
+                "coverage_80_interval": [0.230769, 0.769231],
             },
             {
                 "days": 14,
                 "n": 12,
-                "crps": 328.190947,
+                "crps": 301.309094,
                 "baseline_crps": 246.879679,
-                "coverage_80": 0.166667,
+                "coverage_80": 0.5,
+                "coverage_80_interval": [0.166667, 0.833333],
             },
             {
                 "days": 28,
                 "n": 10,
-                "crps": 482.16887,
+                "crps": 448.256832,
                 "baseline_crps": 305.07211,
-                "coverage_80": 0.2,
+                "coverage_80": 0.6,
+                "coverage_80_interval": [0.3, 0.8],
             },
         ],
     },
     "versions": [
         {
-            "model": "negbin_glm",
+            "model": "local_level",
             "version": "1",
             "forecasts": 13,
             "n": 322,
-            "crps": 26.942227,
+            "crps": 27.72256,
             "baseline_crps": 25.789326,
-            "coverage_80": 0.807453,
+            "coverage_80": 0.773292,
         }
     ],
     "forecasts": [
         {
             "forecast_id": 7,
             "origin": "2024-05-12",
-            "generated_at": "2024-05-13T03:00:00+00:00",
-            "model": "negbin_glm",
+            "generated_at": "2026-12-04T00:59:49.142851+00:00",
+            "model": "local_level",
             "version": "1",
             "n": 28,
-            "crps": 32.318429,
+            "crps": 31.062843,
             "baseline_crps": 27.961564,
-            "log_score": 7.165467,
-            "coverage_50": 0.357143,
-            "coverage_80": 0.714286,
-            "coverage_95": 0.892857,
-            "pit_mean": 0.790048,
+            "log_score": 6.129977,
+            "coverage_50": 0.392857,
+            "coverage_80": 0.75,
+            "coverage_95": 0.928571,
+            "pit_mean": 0.764809,
             "windows": {
-                "7": {"crps": 340.094471, "coverage_80": 0.0},
-                "14": {"crps": 516.275338, "coverage_80": 0.0},
-                "28": {"crps": 797.153919, "coverage_80": 0.0},
+                "7": {"crps": 266.673301, "coverage_80": 0.0},
+                "14": {"crps": 389.422763, "coverage_80": 0.0},
+                "28": {"crps": 601.086631, "coverage_80": 0.0},
             },
             "revisions": 0,
         }
@@ -119,11 +123,11 @@ ACCURACY_EXAMPLE: dict[str, Any] = {
         {
             "date": "2024-06-30",
             "n": 4,
-            "crps": 8.306522,
+            "crps": 8.832931,
             "baseline_crps": 9.523749,
             "coverage_80": 1.0,
-            "rolling_crps": 28.059845,
-            "rolling_coverage_80": 0.821429,
+            "rolling_crps": 28.913777,
+            "rolling_coverage_80": 0.758929,
         }
     ],
 }

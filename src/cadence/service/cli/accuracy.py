@@ -116,6 +116,9 @@ def _print(body: dict[str, Any]) -> None:
         "",
     )
     out.print(t)
+    coverage = _coverage_line(o)
+    if coverage:
+        out.print(coverage, highlight=False)
     r = body["rolling"]
     if not r["n"]:
         out.print(f"{series}: no scored {body['kind']} forecast yet", highlight=False)
@@ -132,3 +135,26 @@ def _print(body: dict[str, Any]) -> None:
         out.print("ALARM: " + "; ".join(r["reasons"]), highlight=False)
     else:
         out.print("no alarm", highlight=False)
+
+
+def _coverage_line(overall: dict[str, Any]) -> str:
+    """The pooled 80% coverage of days and of each window length with its 95% interval
+    (``overall.coverage_80_interval``); empty when nothing was scored."""
+
+    def part(label: str, cov: Any, interval: Any, n: int | None = None) -> str:
+        text = f"{label} {_f(cov, 2)}"
+        if interval:
+            text += f" (95% {_f(interval[0], 2)}-{_f(interval[1], 2)}"
+            text += f", {n} windows)" if n is not None else ")"
+        return text
+
+    parts = []
+    if overall.get("n"):
+        parts.append(part("days", overall["coverage_80"], overall.get("coverage_80_interval")))
+    for w in overall.get("windows", []):
+        parts.append(
+            part(f"{w['days']}-day totals", w["coverage_80"], w.get("coverage_80_interval"), w["n"])
+        )
+    if not parts:
+        return ""
+    return "80% coverage: " + "; ".join(parts) + " (intervals: block bootstrap over origins)"

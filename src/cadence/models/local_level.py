@@ -144,7 +144,7 @@ class LocalLevel(ParamsMixin):
         totals only). On the same backtests it kept 1 at all 24 origins: the history
         before each origin never showed the level moving further over weeks than the
         likelihood's variance implies; the weeks after did (28-day totals covered 0.58),
-        which is why the default stays 2 (``benchmarks/level_scale.py``).
+        which is why the default stays 2 (``benchmarks/variants.py``).
     window : int, optional
         Fit on the last ``window`` periods only (all when ``None``).
     sampled : bool

@@ -15,6 +15,7 @@ from cadence.experiments.bootstrap import block_ratio, overlap_block
 def test_the_point_estimate_is_the_ratio_of_sums_and_a_constant_has_no_spread() -> None:
     est, lo, hi = block_ratio([3.0, 1.0, 2.0], [2.0, 2.0, 2.0], block=1)
     assert est == pytest.approx(6.0 / 6.0)
+    assert 0.5 <= lo < est < hi <= 1.5  # the units' own ratios are 1.5, 0.5 and 1
     assert block_ratio([0.5] * 12, block=3) == pytest.approx((0.5, 0.5, 0.5))
     # den None: the mean
     assert block_ratio([1.0, 0.0, 0.0, 1.0], block=2)[0] == pytest.approx(0.5)

@@ -74,13 +74,19 @@ def fit_fallback(
     return Climatology().fit(panel, target), reason
 
 
-def series_start(y: np.ndarray, p_quiet: float = 1e-6) -> int:
+def series_start(y: np.ndarray, *, min_after: int, min_events: int, p_quiet: float = 1e-6) -> int:
     """Row from which the series is fitted: 0, or the first non-zero period when the
     all-zero stretch before it is implausible at the rate seen since (Poisson probability
     of that many empty periods below ``p_quiet``). Such a stretch is the time before the
     series started (before the campaign, before the source began reporting), not a quiet
     spell of the same process: left in, it drags a stationary model's long-run level far
-    below what the series does now. Rare-event series keep their leading zeros."""
+    below what the series does now. Rare-event series keep their leading zeros.
+
+    The rate since is only read when the stretch from the first event holds at least
+    ``min_after`` observed periods and ``min_events`` non-zero ones (the family's own
+    minimums): a lone burst at or near the origin after a long silence is an event of
+    the whole history, not a series that started, and trimming to it would make the
+    burst the forecast rate."""
     observed = np.isfinite(y)
     events = np.flatnonzero(observed & (np.nan_to_num(y) > 0))
     if events.size == 0:
@@ -88,6 +94,8 @@ def series_start(y: np.ndarray, p_quiet: float = 1e-6) -> int:
     first = int(events[0])
     quiet = int(observed[:first].sum())
     later = y[first:][observed[first:]]
+    if later.size < min_after or int((later > 0).sum()) < min_events:
+        return 0
     rate = float(later.mean())
     return first if quiet > 0 and -rate * quiet < np.log(p_quiet) else 0
 
@@ -465,7 +473,7 @@ class AutoregressiveCountModel(ParamsMixin, LikelihoodReport):
                 f"distribution must be 'nbinom' or 'poisson', got {self.distribution!r}"
             )
         series = read_series(panel, target)
-        start = series_start(series.y)
+        start = series_start(series.y, min_after=self.min_history, min_events=self.min_events)
         if start:
             panel = panel.iloc[start:]
             series = read_series(panel, target)

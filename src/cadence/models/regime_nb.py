@@ -231,7 +231,7 @@ class RegimeNB(ParamsMixin):
             raise ModelError(f"stickiness must be >= 0, got {self.stickiness!r}")
         candidates = self._candidate_sizes()
         series = read_series(panel, target)
-        start = series_start(series.y)
+        start = series_start(series.y, min_after=self.min_history, min_events=self.min_events)
         if start:
             panel = panel.iloc[start:]
             series = read_series(panel, target)
@@ -437,7 +437,7 @@ class RegimeNB(ParamsMixin):
         fallback = fallback_forecast(self, horizon, n_samples, rng)
         if fallback is not None:
             return fallback
-        index = horizon_index(self.origin_, horizon, self.freq_)
+        index = horizon_index(self.origin_, horizon, self.freq_, n_samples=n_samples)
         gammas = self._future_gammas(future, index)
         start = rng.random(n_samples)
         moves = rng.random((n_samples, horizon))

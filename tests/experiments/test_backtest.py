@@ -22,7 +22,7 @@ from cadence.experiments.backtest import (
     run_backtest,
 )
 from cadence.experiments.data import SeriesData
-from cadence.experiments.errors import NoOriginsError
+from cadence.experiments.errors import BacktestConfigError, NoOriginsError
 from cadence.experiments.scoring import METRICS
 from cadence.features import SeriesSpec
 from cadence.models import lookup
@@ -187,6 +187,23 @@ def test_climatology_is_added_when_missing(data: SeriesData) -> None:
     r = run_backtest(data, [ModelConfig("recent_rate")], origins=origins, horizon=7, n_samples=50)
     assert r.models == ["climatology", "recent_rate"]
     assert math.isfinite(r.skill_vs_climatology()["recent_rate"])
+
+
+@pytest.mark.parametrize(
+    ("horizon", "n_samples", "field"), [(0, 50, "horizon"), (7, 0, "n_samples")]
+)
+def test_a_horizon_or_path_count_below_one_is_a_config_error(
+    data: SeriesData, horizon: int, n_samples: int, field: str
+) -> None:
+    origins = default_origins(data, every="28D", horizon=7)
+    with pytest.raises(BacktestConfigError, match=rf"^{field}: expected an integer >= 1, got 0$"):
+        run_backtest(
+            data,
+            [ModelConfig("recent_rate")],
+            origins=origins,
+            horizon=horizon,
+            n_samples=n_samples,
+        )
 
 
 def test_crps_difference_and_its_interval(result: BacktestResult) -> None:

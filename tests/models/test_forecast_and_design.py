@@ -45,6 +45,12 @@ def test_forecast_validates_its_paths() -> None:
             samples=np.zeros((2, 2)),
             index=pd.date_range("2024-01-02", periods=2),
         )
+    with pytest.raises(ValueError, match="at least one path"):
+        CountForecast(
+            origin=pd.Timestamp("2024-01-01"),
+            samples=np.zeros((0, 2), dtype=np.int64),
+            index=pd.date_range("2024-01-02", periods=2),
+        )
 
 
 def test_read_series_checks_the_panel() -> None:
@@ -53,8 +59,13 @@ def test_read_series_checks_the_panel() -> None:
         read_series(pd.DataFrame({COUNT: [1.0, 2.0, 3.0]}, index=index))
     good = pd.DatetimeIndex(["2024-01-01", "2024-01-08", "2024-01-15"], name="date")
     assert read_series(pd.DataFrame({COUNT: [1.0, 2.0, 3.0]}, index=good)).freq == "W-MON"
-    with pytest.raises(PanelError, match="negative"):
+    with pytest.raises(PanelError, match="negative counts on 2024-01-08: expected counts >= 0"):
         read_series(pd.DataFrame({COUNT: [1.0, -2.0, 3.0]}, index=good))
+    for inf in (np.inf, -np.inf):  # not a missing period: refused, with the date
+        with pytest.raises(PanelError, match=r"(negative|infinite) counts on 2024-01-15"):
+            read_series(pd.DataFrame({COUNT: [1.0, 2.0, inf]}, index=good))
+    missing = read_series(pd.DataFrame({COUNT: [1.0, np.nan, 3.0]}, index=good))
+    assert np.isnan(missing.y[1]) and missing.y[2] == 3.0
     with pytest.raises(PanelError, match="no target"):
         read_series(pd.DataFrame({"n": [1.0, 2.0, 3.0]}, index=good))
 

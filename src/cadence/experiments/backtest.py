@@ -451,6 +451,8 @@ def run_backtest(
     totals)."""
     if horizon < 1:
         raise BacktestConfigError(f"horizon: expected an integer >= 1, got {horizon}")
+    if n_samples < 1:
+        raise BacktestConfigError(f"n_samples: expected an integer >= 1, got {n_samples}")
     if not origins:
         raise NoOriginsError("no origins given")
     configs = list(models)

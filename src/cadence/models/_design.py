@@ -82,9 +82,14 @@ def read_series(panel: pd.DataFrame, target: str = COUNT) -> Series:
         raise PanelError("panel index needs a regular frequency (D, W-MON or MS); set index.freq")
     frequency_key(freq)
     y = pd.to_numeric(panel[target], errors="coerce").to_numpy(dtype=float)
-    if np.any(y[np.isfinite(y)] < 0):
-        raise PanelError(f"target {target!r} has negative counts")
-    y = np.where(np.isfinite(y), y, np.nan)
+    for what, bad in (("negative", y < 0), ("infinite", np.isinf(y))):
+        if bad.any():
+            at = ", ".join(f"{d:%Y-%m-%d}" for d in idx[bad][:3])
+            more = f" and {int(bad.sum()) - 3} more" if bad.sum() > 3 else ""
+            raise PanelError(
+                f"target {target!r} has {what} counts on {at}{more}: expected counts >= 0, "
+                "or NaN for a period without an observation"
+            )
     return Series(y=y, index=pd.DatetimeIndex(idx, freq=freq), freq=freq)
 
 
@@ -96,10 +101,22 @@ def _match_frequency(idx: pd.DatetimeIndex) -> str | None:
     return None
 
 
-def horizon_index(origin: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
-    """Period labels of the ``horizon`` periods after ``origin``."""
-    if horizon < 1:
-        raise ValueError(f"horizon must be >= 1, got {horizon}")
+def check_forecast_size(horizon: object, n_samples: object) -> None:
+    """``ValueError`` unless ``horizon`` and ``n_samples`` are integers >= 1 (bools are
+    not): the one check of every family's ``forecast`` arguments."""
+    for name, value in (("horizon", horizon), ("n_samples", n_samples)):
+        integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if not integer or value < 1:  # type: ignore[operator]
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def horizon_index(
+    origin: pd.Timestamp, horizon: int, freq: str, *, n_samples: int = 1
+) -> pd.DatetimeIndex:
+    """Period labels of the ``horizon`` periods after ``origin``, for a forecast of
+    ``n_samples`` paths: every family's ``forecast`` comes here with its ``n_samples``,
+    so both are checked (``check_forecast_size``)."""
+    check_forecast_size(horizon, n_samples)
     return pd.date_range(origin, periods=horizon + 1, freq=freq)[1:]
 
 

@@ -193,7 +193,7 @@ class _ConstantRate(ParamsMixin):
         """``n_samples`` paths of ``horizon`` independent NB2/Poisson counts at the fitted
         rate. ``future`` is accepted and ignored (the baselines use no covariates)."""
         check_fitted(self, "mu_")
-        index = horizon_index(self.origin_, horizon, self.freq_)
+        index = horizon_index(self.origin_, horizon, self.freq_, n_samples=n_samples)
         samples = sample_nb(rng, np.full((n_samples, horizon), self.mu_), self.alpha_)
         return CountForecast(
             origin=self.origin_,

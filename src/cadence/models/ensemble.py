@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from cadence.columns import COUNT
+from cadence.models._design import check_forecast_size
 from cadence.models.base import CountModel, ParamsMixin, check_fitted
 from cadence.models.baselines import Climatology, RecentRate
 from cadence.models.errors import IntervalsUnsupportedError
@@ -270,8 +271,7 @@ class Ensemble(ParamsMixin):
     ) -> CountForecast:
         """``n_samples`` paths, each from one member drawn by weight; shuffled."""
         check_fitted(self, "fitted_")
-        if n_samples < 1:
-            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        check_forecast_size(horizon, n_samples)
         seeds = rng.integers(0, 2**63 - 1, size=len(self.members))
         last: list[CountForecast] = []
 

@@ -43,6 +43,8 @@ class CountForecast:
         s = np.asarray(self.samples)
         if s.ndim != 2:
             raise ValueError(f"samples must be 2-D (n_samples, horizon), got shape {s.shape}")
+        if s.shape[0] < 1:
+            raise ValueError("samples must hold at least one path, got none")
         if not np.issubdtype(s.dtype, np.integer):
             raise ValueError(f"samples must be integers, got dtype {s.dtype}")
         if s.size and s.min() < 0:

@@ -308,7 +308,7 @@ class Hawkes(AutoregressiveCountModel):
         fallback = self._fallback_forecast(horizon, n_samples, rng)
         if fallback is not None:
             return fallback
-        index = horizon_index(self.origin_, horizon, self.freq_)
+        index = horizon_index(self.origin_, horizon, self.freq_, n_samples=n_samples)
         driver_cols = list(self.drivers_)
         x_future = future_matrix(future, [*self.covariates_, *driver_cols], index)
         k = len(self.covariates_)

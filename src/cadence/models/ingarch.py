@@ -317,7 +317,7 @@ class Ingarch(AutoregressiveCountModel):
         fallback = self._fallback_forecast(horizon, n_samples, rng)
         if fallback is not None:
             return fallback
-        index = horizon_index(self.origin_, horizon, self.freq_)
+        index = horizon_index(self.origin_, horizon, self.freq_, n_samples=n_samples)
         x_future = np.clip(
             future_matrix(future, self.covariates_, index), self.exog_low_, self.exog_high_
         )

@@ -364,7 +364,7 @@ class LocalLevel(ParamsMixin):
         fallback = fallback_forecast(self, horizon, n_samples, rng)
         if fallback is not None:
             return fallback
-        index = horizon_index(self.origin_, horizon, self.freq_)
+        index = horizon_index(self.origin_, horizon, self.freq_, n_samples=n_samples)
         offset = self.dow_[self._weekday(index)]
         if self.covariates_:
             zf = np.clip(future_matrix(future, self.covariates_, index), self.z_low_, self.z_high_)

@@ -451,7 +451,7 @@ class NegBinGLM(ParamsMixin):
         fallback = fallback_forecast(self, horizon, n_samples, rng)
         if fallback is not None:
             return fallback
-        index = horizon_index(self.origin_, horizon, self.freq_)
+        index = horizon_index(self.origin_, horizon, self.freq_, n_samples=n_samples)
         x_future = np.clip(
             future_matrix(future, self.covariates_, index), self.exog_low_, self.exog_high_
         )

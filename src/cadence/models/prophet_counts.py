@@ -236,7 +236,7 @@ class ProphetCounts(ParamsMixin):
         fallback = fallback_forecast(self, horizon, n_samples, rng)
         if fallback is not None:
             return fallback
-        index = horizon_index(self.origin_, horizon, self.freq_)
+        index = horizon_index(self.origin_, horizon, self.freq_, n_samples=n_samples)
         x = future_matrix(future, self.covariates_, index)
         ds = index.tz_localize(None) if index.tz is not None else index
         frame = pd.DataFrame({"ds": ds})

@@ -15,6 +15,7 @@ import scoringrules as sr
 
 from cadence.columns import COUNT, DATE, END, KIND, SERIES, SOURCE, STANCE, START, TARGET
 from cadence.experiments.backtest import (
+    MAX_GAP,
     BacktestResult,
     ModelConfig,
     default_origins,
@@ -203,6 +204,24 @@ def test_a_horizon_or_path_count_below_one_is_a_config_error(
             origins=origins,
             horizon=horizon,
             n_samples=n_samples,
+        )
+
+
+def test_a_forecast_may_start_up_to_five_years_past_the_data_and_no_further(
+    data: SeriesData,
+) -> None:
+    """Past the last period of the data (here the last attack day; an events series
+    reads the days after it as empty) a forecast's panel or simulated gap grows with the
+    distance: within ``MAX_GAP`` the periods after the origin are forecast, beyond it the
+    origin is refused before anything is built."""
+    last = data.last_period
+    edge = last + pd.Timedelta(days=MAX_GAP["D"])
+    _, fc = fit_and_forecast(data, ModelConfig("climatology"), edge, 7, n_samples=20, seed=0)
+    assert fc.origin == edge
+    assert fc.samples.shape == (20, 7)
+    with pytest.raises(BacktestConfigError, match=r"lies 1,831 days after the last period"):
+        fit_and_forecast(
+            data, ModelConfig("climatology"), edge + pd.Timedelta(days=1), 7, n_samples=20, seed=0
         )
 
 

@@ -475,6 +475,12 @@ def test_bad_replays_are_refused_with_a_reason(client: TestClient) -> None:
     assert client.get(path, params={"as_of": "10/02/2024"}).status_code == 422
     early = client.get(path, params={"as_of": "2000-01-01"})
     assert early.status_code == 422 and "on or after" in early.text
+    # decades past the data: refused before any path is drawn (the model would simulate
+    # every day of the gap, about a gigabyte for 2060, more than the machine for 9999)
+    for far in ("9999-12-31", "2060-01-01"):
+        late = client.get(path, params={"as_of": far})
+        assert late.status_code == 422, late.text
+        assert f"as-of {far}" in late.text and "expected at most 1,830 days" in late.text
     unknown = client.get(path, params={"as_of": "2023-06-01", "model": "nope"})
     assert unknown.status_code == 422 and "nope" in unknown.text
     assert client.get("/v1/series/none/forecast", params={"as_of": "2023-06-01"}).status_code == 404

@@ -45,7 +45,13 @@ import pandas as pd
 
 from cadence.columns import COUNT, Frequency
 from cadence.experiments.bootstrap import block_ratio, overlap_block
-from cadence.experiments.data import SeriesData, period_end, period_label, shift_periods
+from cadence.experiments.data import (
+    SeriesData,
+    period_end,
+    period_label,
+    periods_between,
+    shift_periods,
+)
 from cadence.experiments.driver_futures import (
     DETERMINISTIC,
     DriverFuturesConfig,
@@ -65,10 +71,12 @@ from cadence.models.forecast import CountForecast
 
 __all__ = [
     "CLIMATOLOGY",
+    "MAX_GAP",
     "BacktestResult",
     "ModelConfig",
     "OriginForecast",
     "Precomputed",
+    "check_reach",
     "default_origins",
     "fit_and_forecast",
     "origin_seed",
@@ -84,6 +92,9 @@ Precomputed = dict[tuple[str, pd.Timestamp], tuple[CountModel, CountForecast, fl
 ENSEMBLE = "ensemble"
 # Window totals scored on daily series (days); 7 first: its PIT draws come first.
 TOTAL_DAYS = (WINDOW_DAYS, 14, 28)
+# How far past the last period of the data a forecast may start (about five years):
+# the model simulates through the gap, so its paths grow with it.
+MAX_GAP: dict[str, int] = {"D": 1830, "W": 261, "M": 60}
 # warnings filters are process-global: fits in threads of one process (a Dask cluster
 # with processes=False) take turns so one fit's capture cannot end another's
 _WARNINGS_LOCK = threading.Lock()
@@ -354,6 +365,7 @@ def fit_and_forecast(
         raise BacktestConfigError(
             f"origin: expected the first day of a period ({freq}), got {label:%Y-%m-%d}"
         )
+    check_reach(data, label)
     with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         panel = data.panel(period_end(label, freq))
@@ -384,6 +396,23 @@ def fit_and_forecast(
         model=config.key,
         meta=meta,
     )
+
+
+def check_reach(data: SeriesData, origin: pd.Timestamp, *, name: str = "origin") -> None:
+    """``BacktestConfigError`` (naming the value ``name``) when ``origin`` lies more
+    than ``MAX_GAP`` periods after
+    the last period of the data: a model forecasts through such a gap day by day, and
+    an as-of date decades ahead would draw paths of that length (memory and time grow
+    with it) for an answer no data support."""
+    freq = data.frequency
+    gap = periods_between(data.last_period, origin, freq)
+    if gap > MAX_GAP[freq]:
+        unit = {"D": "days", "W": "weeks", "M": "months"}[freq]
+        raise BacktestConfigError(
+            f"{name} {origin:%Y-%m-%d} lies {gap:,} {unit} after the last period of the "
+            f"data ({data.last_period:%Y-%m-%d}): expected at most {MAX_GAP[freq]:,} "
+            f"{unit} (about five years) past the data"
+        )
 
 
 def _run_batch(

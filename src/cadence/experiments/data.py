@@ -31,6 +31,7 @@ __all__ = [
     "load_series_data",
     "period_end",
     "period_label",
+    "periods_between",
     "read_series_rows",
     "shift_periods",
 ]
@@ -53,6 +54,15 @@ def shift_periods(label: pd.Timestamp, n: int, frequency: Frequency) -> pd.Times
     if frequency == "M":
         return label + pd.DateOffset(months=n)
     return label + pd.Timedelta(days=n)
+
+
+def periods_between(a: pd.Timestamp, b: pd.Timestamp, frequency: Frequency) -> int:
+    """How many periods label ``b`` lies after label ``a`` (negative when before):
+    ``shift_periods(a, n, frequency) == b``."""
+    if frequency == "M":
+        return (b.year - a.year) * 12 + (b.month - a.month)
+    days = (b.normalize() - a.normalize()).days
+    return days // 7 if frequency == "W" else days
 
 
 def period_end(label: pd.Timestamp, frequency: Frequency) -> pd.Timestamp:

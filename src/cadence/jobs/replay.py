@@ -33,7 +33,7 @@ from sqlalchemy import Engine
 
 from cadence.columns import Frequency
 from cadence.experiments import model_registry as reg
-from cadence.experiments.backtest import ModelConfig, fit_and_forecast
+from cadence.experiments.backtest import ModelConfig, check_reach, fit_and_forecast
 from cadence.experiments.data import (
     SeriesData,
     load_series_data,
@@ -101,6 +101,7 @@ def replay(
             f"{period_end(data.first_period, data.frequency):%Y-%m-%d}, the end of the first "
             f"period of {series!r} (frequency {data.frequency})"
         )
+    check_reach(data, origin, name="as-of")
     forecast = _forecast_after(
         data, config, origin, horizon, n_samples=n_samples, seed=seed, drivers=drivers
     )

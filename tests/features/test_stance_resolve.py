@@ -26,6 +26,7 @@ from cadence.features.stance import (
     INTENSITY,
     StanceLabelError,
     StatementFrameError,
+    UnsupportedLanguageError,
     code_statement,
     extract,
     normalize_stance_label,
@@ -153,3 +154,21 @@ def test_nan_label_is_no_label() -> None:
 def test_unmappable_labels_raise(raw: str) -> None:
     with pytest.raises(StanceLabelError):
         normalize_stance_label(raw)
+
+
+def test_rows_left_to_the_coder_in_a_language_it_cannot_read_are_all_named() -> None:
+    frame = pd.DataFrame(
+        {
+            TEXT: ["Nous suspendons.", "Wir setzen aus.", "Nous suspendons.", "We suspend."],
+            STANCE: [None, None, "de-escalation", None],
+            LANGUAGE: ["fr", "de-DE", "fr", "en"],
+        },
+        index=[10, 11, 12, 13],
+    )
+    with pytest.raises(UnsupportedLanguageError, match="'en' or 'ar'") as caught:
+        resolve_stances(frame)
+    # the analyst-coded French row (12) needs no coder; the English one is fine
+    assert caught.value.rows == ((10, "fr"), (11, "de-DE"))
+    assert "analyst" in caught.value.expected
+    out = resolve_stances(frame.loc[[12, 13]])
+    assert out[STANCE].tolist()[0] == "de-escalation"

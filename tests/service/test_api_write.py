@@ -125,6 +125,42 @@ def test_statements_get_an_extracted_stance(setup: tuple[TestClient, dict[str, s
     assert (stance, src) == ("escalation", "extractor")
 
 
+def test_a_statement_the_coder_cannot_read_is_a_row_error_unless_the_analyst_coded_it(
+    setup: tuple[TestClient, dict[str, str], str],
+) -> None:
+    """The stance coder reads English and Arabic: a statement in another language and
+    without an analyst's stance is refused as a row error of `language` (a 500 before),
+    the whole batch with it; with the analyst's stance it is stored as coded."""
+    client, keys, url = setup
+    french = {
+        "date": "2024-01-30",
+        "actor": "synthetic group",
+        "language": "fr",
+        "text": "Nous annoncons la suspension des operations.",
+        "source": "synthetic",
+        "source_id": "fr-1",
+    }
+    english = {**french, "language": "en", "text": "We suspend operations.", "source_id": "en-1"}
+    r = client.post("/v1/statements", json={"rows": [english, french]}, headers=auth(keys["write"]))
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["error"]["details"]["errors"]
+    assert (error["row"], error["field"], error["got"]) == (2, "language", "'fr'")
+    assert (
+        "'en' or 'ar'" in error["expected"] and "stance given by the analyst" in error["expected"]
+    )
+    assert n_rows(url, statements_table) == 0
+    coded = {**french, "stance": "de-escalation"}
+    r = client.post("/v1/statements", json={"rows": [english, coded]}, headers=auth(keys["write"]))
+    assert r.status_code == 200 and r.json()["inserted"] == 2
+    eng = make_engine(url)
+    with eng.connect() as c:
+        stored = dict(
+            c.execute(select(statements_table.c.source_id, statements_table.c.stance_source)).all()
+        )
+    eng.dispose()
+    assert stored == {"en-1": "extractor", "fr-1": "analyst"}
+
+
 def test_counts_create_a_series_on_request(setup: tuple[TestClient, dict[str, str], str]) -> None:
     client, keys, _ = setup
     body = {"series": "synthetic-daily", "rows": [{"date": "2024-07-01", "count": 4}]}

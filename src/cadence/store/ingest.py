@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 import pandas as pd
@@ -407,7 +407,10 @@ def ingest_statements(
         typed[C.EXTRACTOR_VERSION] = None
         extra_in = chunk
         if enrich is not None and (~bad).any():
-            enriched = enrich(typed.loc[~bad])
+            enriched, refused = _enriched(enrich, typed, bad)
+            if refused:
+                errors = [*errors, *refused]
+                chunk = extra_in = _blank_bad(chunk, bad)
             for col in (C.STANCE, C.STANCE_SOURCE, C.CONFIDENCE, C.EXTRACTOR_VERSION):
                 if col in enriched:
                     typed.loc[~bad, col] = enriched[col]
@@ -427,6 +430,31 @@ def ingest_statements(
         rejects_path=rejects_path,
         progress=progress,
     )
+
+
+def _enriched(
+    enrich: Enricher, typed: pd.DataFrame, bad: np.ndarray
+) -> tuple[pd.DataFrame, list[RowError]]:
+    """``enrich`` of the valid rows. When it refuses some rows (an exception with
+    ``rows``, (row label, value) pairs, e.g. a language the statement coder cannot read),
+    those become row errors of ``C.LANGUAGE``, are marked in ``bad`` (in place) and the
+    others are enriched again; any other exception propagates."""
+    try:
+        return enrich(typed.loc[~bad]), []
+    except Exception as exc:
+        rows = getattr(exc, "rows", None)
+        if not rows:
+            raise
+        expected = getattr(exc, "expected", "") or "a value the enricher accepts"
+        refused = [
+            RowError(row=int(cast(int, label)), field=C.LANGUAGE, expected=expected, got=repr(v))
+            for label, v in rows
+        ]
+        positions = typed.index.get_indexer([label for label, _ in rows])
+        bad[positions[positions >= 0]] = True
+        if not (~bad).any():
+            return typed.loc[~bad], refused
+        return enrich(typed.loc[~bad]), refused
 
 
 # --- counts --------------------------------------------------------------------------------

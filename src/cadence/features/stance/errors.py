@@ -22,7 +22,16 @@ class StanceLabelError(StanceError, ValueError):
 
 
 class UnsupportedLanguageError(StanceError, ValueError):
-    """The ``language`` given is not one the extractor has cues for."""
+    """The ``language`` given is not one the extractor has cues for. ``rows``: the
+    (index label, language given) of every such row of a frame (``resolve_stances``),
+    so an ingest can report each one as a row error; ``expected`` says what would do."""
+
+    def __init__(
+        self, message: str, rows: tuple[tuple[object, str], ...] = (), expected: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.rows = rows
+        self.expected = expected
 
 
 class StatementFrameError(StanceError, KeyError):

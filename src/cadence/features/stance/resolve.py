@@ -23,9 +23,9 @@ from cadence.columns import (
 )
 from cadence.features.stance.combined import EXTRACTOR_VERSION as VERSION
 from cadence.features.stance.combined import code_statements
-from cadence.features.stance.errors import StatementFrameError
+from cadence.features.stance.errors import StatementFrameError, UnsupportedLanguageError
 from cadence.features.stance.labels import normalize_stance_label
-from cadence.features.stance.text import UNDETERMINED, detect_language
+from cadence.features.stance.text import UNDETERMINED, canonical_language, detect_language
 
 INTENSITY: Final = "intensity"
 CUES: Final = "cues"
@@ -39,6 +39,27 @@ ANALYST_INTENSITY: Final = 1.0
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+SUPPORTED_LANGUAGES = (
+    "'en' or 'ar' (or a variant such as 'eng', 'ar-IQ', 'Arabic') for a statement the "
+    "extractor codes, or a stance given by the analyst for one in another language"
+)
+
+
+def _check_languages(index: pd.Index, pending: list[tuple[int, str | None]]) -> None:
+    """``UnsupportedLanguageError`` listing every row the extractor would have to code
+    (no analyst stance) whose given language it cannot read."""
+    bad = [(index[i], lang) for i, lang in pending if lang is not None]
+    bad = [(label, lang) for label, lang in bad if canonical_language(lang) is None]
+    if bad:
+        shown = ", ".join(f"{label!r} ({lang!r})" for label, lang in bad[:3])
+        raise UnsupportedLanguageError(
+            f"language: expected {SUPPORTED_LANGUAGES}; rows {shown}"
+            + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""),
+            rows=tuple(bad),
+            expected=SUPPORTED_LANGUAGES,
+        )
 
 
 def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
@@ -63,8 +84,10 @@ def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
       when the classifier decided without one); () on analyst rows;
     - ``language``: filled with the detected language where it was missing.
 
-    Raises ``StatementFrameError`` without a ``text`` column and ``StanceLabelError``
-    for an analyst code that maps to no stance.
+    Raises ``StatementFrameError`` without a ``text`` column, ``StanceLabelError``
+    for an analyst code that maps to no stance, and ``UnsupportedLanguageError`` (with
+    every such row in ``rows``) for a row left to the extractor in a language other
+    than English or Arabic.
     """
     if TEXT not in statements.columns:
         raise StatementFrameError(
@@ -84,6 +107,7 @@ def resolve_stances(statements: pd.DataFrame) -> pd.DataFrame:
     givens = [lang if isinstance(lang, str) and lang.strip() else None for lang in languages]
     analysts = [normalize_stance_label(code if isinstance(code, str) else None) for code in coded]
     pending = [i for i, analyst in enumerate(analysts) if analyst is None]
+    _check_languages(statements.index, [(i, givens[i]) for i in pending])
     results = dict(
         zip(
             pending,

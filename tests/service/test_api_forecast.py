@@ -97,6 +97,10 @@ def test_stored_body_etag_and_304(setup: tuple[TestClient, str]) -> None:
     store(url, fc, at, "1")
     r = client.get("/v1/series/synthetic-daily/forecast")
     assert r.status_code == 200
+    weak = client.get(
+        "/v1/series/synthetic-daily/forecast", headers={"If-None-Match": "W/" + r.headers["etag"]}
+    )
+    assert weak.status_code == 304  # the route (this app caches nothing) compares weakly too
     body = r.json()
     assert body == forecast_payload(
         "synthetic-daily",
@@ -138,6 +142,12 @@ def test_horizon_and_quantiles_are_summarised_from_the_paths(setup: tuple[TestCl
     )
     bad = client.get("/v1/series/synthetic-daily/forecast", params={"quantiles": "0.5,2"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+    # a parameter given twice is refused, not read as its last value
+    for query in ("horizon=7&horizon=8", "quantiles=0.5&quantiles=0.9"):
+        twice = client.get(f"/v1/series/synthetic-daily/forecast?{query}")
+        key = query.split("=")[0]
+        assert twice.status_code == 422, query
+        assert f"{key}: expected at most once, got 2 values" in twice.text
 
 
 def test_regimes_block_is_served_and_kept_in_re_summaries(setup: tuple[TestClient, str]) -> None:
@@ -230,6 +240,14 @@ def test_fast_path_answers_like_the_route(db_url: str, tmp_path: Path) -> None:
         )
         assert r304.status_code == 304
         metrics = c.get("/metrics").text
+        # the weak comparison of RFC 9110: a proxy's W/ form, "*" and a list all match,
+        # on the fast path as on the route (which a fresh app without cache takes first)
+        tag = first.headers["etag"]
+        for header in (f"W/{tag}", "*", f'"other", {tag}'):
+            fast = c.get("/v1/series/synthetic-daily/forecast", headers={"If-None-Match": header})
+            assert fast.status_code == 304, header
+        stale = c.get("/v1/series/synthetic-daily/forecast", headers={"If-None-Match": '"other"'})
+        assert stale.status_code == 200
     line = (
         'cadence_http_requests_total{method="GET",route="/v1/series/{name}/forecast",'
         'status="200"} 2.0'

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cadence.service.api.conditional import etag_matches
 from cadence.service.api.forecast_cache import ForecastCache
 from cadence.service.api.forecast_query import parse_forecast_query
 
@@ -81,7 +82,8 @@ class FastForecastMiddleware:
             (b"etag", etag),
             (b"cache-control", f"public, max-age={int(self.cache.ttl)}".encode()),
         ]
-        if any(k == b"if-none-match" and v == etag for k, v in scope["headers"]):
+        text = etag.decode()
+        if any(k == b"if-none-match" and etag_matches(v, text) for k, v in scope["headers"]):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return

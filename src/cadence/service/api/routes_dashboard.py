@@ -19,6 +19,8 @@ from importlib import resources
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from cadence.service.api.conditional import etag_matches
+
 router = APIRouter(include_in_schema=False)
 
 JS = "text/javascript; charset=utf-8"
@@ -83,7 +85,7 @@ def page() -> Asset:
 
 def _send(request: Request, asset: Asset, cache_control: str) -> Response:
     headers = {"ETag": asset.etag, "Cache-Control": cache_control, **SECURITY_HEADERS}
-    if request.headers.get("if-none-match") == asset.etag:
+    if etag_matches(request.headers.get("if-none-match"), asset.etag):
         return Response(status_code=304, headers=headers)
     return Response(content=asset.body, media_type=asset.media_type, headers=headers)
 

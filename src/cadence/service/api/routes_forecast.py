@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from cadence.experiments.errors import ExperimentError
 from cadence.jobs.replay import REPLAY_HORIZON, replay_forecast
 from cadence.service.api.auth import ReadKey
+from cadence.service.api.conditional import etag_matches
 from cadence.service.api.fast_forecast import start_refresh
 from cadence.service.api.forecast_cache import ForecastCache
 from cadence.service.api.forecast_query import MAX_HORIZON, quantile_levels
@@ -95,6 +96,10 @@ async def forecast(
 ) -> Response:
     cache: ForecastCache = request.app.state.forecast_cache
     engine = request.app.state.engine
+    for key in ("horizon", "quantiles", "as_of", "model"):
+        given = request.query_params.getlist(key)
+        if len(given) > 1:  # FastAPI would keep the last one silently
+            raise HTTPException(422, f"{key}: expected at most once, got {len(given)} values")
     if as_of is not None or model is not None:
         return await _replayed(request, name, as_of, model, horizon, quantiles)
     try:
@@ -108,7 +113,7 @@ async def forecast(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     headers = {"ETag": hit.etag, "Cache-Control": f"public, max-age={int(cache.ttl)}"}
-    if request.headers.get("if-none-match") == hit.etag:
+    if etag_matches(request.headers.get("if-none-match"), hit.etag):
         return Response(status_code=304, headers=headers)
     return Response(content=hit.body, media_type="application/json", headers=headers)
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from cadence.service.api.auth import ReadKey
+from cadence.service.api.conditional import etag_matches
 from cadence.service.api.schemas_models import BACKTEST_EXAMPLE, EFFECTS_EXAMPLE
 from cadence.service.api.series_names import SERIES
 from cadence.store.errors import NotFoundError
@@ -42,7 +43,7 @@ def _served_job(engine: Any, name: str, key: str) -> tuple[Any, dict[str, Any]]:
 def _etag_response(request: Request, served: Any, body: dict[str, Any]) -> Response:
     etag = f'"{served.id}-{served.job_id}"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
-    if request.headers.get("if-none-match") == etag:
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return JSONResponse(body, headers=headers)
 

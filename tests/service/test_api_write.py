@@ -161,6 +161,21 @@ def test_a_statement_the_coder_cannot_read_is_a_row_error_unless_the_analyst_cod
     assert stored == {"en-1": "extractor", "fr-1": "analyst"}
 
 
+def test_a_count_repeated_with_another_value_names_its_date_not_internal_ids(
+    setup: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, keys, _ = setup
+    rows = [{"date": "2024-07-04", "count": 1}, {"date": "2024-07-04", "count": 2}]
+    body = {"series": "synthetic-daily", "frequency": "D", "rows": rows}
+    r = client.post("/v1/counts", json=body, headers=auth(keys["write"]))
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["error"]["details"]["errors"]
+    assert error["row"] == 2 and error["field"] == "date/end/source"
+    assert error["got"] == "date 2024-07-04, end 2024-07-05, source 'api'"
+    assert "(row 1)" in error["expected"]
+    assert client.get("/v1/series/synthetic-daily/observations").status_code == 404
+
+
 def test_counts_create_a_series_on_request(setup: tuple[TestClient, dict[str, str], str]) -> None:
     client, keys, _ = setup
     body = {"series": "synthetic-daily", "rows": [{"date": "2024-07-01", "count": 4}]}

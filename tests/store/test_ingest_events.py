@@ -115,6 +115,10 @@ def test_conflicting_duplicate_key_in_one_file_is_an_error(engine: Engine, tmp_p
         ingest(engine, write_csv(tmp_path / "e.csv", rows), chunk_rows=40)
     assert [e.row for e in info.value.errors] == [71]
     assert "row 6" in str(info.value.errors[0]) or "earlier row" in str(info.value.errors[0])
+    # the key's fields and values as the file gives them
+    err = info.value.errors[0]
+    assert err.field == "source/source_id"
+    assert err.got == f"source {rows[5]['source']!r}, source_id {rows[5]['source_id']!r}"
     assert n_events(engine) == 0
 
 

@@ -125,6 +125,32 @@ def existing_rows(
     return pd.concat(parts, ignore_index=True)
 
 
+# key columns as the input names them; internal ids (the series' row id) are not shown
+_INPUT_NAMES = {"period_start": "date", "period_end": "end", "series_id": None}
+
+
+def _key_field(key_cols: Sequence[str]) -> str:
+    """The input fields that make up a row's key, e.g. ``date/end/source``."""
+    names = [_INPUT_NAMES.get(k, k) for k in key_cols]
+    return "/".join(n for n in names if n)
+
+
+def _key_text(key_cols: Sequence[str], key: tuple[object, ...]) -> str:
+    """A row's key as the input gave it, e.g. ``date 2024-07-04, end 2024-07-05, source
+    'api'`` (dates as days; no internal ids)."""
+    parts = []
+    for col, value in zip(key_cols, key, strict=True):
+        name = _INPUT_NAMES.get(col, col)
+        if name is None:
+            continue
+        if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+            text = pd.Timestamp(value).date().isoformat()
+        else:
+            text = repr(value)
+        parts.append(f"{name} {text}")
+    return ", ".join(parts)
+
+
 def write_chunk(
     conn: Connection,
     table: Table,
@@ -151,10 +177,10 @@ def write_chunk(
                 errors.append(
                     RowError(
                         int(r["_row"]),
-                        key_cols[-1],
+                        _key_field(key_cols),
                         "a key not used by an earlier row "
                         f"with different content (row {int(first['_row'])})",
-                        repr(key),
+                        _key_text(key_cols, key),
                     )
                 )
             else:
@@ -175,9 +201,9 @@ def write_chunk(
                 errors.append(
                     RowError(
                         int(r["_row"]),
-                        key_cols[-1],
+                        _key_field(key_cols),
                         "a key not used by an earlier row with different content",
-                        repr(tuple(r[k] for k in key_cols)),
+                        _key_text(key_cols, tuple(r[k] for k in key_cols)),
                     )
                 )
             changed_idx = np.flatnonzero(changed)[~this_run]

@@ -198,6 +198,10 @@ def test_counts_posted_to_the_api_get_the_served_forecast_scored(
         body = client.get(f"/v1/series/{SERIES}/accuracy").json()
         later = client.get(f"/v1/series/{SERIES}/accuracy", params={"since": "2024-06-06"}).json()
         assert client.get("/v1/series/nope/accuracy").status_code == 404
+        # a kind never stored is a typo, not an empty report
+        typo = client.get(f"/v1/series/{SERIES}/accuracy", params={"kind": "champoin"})
+        assert typo.status_code == 422
+        assert "expected 'champion' or a kind stored" in typo.text and "'champoin'" in typo.text
     assert body["overall"]["n"] == 14
     assert [d["date"] for d in body["days"]][:2] == ["2024-05-30", "2024-05-31"]
     assert body["days"][-1]["rolling_coverage_80"] is not None

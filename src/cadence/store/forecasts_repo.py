@@ -188,6 +188,18 @@ def list_forecasts(
     return [_row(r, series, with_samples) for r in conn.execute(stmt)]
 
 
+def stored_kinds(conn: Connection | Engine, series: str) -> list[str]:
+    """The kinds of forecast stored for ``series`` (sorted). ``NotFoundError`` when the
+    series is not declared."""
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return stored_kinds(c, series)
+    get_series(conn, series)
+    f, s = forecasts_table, series_table
+    stmt = select(f.c.kind).distinct().join(s, s.c.id == f.c.series_id).where(s.c.name == series)
+    return sorted(str(k) for k in conn.execute(stmt).scalars())
+
+
 def require_current_forecast(
     conn: Connection | Engine, series: str, *, kind: str = KIND_CHAMPION
 ) -> StoredForecast:
@@ -211,6 +223,7 @@ __all__ = [
     "encode_samples",
     "list_forecasts",
     "require_current_forecast",
+    "stored_kinds",
     "write_forecast",
     "write_forecasts",
 ]

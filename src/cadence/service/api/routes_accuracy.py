@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from cadence.service.accuracy.report import accuracy_body
@@ -14,7 +14,7 @@ from cadence.service.accuracy.rescoring import band_from
 from cadence.service.api.auth import ReadKey
 from cadence.service.api.deps import EngineDep, SettingsDep
 from cadence.service.api.series_names import SERIES
-from cadence.store.forecasts_repo import KIND_CHAMPION
+from cadence.store.forecasts_repo import KIND_CHAMPION, stored_kinds
 
 router = APIRouter(prefix="/v1", tags=["series"], dependencies=[ReadKey])
 
@@ -154,4 +154,12 @@ def get_accuracy(
     """Per served forecast: CRPS (with Climatology's on the same periods), log score,
     50/80/95% coverage, mean PIT and window-total CRPS; pooled totals; scores per day
     with rolling CRPS and 80% coverage; the rolling window and its alarm."""
+    if kind != KIND_CHAMPION:  # a kind never stored is a typo, not "nothing scored yet"
+        kinds = stored_kinds(engine, name)
+        if kind not in kinds:
+            raise HTTPException(
+                422,
+                f"kind: expected {KIND_CHAMPION!r} or a kind stored for {name!r} "
+                f"({', '.join(repr(k) for k in kinds) or 'none yet'}), got {kind!r}",
+            )
     return JSONResponse(accuracy_body(engine, name, band_from(settings), since=since, kind=kind))

@@ -79,7 +79,7 @@ def event_period_counts(engine: Engine, name: str) -> pd.DataFrame:
 @router.get(
     f"{SERIES}/observations",
     response_model=ObservationsOut,
-    summary="Observed counts over [start, end) of a series",
+    summary="Observed counts of a series, periods starting from start to end (both included)",
     description="For a series declared on observations, the stored rows (interval totals "
     "included); for a series counted from events, the count per period of the events its "
     "target selects (source `events`), zeros included, up to where its sources end.",

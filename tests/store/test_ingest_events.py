@@ -172,3 +172,31 @@ def test_content_keys_are_pinned_across_versions(engine: Engine, tmp_path: Path)
         "synthetic event 0": "h0e59d5584ea9e2d78261",
         "synthetic event 1": "h6fb27a335644eb8f129f",
     }
+
+
+def test_a_byte_order_mark_does_not_change_the_first_columns_values(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """With a BOM the first column (here ``source_id``) is still read as text, so ``007``
+    stays ``007`` and the same rows without the BOM are the same keys, not new ones."""
+    text = "source_id,date,kind,source\n007,2024-07-01,attack,t\n0012,2024-07-02,attack,t\n"
+    bom, plain = tmp_path / "bom.csv", tmp_path / "plain.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    plain.write_text(text)
+    ingest(engine, bom)
+    again = ingest(engine, plain)
+    assert (again.inserted, again.unchanged) == (0, 2)  # type: ignore[attr-defined]
+    with engine.connect() as c:
+        ids = sorted(c.execute(select(events_table.c.source_id)).scalars())
+    assert ids == ["0012", "007"]
+
+
+@pytest.mark.parametrize("header", ["date,kind,source,notes,notes", "date,kind,source, kind"])
+def test_a_column_named_twice_is_refused_by_name(
+    engine: Engine, tmp_path: Path, header: str
+) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text(header + "\n2024-07-01,attack,t,a,b\n")
+    with pytest.raises(InputFileError, match=r"appear more than once"):
+        ingest(engine, path)
+    assert n_events(engine) == 0

@@ -74,7 +74,7 @@ def read_chunks(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Itera
 def _csv_header(p: Path) -> list[str]:
     with (
         pa.input_stream(str(p), compression="detect") as raw,
-        io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh,
     ):
         return next(csv.reader(fh), [])
 
@@ -85,6 +85,13 @@ def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     header = _csv_header(p)
     if not header:
         return
+    names = [h.strip() for h in header]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputFileError(
+            f"{p}: column(s) {', '.join(repr(n) for n in twice)} appear more than once in "
+            "the header: expected each column once; nothing was stored"
+        )
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(header, pa.string()),
         strings_can_be_null=False,
@@ -121,6 +128,12 @@ def _numbered(reader: Iterator[pd.DataFrame], p: Path) -> Iterator[pd.DataFrame]
     try:
         for chunk in reader:
             chunk.columns = [str(c).strip() for c in chunk.columns]
+            if chunk.columns.has_duplicates:  # e.g. " count" and "count" once stripped
+                twice = sorted(set(chunk.columns[chunk.columns.duplicated()]))
+                raise InputFileError(
+                    f"{p}: column(s) {', '.join(repr(str(n)) for n in twice)} appear more "
+                    "than once: expected each column once; nothing was stored"
+                )
             chunk.index = pd.RangeIndex(first, first + len(chunk))
             first += len(chunk)
             yield chunk

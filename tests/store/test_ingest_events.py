@@ -200,3 +200,27 @@ def test_a_column_named_twice_is_refused_by_name(
     with pytest.raises(InputFileError, match=r"appear more than once"):
         ingest(engine, path)
     assert n_events(engine) == 0
+
+
+def test_a_key_repeated_chunks_apart_with_other_content_is_refused_even_when_the_first_matched(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The first occurrence equals what is stored, so writing it leaves no mark; the
+    repeat, three chunks later with other content, must still be an error and change
+    nothing (before, it went through as an update of the stored row)."""
+    rows = native_event_rows(100)
+    ingest(engine, write_csv(tmp_path / "a.csv", rows))
+    with engine.connect() as c:
+        before = sorted(c.execute(select(events_table.c.source_id, events_table.c.notes)).all())
+    again = [*rows, dict(rows[5], notes="another text")]  # row 101 repeats row 6's key
+    with pytest.raises(ValidationFailedError) as info:
+        ingest(engine, write_csv(tmp_path / "b.csv", again), chunk_rows=30)
+    (err,) = info.value.errors
+    assert err.row == 101 and "(row 6)" in err.expected and err.field == "source/source_id"
+    with engine.connect() as c:
+        after = sorted(c.execute(select(events_table.c.source_id, events_table.c.notes)).all())
+    assert after == before
+    # the same content repeated chunks apart is one row, counted unchanged
+    same = ingest(engine, write_csv(tmp_path / "c.csv", [*rows, dict(rows[5])]), chunk_rows=30)
+    assert (same.inserted, same.updated, same.unchanged) == (0, 0, 101)  # type: ignore[attr-defined]
+    assert n_events(engine) == 100

@@ -61,6 +61,7 @@ from cadence.store.tables import (
 )
 from cadence.store.upsert import (
     HASH_COLUMN,
+    RunKeys,
     WriteCounts,
     content_hash,
     extra_json,
@@ -168,7 +169,8 @@ def spreadsheet_safe(col: pd.Series) -> pd.Series:
 
 OBSERVATION_KEY = ("series_id", "period_start", "period_end", "source")
 Writer = Callable[
-    [Connection, pd.DataFrame, np.ndarray, dt.datetime], tuple[WriteCounts, list[RowError]]
+    [Connection, pd.DataFrame, np.ndarray, dt.datetime, RunKeys],
+    tuple[WriteCounts, list[RowError]],
 ]
 
 
@@ -176,9 +178,9 @@ def _writer(table: Table, key_cols: tuple[str, ...]) -> Writer:
     """The keyed, idempotent chunk writer of ``table`` (see ``upsert.write_chunk``)."""
 
     def write(
-        conn: Connection, typed: pd.DataFrame, rows: np.ndarray, t0: dt.datetime
+        conn: Connection, typed: pd.DataFrame, rows: np.ndarray, t0: dt.datetime, seen: RunKeys
     ) -> tuple[WriteCounts, list[RowError]]:
-        return write_chunk(conn, table, typed, key_cols, rows, t0)
+        return write_chunk(conn, table, typed, key_cols, rows, t0, seen)
 
     return write
 
@@ -195,9 +197,7 @@ def _run(
     prepare: Callable[
         [Connection, pd.DataFrame, _Errors], tuple[pd.DataFrame, np.ndarray, list[RowError]]
     ],
-    write: Callable[
-        [Connection, pd.DataFrame, np.ndarray, dt.datetime], tuple[WriteCounts, list[RowError]]
-    ],
+    write: Writer,
     *,
     skip_invalid: bool,
     rejects_path: Path | None,
@@ -249,9 +249,7 @@ def _run_once(
     prepare: Callable[
         [Connection, pd.DataFrame, _Errors], tuple[pd.DataFrame, np.ndarray, list[RowError]]
     ],
-    write: Callable[
-        [Connection, pd.DataFrame, np.ndarray, dt.datetime], tuple[WriteCounts, list[RowError]]
-    ],
+    write: Writer,
     *,
     skip_invalid: bool,
     rejects_path: Path | None,
@@ -264,6 +262,7 @@ def _run_once(
     errs = _Errors()
     rejects = _Rejects(rejects_path if skip_invalid else None)
     run_started = utcnow()
+    seen = RunKeys()  # per attempt: a replayed run starts afresh
     with engine.begin() as conn:
         for chunk in chunks:
             summary.rows += len(chunk)
@@ -274,7 +273,7 @@ def _run_once(
             writable = not errs.count or skip_invalid
             if writable and (~bad).any():
                 counts, write_errors = write(
-                    conn, typed.loc[~bad], chunk.index.to_numpy()[~bad], run_started
+                    conn, typed.loc[~bad], chunk.index.to_numpy()[~bad], run_started, seen
                 )
                 summary.add(counts)
                 if write_errors:

@@ -125,6 +125,36 @@ def existing_rows(
     return pd.concat(parts, ignore_index=True)
 
 
+def _hash64(frame: pd.DataFrame) -> np.ndarray:
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+
+
+class RunKeys:
+    """The keys one ingest run has written so far: a 64-bit hash of each key and of its
+    content, and its input row (24 bytes a row, sorted by key hash). A key repeated in a
+    later chunk with other content is then refused however far apart the two rows are,
+    also when the first one matched what was stored and so left no mark in the table."""
+
+    def __init__(self) -> None:
+        self.key = np.empty(0, dtype=np.uint64)
+        self.content = np.empty(0, dtype=np.uint64)
+        self.row = np.empty(0, dtype=np.int64)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Position of each key hash in the run so far, -1 where not seen."""
+        if not self.key.size:
+            return np.full(keys.size, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.key, keys), self.key.size - 1)
+        return np.where(self.key[at] == keys, at, -1)
+
+    def add(self, keys: np.ndarray, content: np.ndarray, rows: np.ndarray) -> None:
+        key = np.concatenate([self.key, keys])
+        order = np.argsort(key, kind="stable")
+        self.key = key[order]
+        self.content = np.concatenate([self.content, content])[order]
+        self.row = np.concatenate([self.row, rows.astype(np.int64)])[order]
+
+
 # key columns as the input names them; internal ids (the series' row id) are not shown
 _INPUT_NAMES = {"period_start": "date", "period_end": "end", "series_id": None}
 
@@ -151,6 +181,38 @@ def _key_text(key_cols: Sequence[str], key: tuple[object, ...]) -> str:
     return ", ".join(parts)
 
 
+def _against_run(
+    frame: pd.DataFrame,
+    key_cols: Sequence[str],
+    seen: RunKeys,
+    counts: WriteCounts,
+    errors: list[RowError],
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """``frame`` without the keys an earlier chunk of the run wrote (same content:
+    counted unchanged; other content: a row error appended to ``errors``), and the key
+    and content hashes of the rows left."""
+    key_h = _hash64(frame[list(key_cols)])
+    content_h = _hash64(frame[[HASH_COLUMN]])
+    pos = seen.find(key_h)
+    hit = pos >= 0
+    if not hit.any():
+        return frame, key_h, content_h
+    differs = hit & (seen.content[np.maximum(pos, 0)] != content_h)
+    for i in np.flatnonzero(differs):
+        r = frame.iloc[i]
+        errors.append(
+            RowError(
+                int(r["_row"]),
+                _key_field(key_cols),
+                "a key not used by an earlier row "
+                f"with different content (row {int(seen.row[pos[i]])})",
+                _key_text(key_cols, tuple(r[k] for k in key_cols)),
+            )
+        )
+    counts.unchanged += int((hit & ~differs).sum())
+    return frame.loc[~hit], key_h[~hit], content_h[~hit]
+
+
 def write_chunk(
     conn: Connection,
     table: Table,
@@ -158,10 +220,12 @@ def write_chunk(
     key_cols: Sequence[str],
     rows: np.ndarray,
     run_started: dt.datetime,
+    seen: RunKeys | None = None,
 ) -> tuple[WriteCounts, list[RowError]]:
     """Insert new keys, update changed ones. ``frame`` holds the table's columns plus
     ``content_hash``; ``rows`` the input row numbers. A key repeated with different
-    content within one ingest run (same chunk or an earlier one) is an error."""
+    content within one ingest run (same chunk or an earlier one: ``seen``, the run's
+    keys so far, updated here) is an error; repeated with the same content, unchanged."""
     counts = WriteCounts()
     errors: list[RowError] = []
     frame = frame.assign(_row=rows)
@@ -186,6 +250,8 @@ def write_chunk(
             else:
                 counts.unchanged += 1
         frame = frame.loc[~dup]
+    if seen is not None:
+        frame, key_h, content_h = _against_run(frame, key_cols, seen, counts, errors)
     stored = existing_rows(conn, table, frame[list(key_cols)], key_cols)
     for k in key_cols:  # stored dates come back as ``date`` objects
         if pd.api.types.is_datetime64_any_dtype(frame[k]):
@@ -212,6 +278,8 @@ def write_chunk(
     counts.unchanged += int(same.sum())
     if errors:
         return counts, errors
+    if seen is not None:
+        seen.add(key_h, content_h, frame["_row"].to_numpy())
     data_cols = [c for c in frame.columns if c != "_row"]
     if is_new.any():
         stamps = {"ingested_at": run_started, "updated_at": run_started}

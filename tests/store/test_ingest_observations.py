@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from cadence.store.errors import ConflictError, ValidationFailedError
+from cadence.store.errors import ConflictError, InputFileError, ValidationFailedError
 from cadence.store.ingest import ingest_counts, ingest_tallies
 from cadence.store.readers import read_chunks
 from cadence.store.reads import observations_frame
@@ -125,3 +125,64 @@ def test_observation_read_is_typed(engine: Engine, tmp_path: Path) -> None:
     obs = observations_frame(engine, "x")
     assert pd.api.types.is_datetime64_any_dtype(obs["start"])
     assert obs["end"].iloc[0] == pd.Timestamp("2024-04-01")
+
+
+def test_a_second_source_must_agree_with_the_stored_count_of_a_period(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The series' counts are built from every source and refuse two counts for one
+    period, so a disagreeing row is refused at ingest (it used to be stored and leave
+    the series without a panel or a forecast); an agreeing one is stored."""
+    first = [{"series": "daily-synthetic", "date": "2024-01-03", "count": "9"}]
+    counts(engine, write_csv(tmp_path / "a.csv", first), frequency="D", source="list-a")
+    other = [
+        {"series": "daily-synthetic", "date": "2024-01-03", "count": "1000"},
+        {"series": "daily-synthetic", "date": "2024-01-04", "count": "2"},
+    ]
+    with pytest.raises(ValidationFailedError) as info:
+        counts(engine, write_csv(tmp_path / "b.csv", other), source="list-b")
+    (err,) = info.value.errors
+    assert (err.row, err.field, err.got) == (1, "count", "'1000'")
+    assert "from source 'list-a' (9)" in err.expected
+    assert observations_frame(engine, "daily-synthetic")["count"].tolist() == [9]
+    agree = [{"series": "daily-synthetic", "date": "2024-01-03", "count": "9"}]
+    s = counts(engine, write_csv(tmp_path / "c.csv", agree), source="list-b")
+    assert s.inserted == 1  # type: ignore[attr-defined]
+
+
+def test_counts_for_a_series_counted_from_events_are_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from cadence.store.series_repo import apply_series
+
+    with engine.begin() as conn:
+        apply_series(conn, "events-synthetic", "D", observed=False, definition={"name": "x"})
+    rows = [{"series": "events-synthetic", "date": "2024-01-03", "count": "5"}]
+    for kw in ({}, {"frequency": "D"}):
+        with pytest.raises(ValidationFailedError, match="counted from the events"):
+            counts(engine, write_csv(tmp_path / "e.csv", rows), **kw)
+
+
+def test_a_counts_file_without_its_columns_names_them(engine: Engine, tmp_path: Path) -> None:
+    rows = [{"Series": "daily-synthetic", "day": "2024-01-03", "count": "5"}]
+    with pytest.raises(InputFileError, match=r"missing required column\(s\) series, date; "):
+        counts(engine, write_csv(tmp_path / "h.csv", rows), frequency="D")
+    # --series stands in for the series column
+    with pytest.raises(InputFileError, match=r"missing required column\(s\) date; "):
+        counts(engine, write_csv(tmp_path / "h.csv", rows), series="s", frequency="D")
+
+
+@pytest.mark.parametrize("start", ["2024-07-20", "2024-07-11"], ids=["reversed", "empty"])
+def test_counting_cannot_begin_after_the_first_tally(
+    engine: Engine, tmp_path: Path, start: str
+) -> None:
+    """The first interval runs from period_start to the first as-of date: a later start
+    made it reversed or empty, stored without a word, and the series unbuildable."""
+    path = tallies_file(tmp_path, [("2024-07-10", "13", start), ("2024-07-15", "20", "")])
+    with pytest.raises(ValidationFailedError) as info:
+        ingest_tallies(engine, path, series="tally-synthetic", frequency="D", source="t")
+    (err,) = info.value.errors
+    assert (err.row, err.field) == (1, "period_start") and "2024-07-10" in err.expected
+    same_day = tallies_file(tmp_path, [("2024-07-10", "13", "2024-07-10")])
+    s = ingest_tallies(engine, same_day, series="tally-synthetic", frequency="D", source="t")
+    assert s.inserted == 1

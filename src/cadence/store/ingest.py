@@ -15,17 +15,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, delete, select
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from cadence import columns as C
 from cadence.store.bounds import DateWindow
 from cadence.store.errors import (
     ConflictError,
+    InputFileError,
     RemovalRefusedError,
     RowError,
     ValidationFailedError,
@@ -510,24 +511,40 @@ def ingest_counts(
     file_anchor = None if week_start is None else week_start_index(week_start, "--week-start")
     anchors: dict[str, int] = {}  # week start of each series (0 = Monday)
 
+    counted_from_events: set[str] = set()
+
     def lookup(conn: Connection, names: Iterable[str]) -> None:
         for name in names:
             if name in cache:
                 continue
+            row = conn.execute(
+                select(s_table.c.id, s_table.c.frequency, s_table.c.observed).where(
+                    s_table.c.name == name
+                )
+            ).first()
+            if row is not None and not row[2]:
+                # its counts come from the events its target selects: stored counts
+                # would never reach its panel
+                counted_from_events.add(name)
+                cache[name] = None
+                continue
             if frequency is not None:
                 extra = _week_start_entry(frequency, file_anchor)
                 cache[name] = ensure_observed_series(conn, name, frequency, extra)
-                anchors[name] = _series_anchor(conn, name) if file_anchor is None else file_anchor
-                continue
-            row = conn.execute(
-                select(s_table.c.id, s_table.c.frequency).where(s_table.c.name == name)
-            ).first()
-            cache[name] = None if row is None else (int(row[0]), str(row[1]))
+            else:
+                cache[name] = None if row is None else (int(row[0]), str(row[1]))
             anchors[name] = _series_anchor(conn, name) if file_anchor is None else file_anchor
 
     def prepare(
         conn: Connection, chunk: pd.DataFrame, _e: _Errors
     ) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
+        required = (C.DATE, C.COUNT) if series is not None else (C.SERIES, C.DATE, C.COUNT)
+        missing = [c for c in required if c not in chunk.columns]
+        if missing:  # a renamed header, not a value missing from every row
+            raise InputFileError(
+                f"missing required column(s) {', '.join(missing)}; the input has: "
+                f"{', '.join(map(str, chunk.columns)) or 'no columns'}"
+            )
         chunk = _filled(chunk, C.SERIES, series)
         chunk = _filled(chunk, C.SOURCE, source)
         rows = chunk.index.to_numpy()
@@ -538,12 +555,16 @@ def ingest_counts(
         declared = names.map(lambda n: cache.get(n) is not None).to_numpy(dtype=bool)
         unknown = ~declared & (names != "").to_numpy(dtype=bool)
         for i in np.flatnonzero(unknown):
+            name = names.iloc[i]
             errors.append(
                 RowError(
                     int(rows[i]),
                     C.SERIES,
-                    "a declared series (or --frequency to create it)",
-                    repr(names.iloc[i]),
+                    "a series counted from observations (this one is counted from the "
+                    "events its definition selects: ingest those events instead)"
+                    if name in counted_from_events
+                    else "a declared series (or --frequency to create it)",
+                    repr(name),
                 )
             )
         bad |= unknown
@@ -578,6 +599,9 @@ def ingest_counts(
         )
         obs[C.EXTRA] = extra_json(chunk, _names(COUNT_FIELDS))
         obs[HASH_COLUMN] = content_hash(obs[["count", C.EXTRA]])
+        clash, clash_errors = _other_source_counts(conn, obs, names, rows, bad)
+        errors += clash_errors
+        bad |= clash
         errors.sort(key=lambda e: e.row)
         return obs, bad, errors
 
@@ -592,6 +616,50 @@ def ingest_counts(
         rejects_path=rejects_path,
         progress=progress,
     )
+
+
+def _other_source_counts(
+    conn: Connection, obs: pd.DataFrame, names: pd.Series, rows: np.ndarray, bad: np.ndarray
+) -> tuple[np.ndarray, list[RowError]]:
+    """Rows whose period is already stored for the series from another source with
+    another count. Sources of one series must agree on a period (the series' counts are
+    built from all of them and refuse two counts for one span), so such a row would
+    leave the series unbuildable: a row error naming the stored count."""
+    clash = np.zeros(len(obs), dtype=bool)
+    errors: list[RowError] = []
+    ok = ~bad & (obs["series_id"].to_numpy() >= 0)
+    if not ok.any():
+        return clash, errors
+    t = observations_table
+    for sid, group in obs.loc[ok].groupby("series_id", sort=False):
+        starts = group["period_start"].dt.date.unique().tolist()
+        stmt = select(t.c.period_start, t.c.period_end, t.c.source, t.c.count).where(
+            t.c.series_id == int(sid), t.c.period_start.in_(bindparam("starts", expanding=True))
+        )
+        found: list[Any] = []
+        for i in range(0, len(starts), 5000):
+            found += conn.execute(stmt, {"starts": starts[i : i + 5000]}).all()
+        if not found:
+            continue
+        stored = pd.DataFrame(found, columns=["period_start", "period_end", "source", "stored"])
+        for col in ("period_start", "period_end"):
+            stored[col] = pd.to_datetime(stored[col]).astype(group[col].dtype)
+        both = group.reset_index().merge(stored, on=["period_start", "period_end"])
+        both = both[(both["source_x"] != both["source_y"]) & (both["count"] != both["stored"])]
+        for _, r in both.iterrows():
+            i = int(r["index"])
+            clash[obs.index.get_loc(i)] = True
+            errors.append(
+                RowError(
+                    int(rows[obs.index.get_loc(i)]),
+                    C.COUNT,
+                    f"the count already stored for {names.loc[i]!r} on this period from "
+                    f"source {r['source_y']!r} ({r['stored']:g}): sources of one series "
+                    "must agree on a period",
+                    repr(f"{r['count']:g}"),
+                )
+            )
+    return clash, errors
 
 
 # --- tallies ---------------------------------------------------------------------------------
@@ -639,6 +707,16 @@ def tally_intervals(typed: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame
     counts = pd.Series(np.r_[totals[:1], np.diff(totals)], index=df.index)
     first_start = df[PERIOD_START].iloc[0] if len(df) else pd.NaT
     if len(df) and pd.notna(first_start):
+        if first_start > df[AS_OF_DATE].iloc[0]:  # the interval would be empty or reversed
+            errors.append(
+                RowError(
+                    int(prev_rows[0]),
+                    PERIOD_START,
+                    f"a date on or before the first tally's {AS_OF_DATE} "
+                    f"({df[AS_OF_DATE].iloc[0]:%Y-%m-%d}): counting began before it",
+                    repr(f"{first_start:%Y-%m-%d}"),
+                )
+            )
         starts.iloc[0] = first_start
     out = pd.DataFrame(
         {"period_start": starts, "period_end": ends, "count": counts, "_row": df["_row"]}

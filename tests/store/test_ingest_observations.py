@@ -186,3 +186,28 @@ def test_counting_cannot_begin_after_the_first_tally(
     same_day = tallies_file(tmp_path, [("2024-07-10", "13", "2024-07-10")])
     s = ingest_tallies(engine, same_day, series="tally-synthetic", frequency="D", source="t")
     assert s.inserted == 1
+
+
+def test_stored_counts_are_looked_up_in_a_few_statements_not_one_a_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from sqlalchemy import event
+
+    days = pd.date_range("2024-01-01", periods=1000, freq="D").strftime("%Y-%m-%d")
+    rows = [{"series": f"s{i}", "date": d, "count": "1"} for i in range(2) for d in days]
+    path = write_csv(tmp_path / "many.csv", rows)
+    counts(engine, path, frequency="D")
+    statements: list[str] = []
+
+    def seen(_c: object, _cur: object, statement: str, *_a: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "observations" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = counts(engine, path)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert again.unchanged == 2000  # type: ignore[attr-defined]
+    # per series: the stored keys and the other sources' counts (was one per row)
+    assert len(statements) <= 8, len(statements)

@@ -98,13 +98,23 @@ def _as_utc(values: pd.Series) -> pd.Series:
     return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
 
 
+# a key column with at most this many values in a chunk is matched by equality, one
+# statement per value combination
+FEW_VALUES = 64
+
+
 def existing_rows(
     conn: Connection, table: Table, keys: pd.DataFrame, key_cols: Sequence[str]
 ) -> pd.DataFrame:
     """Stored ``key_cols + content_hash + updated_at`` for the keys in ``keys``."""
     cols = [table.c[k] for k in key_cols] + [table.c[HASH_COLUMN], table.c.updated_at]
-    # group by the leading key columns (few values: the source), IN over the last one
-    *fixed_cols, last = key_cols
+    # IN over the key column with the most values; one statement per combination of the
+    # columns with few values (the source, the series); columns with many values besides
+    # (a period's end next to its start) are left to the caller's merge on the whole key,
+    # instead of one statement per row
+    distinct = {k: int(keys[k].nunique()) for k in key_cols}
+    last = max(key_cols, key=lambda k: distinct[k])
+    fixed_cols = [k for k in key_cols if k != last and distinct[k] <= FEW_VALUES]
     parts: list[pd.DataFrame] = []
     groups = keys.groupby(fixed_cols, sort=False) if fixed_cols else [((), keys)]
     for fixed, group in groups:

@@ -224,3 +224,22 @@ def test_a_key_repeated_chunks_apart_with_other_content_is_refused_even_when_the
     same = ingest(engine, write_csv(tmp_path / "c.csv", [*rows, dict(rows[5])]), chunk_rows=30)
     assert (same.inserted, same.updated, same.unchanged) == (0, 0, 101)  # type: ignore[attr-defined]
     assert n_events(engine) == 100
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_bytes_that_are_not_utf8_are_reported_on_their_line(
+    engine: Engine, tmp_path: Path, suffix: str
+) -> None:
+    """Latin-1 text far into a file: the error names its physical line, not the first
+    row of a chunk or no row at all."""
+    rows = native_event_rows(300)
+    good = write_csv(tmp_path / "e.csv", rows) if suffix == "csv" else None
+    if good is None:
+        good = write_jsonl(tmp_path / "e.jsonl", rows)
+    lines = good.read_bytes().split(b"\n")
+    target = 251 if suffix == "csv" else 250  # data row 250 (line 251 under a header)
+    lines[target - 1] = lines[target - 1].replace(b",", b",\xe9", 1)
+    good.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputFileError, match=rf"line {target} is not UTF-8 text \(byte 0xe9"):
+        ingest(engine, good, chunk_rows=40)
+    assert n_events(engine) == 0

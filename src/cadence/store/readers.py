@@ -118,6 +118,8 @@ def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
                     rest = block.iloc[chunk_rows:].reset_index(drop=True)
                     pending, n_pending = [rest], len(rest)
     except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise _not_utf8(p) from exc
         raise InputFileError(f"{p}: cannot be parsed as CSV: {exc}") from exc
     if n_pending:
         yield pd.concat(pending, ignore_index=True)
@@ -141,7 +143,29 @@ def _numbered(reader: Iterator[pd.DataFrame], p: Path) -> Iterator[pd.DataFrame]
         raise InputFileError(f"{p}: cannot be parsed near data row {first}: {exc}") from exc
 
 
+def _not_utf8(p: Path) -> InputFileError:
+    """The error for a file with bytes that are not UTF-8, naming the first such line
+    (a physical line of the file: the header is line 1)."""
+    with pa.input_stream(str(p), compression="detect") as raw:
+        for lineno, line in enumerate(io.BufferedReader(raw), start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return InputFileError(
+                    f"{p}: line {lineno} is not UTF-8 text (byte {line[exc.start]:#04x}, the "
+                    f"line's byte {exc.start + 1}): expected a UTF-8 file; nothing was stored"
+                )
+    return InputFileError(f"{p}: expected a UTF-8 file; nothing was stored")
+
+
 def _jsonl_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        yield from _jsonl_records(p, chunk_rows)
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(p) from exc
+
+
+def _jsonl_records(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     buf: list[dict[str, object]] = []
     with p.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):

@@ -176,6 +176,26 @@ def test_a_count_repeated_with_another_value_names_its_date_not_internal_ids(
     assert client.get("/v1/series/synthetic-daily/observations").status_code == 404
 
 
+def test_counts_that_would_leave_a_series_unbuildable_are_refused_whole(
+    setup: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, keys, _ = setup
+    days = [{"date": f"2024-07-0{d}", "count": 3} for d in (1, 2, 3)]
+    body = {"series": "synthetic-daily", "frequency": "D", "rows": days}
+    assert client.post("/v1/counts", json=body, headers=auth(keys["write"])).status_code == 200
+    total = {"date": "2024-07-01", "end": "2024-07-04", "count": 2, "source": "other-list"}
+    r = client.post(
+        "/v1/counts",
+        json={"series": "synthetic-daily", "rows": [total]},
+        headers=auth(keys["write"]),
+    )
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["error"]["details"]["errors"]
+    assert error["field"] == "count" and "the 9 counted inside it" in error["expected"]
+    obs = client.get("/v1/series/synthetic-daily/observations").json()["observations"]
+    assert [o["count"] for o in obs] == [3, 3, 3]
+
+
 def test_counts_create_a_series_on_request(setup: tuple[TestClient, dict[str, str], str]) -> None:
     client, keys, _ = setup
     body = {"series": "synthetic-daily", "rows": [{"date": "2024-07-01", "count": 4}]}

@@ -211,3 +211,34 @@ def test_stored_counts_are_looked_up_in_a_few_statements_not_one_a_row(
     assert again.unchanged == 2000  # type: ignore[attr-defined]
     # per series: the stored keys and the other sources' counts (was one per row)
     assert len(statements) <= 8, len(statements)
+
+
+def test_a_span_overlapping_another_sources_counts_must_agree_with_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Rule 3 of the counts (finer counts inside an interval total): a 3-day total that
+    contradicts the daily counts another source stored is refused with the ingest's
+    first row of the series, and nothing of the file is stored; one that agrees is."""
+    from cadence.features.counts import check_observations
+
+    days = [
+        {"series": "daily-synthetic", "date": f"2024-01-0{d}", "count": str(c)}
+        for d, c in ((3, 4), (4, 5), (5, 6))
+    ]
+    counts(engine, write_csv(tmp_path / "d.csv", days), frequency="D", source="list-a")
+    total = [
+        {"series": "daily-synthetic", "date": "2024-01-07", "end": "", "count": "1"},
+        {"series": "daily-synthetic", "date": "2024-01-03", "end": "2024-01-06", "count": "5"},
+    ]
+    path = write_csv(tmp_path / "t.csv", total)
+    with pytest.raises(ValidationFailedError) as info:
+        counts(engine, path, source="list-b", check=check_observations)
+    (err,) = info.value.errors
+    assert (err.row, err.field) == (1, "count") and "the 15 counted inside it" in err.expected
+    assert len(observations_frame(engine, "daily-synthetic")) == 3
+    # a total equal to the days inside it agrees with them
+    total[1]["count"] = "15"
+    s = counts(
+        engine, write_csv(tmp_path / "t.csv", total), source="list-b", check=check_observations
+    )
+    assert s.inserted == 2  # type: ignore[attr-defined]

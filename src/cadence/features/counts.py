@@ -50,7 +50,7 @@ from cadence.features.periods import (
 )
 from cadence.features.spec import EventFilter, apply_filter
 
-__all__ = ["ObservedCounts", "event_counts", "observation_counts"]
+__all__ = ["ObservedCounts", "check_observations", "event_counts", "observation_counts"]
 
 _NO_DAY = np.iinfo(np.int64).max
 
@@ -356,3 +356,13 @@ def _day(day: int) -> str:
 
 def _label(ordinal: int, frequency: Frequency) -> str:
     return f"{labels(np.array([ordinal]), frequency)[0]:%Y-%m-%d}"
+
+
+def check_observations(observations: pd.DataFrame, frequency: str) -> None:
+    """Raise ``InputError`` (``IntervalConflictError`` for spans that disagree) unless
+    the observations of one series (``start``, ``end`` exclusive, ``count``; every
+    source) can be built into counts at ``frequency`` by the module's rules: what an
+    ingest checks before it commits, so a stored series always stays buildable."""
+    if observations.empty:
+        return
+    ordinal_observations(observations, check_frequency(frequency), series=None, as_of_day=None)

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cadence import columns as C
+from cadence.features.counts import check_observations
 from cadence.features.stance import normalize_stance_label, resolve_stances
 from cadence.service.catalog import apply_catalog_file
 from cadence.store.ingest import (
@@ -242,7 +243,14 @@ def load_bundled(
         )
     )
     say("Home Front Command alert counts")
-    ingests.append(ingest_counts(engine, [alert_counts(data)], source="oref-dleshem-commitlog"))
+    ingests.append(
+        ingest_counts(
+            engine,
+            [alert_counts(data)],
+            source="oref-dleshem-commitlog",
+            check=check_observations,
+        )
+    )
     say("DoD tallies")
     work_dir.mkdir(parents=True, exist_ok=True)
     tallies = dod_tallies(data, work_dir / "dod_tallies.csv")

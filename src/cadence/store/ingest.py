@@ -73,6 +73,11 @@ from cadence.store.upsert import (
 MAX_LISTED_ERRORS = 50
 RETRIES = 3
 Enricher = Callable[[pd.DataFrame], pd.DataFrame]
+# checks the written rows inside the transaction: row errors roll the run back
+Finish = Callable[[Connection], list[RowError]]
+# raises ValueError when one series' observations (columns start, end, count, every
+# source) cannot be built into counts at its frequency (``features.counts`` rules)
+ObservationCheck = Callable[[pd.DataFrame, str], None]
 Progress = Callable[[int], None]
 
 
@@ -203,6 +208,7 @@ def _run(
     skip_invalid: bool,
     rejects_path: Path | None,
     progress: Progress | None,
+    finish: Finish | None = None,
 ) -> IngestSummary:
     """The shared loop (``_run_once``), run again when a concurrent ingest committed the
     same new keys first (a unique violation): chunks given as a list or tuple are replayed
@@ -221,6 +227,7 @@ def _run(
                 skip_invalid=skip_invalid,
                 rejects_path=rejects_path,
                 progress=progress,
+                finish=finish,
             )
         except Exception as exc:
             if not _unique_violation(exc):
@@ -255,9 +262,12 @@ def _run_once(
     skip_invalid: bool,
     rejects_path: Path | None,
     progress: Progress | None,
+    finish: Finish | None = None,
 ) -> IngestSummary:
     """Validate each chunk, write the valid rows, commit once at the end (or roll back
-    everything when errors were found and ``skip_invalid`` is off)."""
+    everything when errors were found and ``skip_invalid`` is off). ``finish`` checks
+    what was written, inside the transaction, before it commits: row errors it returns
+    roll everything back."""
     started = time.perf_counter()
     summary = IngestSummary(kind=kind, source=source_label)
     errs = _Errors()
@@ -284,6 +294,12 @@ def _run_once(
                         raise ValidationFailedError(errs.listed, errs.count, summary.rows)
             if progress is not None:
                 progress(len(chunk))
+        if finish is not None and (skip_invalid or not errs.count):
+            late = finish(conn)
+            if late:  # about what the run wrote as a whole: nothing row by row to skip
+                errs.add(late)
+                conn.rollback()
+                raise ValidationFailedError(errs.listed, errs.count, summary.rows)
         if errs.count and not skip_invalid:
             conn.rollback()
             raise ValidationFailedError(errs.listed, errs.count, summary.rows)
@@ -497,6 +513,7 @@ def ingest_counts(
     progress: Progress | None = None,
     week_start: str | None = None,
     window: DateWindow | None = None,
+    check: ObservationCheck | None = None,
 ) -> IngestSummary:
     """Ingest aggregated counts (``series,date,count[,end]``) as observations over
     ``[date, end)``; a weekly or monthly count dated on any day of its period is stored
@@ -504,9 +521,13 @@ def ingest_counts(
     the series' catalog ``week_start``, else Monday). ``series`` fills a missing series
     column and ``source`` a missing source (both validated as row values). An unknown
     series is created as an observed series when ``frequency`` is given, otherwise it
-    is a row error. Dates must fall in ``window``."""
+    is a row error. Dates must fall in ``window``. ``check``: every series the file
+    writes to is checked once written, with all its sources; a series whose counts can
+    no longer be built (overlapping spans that disagree) rolls the ingest back, with a
+    row error on the file's first row of that series."""
     table = observations_table
     s_table = series_table
+    first_rows: dict[int, tuple[int, str, str]] = {}  # series id -> (row, name, frequency)
     cache: dict[str, tuple[int, str] | None] = {}
     file_anchor = None if week_start is None else week_start_index(week_start, "--week-start")
     anchors: dict[str, int] = {}  # week start of each series (0 = Monday)
@@ -602,8 +623,15 @@ def ingest_counts(
         clash, clash_errors = _other_source_counts(conn, obs, names, rows, bad)
         errors += clash_errors
         bad |= clash
+        for i in np.flatnonzero(~bad):
+            sid = int(obs["series_id"].iloc[i])
+            if sid >= 0 and sid not in first_rows:
+                first_rows[sid] = (int(rows[i]), str(names.iloc[i]), str(freqs.iloc[i]))
         errors.sort(key=lambda e: e.row)
         return obs, bad, errors
+
+    def finish(conn: Connection) -> list[RowError]:
+        return [] if check is None else _check_series(conn, first_rows, check)
 
     return _run(
         engine,
@@ -615,7 +643,33 @@ def ingest_counts(
         skip_invalid=skip_invalid,
         rejects_path=rejects_path,
         progress=progress,
+        finish=finish,
     )
+
+
+def _check_series(
+    conn: Connection, first_rows: dict[int, tuple[int, str, str]], check: ObservationCheck
+) -> list[RowError]:
+    """``check`` on all the stored observations of each series written, as the
+    transaction sees them; a row error on the file's first row of each that fails."""
+    t = observations_table
+    errors: list[RowError] = []
+    for sid, (row, name, frequency) in first_rows.items():
+        stmt = select(t.c.period_start, t.c.period_end, t.c.count).where(t.c.series_id == sid)
+        frame = pd.DataFrame(conn.execute(stmt).all(), columns=["start", "end", "count"])
+        try:
+            check(frame, frequency)
+        except ValueError as exc:
+            errors.append(
+                RowError(
+                    row,
+                    C.COUNT,
+                    f"counts that agree with the observations stored for {name!r} from "
+                    f"every source ({exc})",
+                    "the counts of this file for that series",
+                )
+            )
+    return errors
 
 
 def _other_source_counts(

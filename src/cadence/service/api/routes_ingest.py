@@ -17,6 +17,7 @@ import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from cadence.features.counts import check_observations
 from cadence.features.stance import resolve_stances
 from cadence.service.accuracy.rescoring import series_touched_by_events, series_with_forecasts
 from cadence.service.api.auth import WriteKey
@@ -227,6 +228,7 @@ def post_counts(
         frequency=batch.frequency,
         source=batch.source,
         window=settings.ingest_window(),
+        check=check_observations,
     )
     if summary.inserted + summary.updated:  # after the answer: the series it touched
         named = {batch.series} if batch.series else set()

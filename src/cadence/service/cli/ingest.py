@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
+from cadence.features.counts import check_observations
 from cadence.features.stance import resolve_stances
 from cadence.service.accuracy.rescoring import rescore_after_ingest
 from cadence.service.cli.app import app, engine_for, err, out, print_json, settings
@@ -191,6 +192,7 @@ def counts(
             progress=tick,
             week_start=week_start,
             window=settings().ingest_window(),
+            check=check_observations,
         )
     show_summary(s, as_json)
     score_after(engine, s, observed=True)

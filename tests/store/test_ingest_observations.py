@@ -242,3 +242,24 @@ def test_a_span_overlapping_another_sources_counts_must_agree_with_them(
         engine, write_csv(tmp_path / "t.csv", total), source="list-b", check=check_observations
     )
     assert s.inserted == 2  # type: ignore[attr-defined]
+
+
+def test_a_tally_contradicting_stored_counts_is_refused_whole(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from cadence.features.counts import check_observations
+
+    days = [{"series": "tally-synthetic", "date": f"2024-07-0{d}", "count": "4"} for d in (1, 2, 3)]
+    counts(engine, write_csv(tmp_path / "d.csv", days), frequency="D", source="daily-list")
+    # counting began 2024-07-01; 5 by the end of 07-03, where the daily list has 12
+    path = tallies_file(tmp_path, [("2024-07-03", "5", "2024-07-01")])
+    with pytest.raises(ValidationFailedError) as info:
+        ingest_tallies(engine, path, series="tally-synthetic", source="t", check=check_observations)
+    (err,) = info.value.errors
+    assert (err.row, err.field) == (1, "total") and "the 12 counted inside it" in err.expected
+    assert len(observations_frame(engine, "tally-synthetic")) == 3
+    agree = tallies_file(tmp_path, [("2024-07-03", "12", "2024-07-01")])
+    s = ingest_tallies(
+        engine, agree, series="tally-synthetic", source="t", check=check_observations
+    )
+    assert s.inserted == 1

@@ -254,5 +254,13 @@ def load_bundled(
     say("DoD tallies")
     work_dir.mkdir(parents=True, exist_ok=True)
     tallies = dod_tallies(data, work_dir / "dod_tallies.csv")
-    ingests.append(ingest_tallies(engine, tallies, series=SERIES_US_FORCES, source="dod-tallies"))
+    ingests.append(
+        ingest_tallies(
+            engine,
+            tallies,
+            series=SERIES_US_FORCES,
+            source="dod-tallies",
+            check=check_observations,
+        )
+    )
     return BundledLoad(catalog=catalog, ingests=ingests)

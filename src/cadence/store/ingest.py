@@ -648,10 +648,15 @@ def ingest_counts(
 
 
 def _check_series(
-    conn: Connection, first_rows: dict[int, tuple[int, str, str]], check: ObservationCheck
+    conn: Connection,
+    first_rows: dict[int, tuple[int, str, str]],
+    check: ObservationCheck,
+    *,
+    field: str = C.COUNT,
 ) -> list[RowError]:
     """``check`` on all the stored observations of each series written, as the
-    transaction sees them; a row error on the file's first row of each that fails."""
+    transaction sees them; a row error (on ``field``) on the file's first row of each
+    series that fails."""
     t = observations_table
     errors: list[RowError] = []
     for sid, (row, name, frequency) in first_rows.items():
@@ -663,7 +668,7 @@ def _check_series(
             errors.append(
                 RowError(
                     row,
-                    C.COUNT,
+                    field,
                     f"counts that agree with the observations stored for {name!r} from "
                     f"every source ({exc})",
                     "the counts of this file for that series",
@@ -796,6 +801,7 @@ def ingest_tallies(
     rejects_path: Path | None = None,
     replace: bool = False,
     window: DateWindow | None = None,
+    check: ObservationCheck | None = None,
 ) -> IngestSummary:
     """Ingest cumulative tallies (``as_of_date,total[,period_start]``) as interval
     observations of ``series``. The tallies of one ``source`` are a snapshot: inserting a
@@ -803,7 +809,9 @@ def ingest_tallies(
     instead of double counting. Any other stored interval of that source the file no
     longer implies is removed only when ``replace`` is set (reported as ``removed``);
     otherwise the ingest is refused (``RemovalRefusedError``, naming them) and nothing
-    changes. An empty file is refused. Dates must fall in ``window``."""
+    changes. An empty file is refused. Dates must fall in ``window``. ``check``: the
+    series is checked once written, with all its sources, as ``ingest_counts`` does; a
+    contradiction rolls the ingest back with a row error on the first tally."""
     started = time.perf_counter()
     src = source or Path(path).stem
     frame = pd.concat(list(read_chunks(path)))
@@ -827,6 +835,16 @@ def ingest_tallies(
             counts, summary.removed = _store_intervals(
                 conn, series, frequency, src, intervals, len(frame), replace=replace
             )
+            if check is not None and len(intervals):
+                sid = _tally_series(conn, series, frequency)
+                freq = conn.execute(
+                    select(series_table.c.frequency).where(series_table.c.id == sid)
+                ).scalar_one()
+                first = (int(intervals["_row"].min()), series, str(freq))
+                late = _check_series(conn, {sid: first}, check, field=TOTAL)
+                if late:
+                    conn.rollback()
+                    raise ValidationFailedError(late, len(late), len(frame))
     except Exception as exc:
         if not _unique_violation(exc):
             raise

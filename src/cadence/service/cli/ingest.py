@@ -226,6 +226,7 @@ def tallies(
         rejects_path=_rejects_path(path, rejects),
         replace=replace,
         window=settings().ingest_window(),
+        check=check_observations,
     )
     show_summary(s, as_json)
     score_after(engine, s, observed=True)

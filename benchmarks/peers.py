@@ -65,20 +65,19 @@ from typing import Any, cast  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from cadence.columns import COUNT, Frequency  # noqa: E402
+from cadence.columns import COUNT  # noqa: E402
 from cadence.experiments.backtest import (  # noqa: E402
     BacktestResult,
     ModelConfig,
     default_origins,
+    horizon_block,
     origin_seed,
     run_backtest,
 )
-from cadence.experiments.bootstrap import overlap_block  # noqa: E402
 from cadence.experiments.data import (  # noqa: E402
     SeriesData,
     load_series_data,
     period_end,
-    shift_periods,
 )
 from cadence.experiments.errors import ExperimentError  # noqa: E402
 from cadence.service.bundled import load_bundled  # noqa: E402
@@ -368,14 +367,6 @@ def ratios(
     return out
 
 
-def origin_block(origins: Sequence[pd.Timestamp], horizon: int, frequency: str) -> int:
-    """Consecutive origins one horizon spans (1 when horizons do not overlap)."""
-    if len(origins) < 2:
-        return 1
-    span = shift_periods(origins[0], horizon, cast(Frequency, frequency)) - origins[0]
-    return overlap_block(origins, span)
-
-
 def print_table(
     title: str, tables: dict[str, pd.DataFrame], outcomes: dict[str, Outcome], vs: list[str]
 ) -> None:
@@ -466,7 +457,7 @@ def run_horizon(
         f"  Cadence backtest {wall_cadence:.1f} s wall; its daily and 7-day CRPS recomputed "
         f"here equal the backtest's own: {same}"
     )
-    block = origin_block(origins, horizon, data.frequency)
+    block = horizon_block(origins, horizon, data.frequency)
     found = ratios({v: f for v, f in frames.items() if f}, tables, outcomes, block)
     print_ratios(horizon, found)
     oracle = oracle_ratios(tables, found, ORACLE)

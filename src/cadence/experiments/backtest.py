@@ -79,6 +79,7 @@ __all__ = [
     "check_reach",
     "default_origins",
     "fit_and_forecast",
+    "horizon_block",
     "origin_seed",
     "run_backtest",
     "skill_against_climatology",
@@ -200,11 +201,7 @@ class BacktestResult:
         return block_ratio(d, block=block, n_boot=n_boot, seed=seed)
 
     def _default_block(self) -> int:
-        if len(self.origins) < 2:
-            return 1
-        freq = cast(Frequency, self.frequency)
-        span = shift_periods(self.origins[0], self.horizon, freq) - self.origins[0]
-        return overlap_block(self.origins, span)
+        return horizon_block(self.origins, self.horizon, self.frequency)
 
     def to_json(self, mlflow_run_ids: Mapping[str, str]) -> dict[str, object]:
         """The backtest in the fixed JSON shape (NaN becomes null). ``totals`` maps a
@@ -396,6 +393,15 @@ def fit_and_forecast(
         model=config.key,
         meta=meta,
     )
+
+
+def horizon_block(origins: Sequence[pd.Timestamp], horizon: int, frequency: str) -> int:
+    """Consecutive origins one horizon reaches over (1 when horizons do not overlap): the
+    block length of bootstrap intervals over origins (``bootstrap.overlap_block``)."""
+    if len(origins) < 2:
+        return 1
+    span = shift_periods(origins[0], horizon, cast(Frequency, frequency)) - origins[0]
+    return overlap_block(origins, span)
 
 
 def check_reach(data: SeriesData, origin: pd.Timestamp, *, name: str = "origin") -> None:

@@ -135,6 +135,18 @@ def existing_rows(
     return pd.concat(parts, ignore_index=True)
 
 
+def _repeated(row: pd.Series, key_cols: Sequence[str], first_row: int | None = None) -> RowError:
+    """The error of an input row (``_row`` and the key columns) whose key an earlier row
+    of the same ingest used with other content (``first_row`` when known)."""
+    where = "" if first_row is None else f" (row {first_row})"
+    return RowError(
+        int(row["_row"]),
+        _key_field(key_cols),
+        f"a key not used by an earlier row with different content{where}",
+        _key_text(key_cols, tuple(row[k] for k in key_cols)),
+    )
+
+
 def _hash64(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
 
@@ -210,15 +222,7 @@ def _against_run(
     differs = hit & (seen.content[np.maximum(pos, 0)] != content_h)
     for i in np.flatnonzero(differs):
         r = frame.iloc[i]
-        errors.append(
-            RowError(
-                int(r["_row"]),
-                _key_field(key_cols),
-                "a key not used by an earlier row "
-                f"with different content (row {int(seen.row[pos[i]])})",
-                _key_text(key_cols, tuple(r[k] for k in key_cols)),
-            )
-        )
+        errors.append(_repeated(r, key_cols, first_row=int(seen.row[pos[i]])))
     counts.unchanged += int((hit & ~differs).sum())
     return frame.loc[~hit], key_h[~hit], content_h[~hit]
 
@@ -248,15 +252,7 @@ def write_chunk(
             key = tuple(r[k] for k in key_cols)
             first = firsts.loc[key if len(key) > 1 else key[0]]
             if first[HASH_COLUMN] != r[HASH_COLUMN]:
-                errors.append(
-                    RowError(
-                        int(r["_row"]),
-                        _key_field(key_cols),
-                        "a key not used by an earlier row "
-                        f"with different content (row {int(first['_row'])})",
-                        _key_text(key_cols, key),
-                    )
-                )
+                errors.append(_repeated(r, key_cols, first_row=int(first["_row"])))
             else:
                 counts.unchanged += 1
         frame = frame.loc[~dup]
@@ -274,14 +270,7 @@ def write_chunk(
         this_run = (_as_utc(merged.loc[changed, "updated_at"]) >= run_started).to_numpy()
         if this_run.any():
             for _, r in merged.loc[changed].loc[this_run].iterrows():
-                errors.append(
-                    RowError(
-                        int(r["_row"]),
-                        _key_field(key_cols),
-                        "a key not used by an earlier row with different content",
-                        _key_text(key_cols, tuple(r[k] for k in key_cols)),
-                    )
-                )
+                errors.append(_repeated(r, key_cols))
             changed_idx = np.flatnonzero(changed)[~this_run]
             changed = np.zeros(len(merged), dtype=bool)
             changed[changed_idx] = True

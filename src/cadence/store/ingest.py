@@ -832,15 +832,12 @@ def ingest_tallies(
         summary.rejects_path = str(rejects_path) if rej.n and rejects_path else None
     try:
         with engine.begin() as conn:
+            sid, freq = _tally_series(conn, series, frequency)
             counts, summary.removed = _store_intervals(
-                conn, series, frequency, src, intervals, len(frame), replace=replace
+                conn, series, sid, src, intervals, len(frame), replace=replace
             )
             if check is not None and len(intervals):
-                sid = _tally_series(conn, series, frequency)
-                freq = conn.execute(
-                    select(series_table.c.frequency).where(series_table.c.id == sid)
-                ).scalar_one()
-                first = (int(intervals["_row"].min()), series, str(freq))
+                first = (int(intervals["_row"].min()), series, freq)
                 late = _check_series(conn, {sid: first}, check, field=TOTAL)
                 if late:
                     conn.rollback()
@@ -860,7 +857,7 @@ def ingest_tallies(
 def _store_intervals(
     conn: Connection,
     series: str,
-    frequency: str | None,
+    sid: int,
     src: str,
     intervals: pd.DataFrame,
     n_rows: int,
@@ -869,7 +866,6 @@ def _store_intervals(
 ) -> tuple[WriteCounts, int]:
     """Write the tally intervals of ``(series, src)`` and remove the stale ones (see
     ``_remove_stale``); the write counts and the number removed."""
-    sid = _tally_series(conn, series, frequency)
     obs = intervals.drop(columns="_row").assign(series_id=sid, source=src, extra=None)
     obs[HASH_COLUMN] = content_hash(obs[["count"]])
     rows = intervals["_row"].to_numpy()
@@ -879,13 +875,16 @@ def _store_intervals(
     return counts, _remove_stale(conn, series, sid, src, obs, replace=replace)
 
 
-def _tally_series(conn: Connection, series: str, frequency: str | None) -> int:
-    row = conn.execute(select(series_table.c.id).where(series_table.c.name == series)).first()
+def _tally_series(conn: Connection, series: str, frequency: str | None) -> tuple[int, str]:
+    """``(id, frequency)`` of the tallied series, created when missing and ``frequency``
+    is given."""
+    t = series_table
+    row = conn.execute(select(t.c.id, t.c.frequency).where(t.c.name == series)).first()
     if row is not None:
-        return int(row[0])
+        return int(row[0]), str(row[1])
     if frequency is None:
         raise ConflictError(f"no series named {series!r}; declare it or pass --frequency")
-    return ensure_observed_series(conn, series, frequency)[0]
+    return ensure_observed_series(conn, series, frequency)
 
 
 def _refined(start: dt.date, end: dt.date, count: int, obs: pd.DataFrame) -> bool:

@@ -85,13 +85,7 @@ def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     header = _csv_header(p)
     if not header:
         return
-    names = [h.strip() for h in header]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise InputFileError(
-            f"{p}: column(s) {', '.join(repr(n) for n in twice)} appear more than once in "
-            "the header: expected each column once; nothing was stored"
-        )
+    _columns_once(p, [h.strip() for h in header])  # before a row is parsed
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(header, pa.string()),
         strings_can_be_null=False,
@@ -130,17 +124,22 @@ def _numbered(reader: Iterator[pd.DataFrame], p: Path) -> Iterator[pd.DataFrame]
     try:
         for chunk in reader:
             chunk.columns = [str(c).strip() for c in chunk.columns]
-            if chunk.columns.has_duplicates:  # e.g. " count" and "count" once stripped
-                twice = sorted(set(chunk.columns[chunk.columns.duplicated()]))
-                raise InputFileError(
-                    f"{p}: column(s) {', '.join(repr(str(n)) for n in twice)} appear more "
-                    "than once: expected each column once; nothing was stored"
-                )
+            _columns_once(p, list(chunk.columns))  # JSON keys " count" and "count"
             chunk.index = pd.RangeIndex(first, first + len(chunk))
             first += len(chunk)
             yield chunk
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputFileError(f"{p}: cannot be parsed near data row {first}: {exc}") from exc
+
+
+def _columns_once(p: Path, names: list[str]) -> None:
+    """``InputFileError`` naming the columns that appear more than once in ``names``."""
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputFileError(
+            f"{p}: column(s) {', '.join(repr(n) for n in twice)} appear more than once: "
+            "expected each column once; nothing was stored"
+        )
 
 
 def _not_utf8(p: Path) -> InputFileError:

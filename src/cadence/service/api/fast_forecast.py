@@ -82,8 +82,9 @@ class FastForecastMiddleware:
             (b"etag", etag),
             (b"cache-control", f"public, max-age={int(self.cache.ttl)}".encode()),
         ]
-        text = etag.decode()
-        if any(k == b"if-none-match" and etag_matches(v, text) for k, v in scope["headers"]):
+        if any(
+            k == b"if-none-match" and etag_matches(v, etag.decode()) for k, v in scope["headers"]
+        ):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return

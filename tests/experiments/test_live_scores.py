@@ -16,18 +16,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cadence.experiments.accuracy.scores import score_served
-from cadence.experiments.backtest import ModelConfig
-from cadence.jobs.replay import replay
 from cadence.service.api import create_app
 from cadence.service.cli import main
 from cadence.service.settings import Settings
 from cadence.store import migrate
 from cadence.store.apikeys_repo import create_key
 from cadence.store.engine import make_engine
-from cadence.store.forecasts_repo import NewForecast, current_forecast, write_forecasts
+from cadence.store.forecasts_repo import current_forecast
 from cadence.store.ingest import ingest_counts
 from cadence.store.scores_repo import scores_frame
-from cadence.store.tables import utcnow
+from tests.served import serve_replay
 
 SERIES = "synthetic-live"
 DAYS = 200
@@ -52,30 +50,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
     engine = make_engine(f"sqlite:///{tmp_path / 'cadence.db'}")
     migrate.upgrade(engine)
     ingest_counts(engine, [_as_text(_counts().iloc[:150])], frequency="D", source="synthetic")
-    body, fc = replay(
-        engine,
-        SERIES,
-        "2024-05-29",
-        tracking_uri="sqlite://",
-        horizon=28,
-        n_samples=400,
-        config=ModelConfig("recent_rate"),
-    )
-    write_forecasts(
-        engine,
-        SERIES,
-        [
-            NewForecast(
-                origin=fc.origin.date(),
-                horizon=28,
-                generated_at=utcnow(),
-                model_name="recent_rate",
-                payload=body,
-                samples=fc.samples,
-                model_version="1",
-            )
-        ],
-    )
+    serve_replay(engine, SERIES, "2024-05-29", n_samples=400)
     monkeypatch.setenv("CADENCE_HOME", str(tmp_path))
     for var in ("CADENCE_DATABASE_URL", "CADENCE_MLFLOW_TRACKING_URI"):
         monkeypatch.delenv(var, raising=False)

@@ -5,6 +5,7 @@ overlapping windows of neighbouring weekly forecasts together. The counts are sy
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +15,14 @@ from sqlalchemy import Engine
 
 from cadence.experiments.accuracy.rolling import DriftBand
 from cadence.experiments.accuracy.scores import score_served
-from cadence.experiments.backtest import ModelConfig
 from cadence.experiments.bootstrap import block_ratio
-from cadence.jobs.replay import replay
 from cadence.service.accuracy.report import accuracy_body
 from cadence.service.cli import main
 from cadence.store import migrate
 from cadence.store.engine import make_engine
-from cadence.store.forecasts_repo import NewForecast, write_forecasts
 from cadence.store.ingest import ingest_counts
 from cadence.store.scores_repo import scores_frame
-from cadence.store.tables import utcnow
+from tests.served import serve_replay
 
 SERIES = "synthetic-coverage"
 DAYS = 240
@@ -43,7 +41,7 @@ def _counts() -> pd.DataFrame:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Engine:
+def served(tmp_path: Path) -> Iterator[Engine]:
     """WEEKS weekly 28-day forecasts from FIRST, each on the days before it, all scored."""
     engine = make_engine(f"sqlite:///{tmp_path / 'cadence.db'}")
     migrate.upgrade(engine)
@@ -59,30 +57,7 @@ def served(tmp_path: Path) -> Engine:
                 frequency="D",
                 source="synthetic",
             )
-        body, fc = replay(
-            engine,
-            SERIES,
-            origin.date().isoformat(),
-            tracking_uri="sqlite://",
-            horizon=28,
-            n_samples=300,
-            config=ModelConfig("recent_rate"),
-        )
-        write_forecasts(
-            engine,
-            SERIES,
-            [
-                NewForecast(
-                    origin=fc.origin.date(),
-                    horizon=28,
-                    generated_at=utcnow(),
-                    model_name="recent_rate",
-                    payload=body,
-                    samples=fc.samples,
-                    model_version="1",
-                )
-            ],
-        )
+        serve_replay(engine, SERIES, origin.date().isoformat(), n_samples=300)
     ingest_counts(
         engine,
         [counts[dates > FIRST + pd.Timedelta(days=7 * (WEEKS - 1))]],
